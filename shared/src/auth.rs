@@ -1,0 +1,216 @@
+//! Admin authentication: argon2id passwords and HS256 JWTs (DESIGN §8).
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+use crate::time::{Millis, SECOND};
+
+pub const ISSUER: &str = "edubot";
+pub const AUDIENCE: &str = "edubot-admin";
+pub const ROLE_ADMIN: &str = "admin";
+
+/// argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: OWASP's minimum).
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashing with default parameters")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// Verifies against a throwaway hash, so an unknown username costs the same time as a
+/// wrong password.
+pub fn burn_password_check(password: &str) {
+    static DUMMY: LazyLock<String> = LazyLock::new(|| hash_password("not-a-real-password"));
+    let _ = verify_password(password, &DUMMY);
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+#[derive(Clone)]
+pub struct TokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Millis,
+}
+
+impl TokenService {
+    pub fn new(config: &Config) -> Self {
+        Self::with_secret(config.jwt_secret.expose().as_bytes(), config.token_ttl)
+    }
+
+    pub fn with_secret(secret: &[u8], ttl: Millis) -> Self {
+        // Algorithm pinned: a token claiming any other `alg` (`none` included) is refused.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        TokenService {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        }
+    }
+
+    /// A token for `username`, and when it expires.
+    pub fn issue(&self, username: &str, now: Millis) -> (String, Millis) {
+        let expires_at = now + self.ttl;
+        let claims = Claims {
+            sub: username.to_owned(),
+            role: ROLE_ADMIN.to_owned(),
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat: now / SECOND,
+            exp: expires_at / SECOND,
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 encoding");
+        (token, expires_at)
+    }
+
+    /// The claims of a valid token: right signature and algorithm, issuer, audience, not expired.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        decode::<Claims>(token, &self.decoding, &self.validation).ok().map(|data| data.claims)
+    }
+}
+
+/// How long a container trusts that an admin is still enabled: a disabled admin's token
+/// stops working within this time, at one read per admin per container per period.
+pub const ADMIN_RECHECK: Duration = Duration::from_secs(60);
+
+/// Remembers, per container, which admins were enabled when last read.
+#[derive(Default)]
+pub struct AdminGate {
+    checked: Mutex<HashMap<String, (bool, Instant)>>,
+}
+
+impl AdminGate {
+    pub async fn is_enabled(&self, store: &Store, username: &str) -> Result<bool, StoreError> {
+        if let Some((enabled, at)) = self.checked.lock().expect("gate lock").get(username) {
+            if at.elapsed() < ADMIN_RECHECK {
+                return Ok(*enabled);
+            }
+        }
+        let enabled = store.get_admin(username).await?.is_some_and(|a| !a.disabled);
+        self.checked.lock().expect("gate lock").insert(username.to_owned(), (enabled, Instant::now()));
+        Ok(enabled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn service() -> TokenService {
+        TokenService::with_secret(SECRET, 3600 * SECOND)
+    }
+
+    fn now() -> Millis {
+        crate::time::now_ms()
+    }
+
+    #[test]
+    fn issued_tokens_verify() {
+        let (token, expires_at) = service().issue("admin", now());
+        let claims = service().verify(&token).expect("valid");
+        assert_eq!(claims.sub, "admin");
+        assert_eq!(claims.exp, expires_at / SECOND);
+    }
+
+    #[test]
+    fn tampered_tokens_fail() {
+        let (token, _) = service().issue("admin", now());
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        // Re-encode the payload with another subject, keeping the signature.
+        let forged = r#"{"sub":"root","role":"admin","iss":"edubot","aud":"edubot-admin","iat":1,"exp":9999999999}"#;
+        parts[1] = base64url(forged.as_bytes());
+        assert!(service().verify(&parts.join(".")).is_none());
+        let mut flipped = token.clone();
+        let last = flipped.pop().unwrap();
+        flipped.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(service().verify(&flipped).is_none());
+        assert!(service().verify("not.a.token").is_none());
+        assert!(service().verify("").is_none());
+    }
+
+    #[test]
+    fn other_secrets_issuers_audiences_and_expired_tokens_fail() {
+        let other = TokenService::with_secret(b"another-secret-another-secret-xx", 3600 * SECOND);
+        let (token, _) = other.issue("admin", now());
+        assert!(service().verify(&token).is_none());
+        let (expired, _) = service().issue("admin", now() - 2 * 3600 * SECOND);
+        assert!(service().verify(&expired).is_none());
+        let claims = Claims {
+            sub: "admin".into(),
+            role: "admin".into(),
+            iss: "someone-else".into(),
+            aud: AUDIENCE.into(),
+            iat: 0,
+            exp: now() / SECOND + 3600,
+        };
+        let wrong_iss = encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        assert!(service().verify(&wrong_iss).is_none());
+        let claims = Claims { iss: ISSUER.into(), aud: "another-app".into(), ..claims };
+        let wrong_aud = encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        assert!(service().verify(&wrong_aud).is_none());
+    }
+
+    #[test]
+    fn alg_none_and_other_algorithms_fail() {
+        let payload = format!(
+            r#"{{"sub":"admin","role":"admin","iss":"edubot","aud":"edubot-admin","iat":1,"exp":{}}}"#,
+            now() / SECOND + 3600
+        );
+        for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"HS512","typ":"JWT"}"#] {
+            let unsigned = format!("{}.{}.", base64url(header.as_bytes()), base64url(payload.as_bytes()));
+            assert!(service().verify(&unsigned).is_none(), "{header}");
+        }
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id() {
+        let hash = hash_password("correct horse");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    fn base64url(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | *b as u32) << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+}

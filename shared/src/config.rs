@@ -1,0 +1,152 @@
+//! Configuration from environment variables: the same names locally and in AWS (DESIGN §10).
+
+use std::fmt;
+
+use crate::time::{Millis, SECOND};
+
+/// Meta's production Graph API; `WHATSAPP_API_BASE_URL` overrides it (the local simulator, tests).
+pub const DEFAULT_WHATSAPP_API_BASE_URL: &str = "https://graph.facebook.com/v23.0";
+
+/// A value that must never reach a log: `Debug` prints `Secret(***)`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub whatsapp_api_base_url: String,
+    pub whatsapp_phone_number_id: String,
+    pub whatsapp_access_token: Secret,
+    pub whatsapp_app_secret: Secret,
+    pub whatsapp_verify_token: Secret,
+    pub jwt_secret: Secret,
+    /// A user waiting longer than this for an admin is counted in `waiting_chats`.
+    pub support_sla: Millis,
+    /// Lifetime of an admin token.
+    pub token_ttl: Millis,
+}
+
+/// What a function needs beyond the table; checked once at cold start so a missing
+/// secret fails the deploy's first invocation loudly instead of a user's request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Needs {
+    pub whatsapp_send: bool,
+    pub webhook_secrets: bool,
+    pub admin_tokens: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("environment variable {0} is invalid: {1}")]
+    Invalid(&'static str, &'static str),
+}
+
+/// JWT HS256 keys shorter than this are refused (DESIGN §8).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+impl Config {
+    pub fn from_env(needs: Needs) -> Result<Config, ConfigError> {
+        Self::from_lookup(needs, |name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(needs: Needs, lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str, needed: bool| -> Result<String, ConfigError> {
+            match get(name) {
+                Some(v) => Ok(v),
+                None if needed => Err(ConfigError::Missing(name)),
+                None => Ok(String::new()),
+            }
+        };
+        let seconds = |name: &'static str, default: i64| -> Result<Millis, ConfigError> {
+            match get(name) {
+                None => Ok(default * SECOND),
+                Some(v) => v
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .map(|s| s * SECOND)
+                    .ok_or(ConfigError::Invalid(name, "expected a positive number of seconds")),
+            }
+        };
+
+        let jwt_secret = required("JWT_SECRET", needs.admin_tokens)?;
+        if needs.admin_tokens && jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::Invalid("JWT_SECRET", "must be at least 32 bytes"));
+        }
+        let base_url = get("WHATSAPP_API_BASE_URL").unwrap_or_else(|| DEFAULT_WHATSAPP_API_BASE_URL.to_owned());
+        if url::Url::parse(&base_url).is_err() {
+            return Err(ConfigError::Invalid("WHATSAPP_API_BASE_URL", "not a URL"));
+        }
+
+        Ok(Config {
+            table_name: required("TABLE_NAME", true)?,
+            whatsapp_api_base_url: base_url.trim_end_matches('/').to_owned(),
+            whatsapp_phone_number_id: required(
+                "WHATSAPP_PHONE_NUMBER_ID",
+                needs.whatsapp_send || needs.webhook_secrets,
+            )?,
+            whatsapp_access_token: Secret(required("WHATSAPP_ACCESS_TOKEN", needs.whatsapp_send)?),
+            whatsapp_app_secret: Secret(required("WHATSAPP_APP_SECRET", needs.webhook_secrets)?),
+            whatsapp_verify_token: Secret(required("WHATSAPP_VERIFY_TOKEN", needs.webhook_secrets)?),
+            jwt_secret: Secret(jwt_secret),
+            support_sla: seconds("SUPPORT_SLA_SECONDS", 300)?,
+            token_ttl: seconds("ADMIN_TOKEN_TTL_SECONDS", 8 * 3600)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn requires_what_the_function_needs() {
+        let err = Config::from_lookup(Needs::default(), env(&[])).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing("TABLE_NAME")));
+        let needs = Needs { admin_tokens: true, ..Needs::default() };
+        let err = Config::from_lookup(needs, env(&[("TABLE_NAME", "t"), ("JWT_SECRET", "short")])).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid("JWT_SECRET", _)));
+        let cfg = Config::from_lookup(Needs::default(), env(&[("TABLE_NAME", "t")])).unwrap();
+        assert_eq!(cfg.whatsapp_api_base_url, DEFAULT_WHATSAPP_API_BASE_URL);
+        assert_eq!(cfg.support_sla, 300_000);
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let cfg = Config::from_lookup(
+            Needs { whatsapp_send: true, ..Needs::default() },
+            env(&[("TABLE_NAME", "t"), ("WHATSAPP_PHONE_NUMBER_ID", "1"), ("WHATSAPP_ACCESS_TOKEN", "EAAG-very-secret")]),
+        )
+        .unwrap();
+        assert!(!format!("{cfg:?}").contains("very-secret"));
+    }
+}

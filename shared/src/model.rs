@@ -1,0 +1,406 @@
+//! Conversations and messages as the domain sees them, and their API views (DESIGN §7).
+
+use serde::{Deserialize, Serialize};
+
+use crate::phone::Phone;
+use crate::time::{serde_rfc3339, Millis, DAY};
+use crate::whatsapp::OutboundBody;
+
+/// Free-form messages may be sent this long after the user's last message (DESIGN §6).
+pub const SERVICE_WINDOW: Millis = DAY;
+
+/// The bot's states, named as the API shows them (DESIGN §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConversationState {
+    New,
+    MainMenu,
+    CourseList,
+    CourseDetail,
+    AdmissionName,
+    AdmissionEmail,
+    AdmissionConfirm,
+    FeesInfo,
+    Timetable,
+    ActivationCode,
+    ActivationLocked,
+    ChatSupportActive,
+    SupportFeedback,
+    OptedOut,
+}
+
+impl ConversationState {
+    pub const ALL: [ConversationState; 14] = [
+        ConversationState::New,
+        ConversationState::MainMenu,
+        ConversationState::CourseList,
+        ConversationState::CourseDetail,
+        ConversationState::AdmissionName,
+        ConversationState::AdmissionEmail,
+        ConversationState::AdmissionConfirm,
+        ConversationState::FeesInfo,
+        ConversationState::Timetable,
+        ConversationState::ActivationCode,
+        ConversationState::ActivationLocked,
+        ConversationState::ChatSupportActive,
+        ConversationState::SupportFeedback,
+        ConversationState::OptedOut,
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    pub phone: Phone,
+    /// The user's WhatsApp profile name, as last seen in a webhook.
+    pub name: Option<String>,
+    pub state: ConversationState,
+    /// Optimistic lock: every write of the conversation is conditional on it.
+    pub version: u64,
+    pub created_at: Millis,
+    pub last_message_at: Millis,
+    pub last_message_preview: String,
+    /// The latest WhatsApp `timestamp` of the user's own messages: the 24-hour window runs from it.
+    pub last_inbound_sent_at: Option<Millis>,
+    /// Messages from the user that reached the desk since an admin last answered.
+    pub unread_count: u32,
+    pub support_started_at: Option<Millis>,
+    /// Since when the user's oldest unanswered chat-support message has waited.
+    pub waiting_since: Option<Millis>,
+    /// The rating (1–5) the user gave after their last chat support.
+    pub last_rating: Option<u8>,
+}
+
+impl Conversation {
+    pub fn new(phone: Phone, now: Millis) -> Self {
+        Conversation {
+            phone,
+            name: None,
+            state: ConversationState::New,
+            version: 0,
+            created_at: now,
+            last_message_at: now,
+            last_message_preview: String::new(),
+            last_inbound_sent_at: None,
+            unread_count: 0,
+            support_started_at: None,
+            waiting_since: None,
+            last_rating: None,
+        }
+    }
+
+    pub fn is_chat_support(&self) -> bool {
+        self.state == ConversationState::ChatSupportActive
+    }
+
+    pub fn window_expires_at(&self) -> Option<Millis> {
+        self.last_inbound_sent_at.map(|t| t + SERVICE_WINDOW)
+    }
+
+    pub fn window_open(&self, now: Millis) -> bool {
+        self.window_expires_at().is_some_and(|end| now < end)
+    }
+
+    /// Records a message in the list's summary fields.
+    pub fn touch(&mut self, at: Millis, preview: &str) {
+        self.last_message_at = self.last_message_at.max(at);
+        self.last_message_preview = preview_of(preview);
+    }
+
+    pub fn view(&self) -> ConversationView<'_> {
+        ConversationView {
+            phone: &self.phone,
+            name: self.name.as_deref(),
+            state: self.state,
+            is_chat_support: self.is_chat_support(),
+            support_started_at: self.support_started_at,
+            waiting_since: self.waiting_since,
+            last_message_at: self.last_message_at,
+            last_message_preview: &self.last_message_preview,
+            unread_count: self.unread_count,
+            window_expires_at: self.window_expires_at(),
+            last_rating: self.last_rating,
+        }
+    }
+}
+
+/// The list shows this many characters of the last message.
+pub const PREVIEW_CHARS: usize = 100;
+
+pub fn preview_of(text: &str) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut chars = one_line.chars();
+    let head: String = chars.by_ref().take(PREVIEW_CHARS).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+/// A conversation as the admin API returns it.
+#[derive(Debug, Serialize)]
+pub struct ConversationView<'a> {
+    pub phone: &'a Phone,
+    pub name: Option<&'a str>,
+    pub state: ConversationState,
+    pub is_chat_support: bool,
+    #[serde(with = "serde_rfc3339::option")]
+    pub support_started_at: Option<Millis>,
+    #[serde(with = "serde_rfc3339::option")]
+    pub waiting_since: Option<Millis>,
+    #[serde(with = "serde_rfc3339")]
+    pub last_message_at: Millis,
+    pub last_message_preview: &'a str,
+    pub unread_count: u32,
+    #[serde(with = "serde_rfc3339::option")]
+    pub window_expires_at: Option<Millis>,
+    pub last_rating: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    User,
+    Bot,
+    Admin,
+    System,
+}
+
+/// A message's fate. Outbound statuses only move forward: pending → sent → delivered → read;
+/// `failed` can follow `pending` or `sent` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Received,
+    Pending,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+impl MessageStatus {
+    /// Position in the forward-only order of outbound statuses.
+    pub fn rank(self) -> u8 {
+        match self {
+            MessageStatus::Received | MessageStatus::Pending => 0,
+            MessageStatus::Sent => 1,
+            MessageStatus::Delivered => 2,
+            MessageStatus::Read => 3,
+            MessageStatus::Failed => 4,
+        }
+    }
+
+    pub fn from_whatsapp(status: &str) -> Option<MessageStatus> {
+        match status {
+            "sent" => Some(MessageStatus::Sent),
+            "delivered" => Some(MessageStatus::Delivered),
+            "read" => Some(MessageStatus::Read),
+            "failed" => Some(MessageStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Why a message failed: Meta's error code and title, or one of ours (`window_closed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageError {
+    pub code: String,
+    pub title: String,
+}
+
+impl MessageError {
+    pub fn window_closed() -> Self {
+        MessageError {
+            code: "window_closed".into(),
+            title: "The 24-hour window since the user's last message is closed".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub phone: Phone,
+    /// A ULID (or `<ulid>` of a system entry): sorts in storage order.
+    pub id: String,
+    pub direction: Direction,
+    pub author: Author,
+    /// The admin's username when `author` is `admin`.
+    pub admin: Option<String>,
+    /// WhatsApp message type (`text`, `interactive`, `image`, … or any unknown type as named).
+    pub kind: String,
+    pub text: Option<String>,
+    pub status: MessageStatus,
+    pub error: Option<MessageError>,
+    pub wamid: Option<String>,
+    /// When the system stored it (server clock); orders the history.
+    pub created_at: Millis,
+    /// Inbound: the user's own WhatsApp timestamp. Outbound: when Meta accepted it.
+    pub sent_at: Option<Millis>,
+    /// Inbound interactive replies: the chosen button or row id.
+    pub interactive_id: Option<String>,
+    /// Outbound: what is sent to WhatsApp.
+    pub body: Option<OutboundBody>,
+    /// Outbound: send attempts so far.
+    pub attempts: u32,
+    /// Inbound: the sender's WhatsApp profile name in that webhook.
+    pub profile_name: Option<String>,
+}
+
+/// A new message id: a ULID, monotonic within this process so ids sort in creation order.
+pub fn new_message_id() -> String {
+    static GENERATOR: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR.lock().expect("id generator lock");
+    generator.generate().unwrap_or_else(|_| ulid::Ulid::new()).to_string()
+}
+
+impl Message {
+    pub fn outbound(phone: Phone, id: String, author: Author, body: OutboundBody, now: Millis) -> Message {
+        Message {
+            phone,
+            id,
+            direction: Direction::Outbound,
+            author,
+            admin: None,
+            kind: body.kind().to_owned(),
+            text: Some(body.display_text()),
+            status: MessageStatus::Pending,
+            error: None,
+            wamid: None,
+            created_at: now,
+            sent_at: None,
+            interactive_id: None,
+            body: Some(body),
+            attempts: 0,
+            profile_name: None,
+        }
+    }
+
+    /// A note in the history (chat ended, …) that is never sent to WhatsApp.
+    pub fn system_note(phone: Phone, id: String, text: String, now: Millis) -> Message {
+        Message {
+            phone,
+            id,
+            direction: Direction::Outbound,
+            author: Author::System,
+            admin: None,
+            kind: "system".into(),
+            text: Some(text),
+            status: MessageStatus::Sent,
+            error: None,
+            wamid: None,
+            created_at: now,
+            sent_at: None,
+            interactive_id: None,
+            body: None,
+            attempts: 0,
+            profile_name: None,
+        }
+    }
+
+    pub fn view(&self) -> MessageView<'_> {
+        MessageView {
+            id: &self.id,
+            direction: self.direction,
+            author: self.author,
+            admin: self.admin.as_deref(),
+            kind: &self.kind,
+            text: self.text.as_deref(),
+            status: self.status,
+            error: self.error.as_ref(),
+            wamid: self.wamid.as_deref(),
+            created_at: self.created_at,
+            sent_at: self.sent_at,
+        }
+    }
+}
+
+/// A message as the admin API returns it.
+#[derive(Debug, Serialize)]
+pub struct MessageView<'a> {
+    pub id: &'a str,
+    pub direction: Direction,
+    pub author: Author,
+    pub admin: Option<&'a str>,
+    pub kind: &'a str,
+    pub text: Option<&'a str>,
+    pub status: MessageStatus,
+    pub error: Option<&'a MessageError>,
+    pub wamid: Option<&'a str>,
+    #[serde(with = "serde_rfc3339")]
+    pub created_at: Millis,
+    #[serde(with = "serde_rfc3339::option")]
+    pub sent_at: Option<Millis>,
+}
+
+/// An admin account. Created and disabled by the `edubot-admin` command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admin {
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: Millis,
+}
+
+/// Usernames: 3–64 of `a-z 0-9 . _ -`, so they are safe in keys and logs.
+pub fn valid_username(username: &str) -> bool {
+    (3..=64).contains(&username.len())
+        && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_serialise_as_the_api_names_them() {
+        let names: Vec<String> = ConversationState::ALL
+            .iter()
+            .map(|s| serde_json::to_value(s).unwrap().as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "NEW", "MAIN_MENU", "COURSE_LIST", "COURSE_DETAIL", "ADMISSION_NAME", "ADMISSION_EMAIL",
+                "ADMISSION_CONFIRM", "FEES_INFO", "TIMETABLE", "ACTIVATION_CODE", "ACTIVATION_LOCKED",
+                "CHAT_SUPPORT_ACTIVE", "SUPPORT_FEEDBACK", "OPTED_OUT"
+            ]
+        );
+    }
+
+    #[test]
+    fn window_runs_24_hours_from_the_users_own_timestamp() {
+        let mut c = Conversation::new(Phone::parse("447700900123").unwrap(), 0);
+        assert!(!c.window_open(0), "no user message yet: window closed");
+        c.last_inbound_sent_at = Some(1_000);
+        assert!(c.window_open(1_000 + DAY - 1));
+        assert!(!c.window_open(1_000 + DAY));
+        assert_eq!(c.view().window_expires_at, Some(1_000 + DAY));
+    }
+
+    #[test]
+    fn previews_are_one_line_and_bounded() {
+        assert_eq!(preview_of("hello\n  world"), "hello world");
+        let long = "é".repeat(150);
+        let p = preview_of(&long);
+        assert_eq!(p.chars().count(), PREVIEW_CHARS + 1);
+        assert!(p.ends_with('…'));
+    }
+
+    #[test]
+    fn usernames_are_restricted() {
+        assert!(valid_username("admin"));
+        assert!(valid_username("jane.doe-2"));
+        assert!(!valid_username("ab"));
+        assert!(!valid_username("Admin"));
+        assert!(!valid_username("a#b#c"));
+    }
+}

@@ -1,0 +1,258 @@
+//! Item shapes in the one DynamoDB table (DESIGN §4). Nothing outside `store` sees them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Admin, Author, Conversation, ConversationState, Direction, Message, MessageError, MessageStatus};
+use crate::phone::Phone;
+use crate::time::Millis;
+use crate::whatsapp::OutboundBody;
+
+pub const META_SK: &str = "#META";
+pub const SINGLETON_SK: &str = "#";
+/// Partition of the recency index `gsi1` holding every conversation (one institution:
+/// thousands of chats; shard as `CONVS#<n>` past that, see the README).
+pub const ALL_CONVERSATIONS: &str = "CONVS";
+/// Partition of the sparse index of conversations in chat support.
+pub const IN_SUPPORT: &str = "SUPPORT";
+/// Partition of the sparse index of inbound messages not yet processed.
+pub const UNPROCESSED: &str = "UNPROCESSED";
+/// Partition of the sparse index of outbound messages awaiting a (re)send.
+pub const PENDING: &str = "PENDING";
+
+pub fn conversation_pk(phone: &Phone) -> String {
+    format!("CONV#{phone}")
+}
+pub fn message_sk(id: &str) -> String {
+    format!("MSG#{id}")
+}
+pub fn wamid_pk(wamid: &str) -> String {
+    format!("WAMID#{wamid}")
+}
+pub fn admin_pk(username: &str) -> String {
+    format!("ADMIN#{username}")
+}
+pub fn rate_pk(scope: &str, key: &str) -> String {
+    format!("RATE#{scope}#{key}")
+}
+/// Sort key of the recency indexes: newest activity sorts last.
+pub fn recency_sk(last_message_at: Millis, phone: &Phone) -> String {
+    format!("{last_message_at:013}#{phone}")
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConversationItem {
+    pub pk: String,
+    pub sk: String,
+    pub phone: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub state: ConversationState,
+    pub version: u64,
+    pub created_at: Millis,
+    pub last_message_at: Millis,
+    pub last_message_preview: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_inbound_sent_at: Option<Millis>,
+    pub unread_count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_started_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rating: Option<u8>,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi_support_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi_support_sk: Option<String>,
+}
+
+impl ConversationItem {
+    /// The item to write for `c`, carrying `version`.
+    pub fn from_conversation(c: &Conversation, version: u64) -> Self {
+        let recency = recency_sk(c.last_message_at, &c.phone);
+        ConversationItem {
+            pk: conversation_pk(&c.phone),
+            sk: META_SK.into(),
+            phone: c.phone.to_string(),
+            name: c.name.clone(),
+            state: c.state,
+            version,
+            created_at: c.created_at,
+            last_message_at: c.last_message_at,
+            last_message_preview: c.last_message_preview.clone(),
+            last_inbound_sent_at: c.last_inbound_sent_at,
+            unread_count: c.unread_count,
+            support_started_at: c.support_started_at,
+            waiting_since: c.waiting_since,
+            last_rating: c.last_rating,
+            gsi1pk: ALL_CONVERSATIONS.into(),
+            gsi_support_pk: c.is_chat_support().then(|| IN_SUPPORT.into()),
+            gsi_support_sk: c.is_chat_support().then(|| recency.clone()),
+            gsi1sk: recency,
+        }
+    }
+
+    pub fn into_conversation(self) -> Option<Conversation> {
+        Some(Conversation {
+            phone: Phone::parse(&self.phone)?,
+            name: self.name,
+            state: self.state,
+            version: self.version,
+            created_at: self.created_at,
+            last_message_at: self.last_message_at,
+            last_message_preview: self.last_message_preview,
+            last_inbound_sent_at: self.last_inbound_sent_at,
+            unread_count: self.unread_count,
+            support_started_at: self.support_started_at,
+            waiting_since: self.waiting_since,
+            last_rating: self.last_rating,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MessageItem {
+    pub pk: String,
+    pub sk: String,
+    pub phone: String,
+    pub id: String,
+    pub direction: Direction,
+    pub author: Author,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    pub status: MessageStatus,
+    /// `status` as a number, so "never backwards" is one condition expression.
+    pub status_rank: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<MessageError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wamid: Option<String>,
+    pub created_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<OutboundBody>,
+    #[serde(default)]
+    pub attempts: u32,
+    /// A send in flight holds the message until then (claim-before-send, DESIGN §1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_until: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi_unprocessed_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi_unprocessed_sk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi_pending_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi_pending_sk: Option<String>,
+}
+
+impl MessageItem {
+    pub fn from_message(m: &Message) -> Self {
+        MessageItem {
+            pk: conversation_pk(&m.phone),
+            sk: message_sk(&m.id),
+            phone: m.phone.to_string(),
+            id: m.id.clone(),
+            direction: m.direction,
+            author: m.author,
+            admin: m.admin.clone(),
+            kind: m.kind.clone(),
+            text: m.text.clone(),
+            status: m.status,
+            status_rank: m.status.rank(),
+            error: m.error.clone(),
+            wamid: m.wamid.clone(),
+            created_at: m.created_at,
+            sent_at: m.sent_at,
+            interactive_id: m.interactive_id.clone(),
+            body: m.body.clone(),
+            attempts: m.attempts,
+            claim_until: None,
+            profile_name: m.profile_name.clone(),
+            raw: None,
+            gsi_unprocessed_pk: None,
+            gsi_unprocessed_sk: None,
+            gsi_pending_pk: None,
+            gsi_pending_sk: None,
+        }
+    }
+
+    pub fn into_message(self) -> Option<Message> {
+        Some(Message {
+            phone: Phone::parse(&self.phone)?,
+            id: self.id,
+            direction: self.direction,
+            author: self.author,
+            admin: self.admin,
+            kind: self.kind,
+            text: self.text,
+            status: self.status,
+            error: self.error,
+            wamid: self.wamid,
+            created_at: self.created_at,
+            sent_at: self.sent_at,
+            interactive_id: self.interactive_id,
+            body: self.body,
+            attempts: self.attempts,
+            profile_name: self.profile_name,
+        })
+    }
+}
+
+/// `WAMID#<wamid>`: makes inbound delivery idempotent and maps statuses to our messages.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WamidItem {
+    pub pk: String,
+    pub sk: String,
+    pub phone: String,
+    pub message_id: String,
+    /// Epoch seconds (DynamoDB TTL).
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AdminItem {
+    pub pk: String,
+    pub sk: String,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: Millis,
+}
+
+impl AdminItem {
+    pub fn from_admin(a: &Admin) -> Self {
+        AdminItem {
+            pk: admin_pk(&a.username),
+            sk: SINGLETON_SK.into(),
+            username: a.username.clone(),
+            password_hash: a.password_hash.clone(),
+            role: a.role.clone(),
+            disabled: a.disabled,
+            created_at: a.created_at,
+        }
+    }
+
+    pub fn into_admin(self) -> Admin {
+        Admin {
+            username: self.username,
+            password_hash: self.password_hash,
+            role: self.role,
+            disabled: self.disabled,
+            created_at: self.created_at,
+        }
+    }
+}

@@ -1,0 +1,736 @@
+//! The DynamoDB adapter: every access pattern of DESIGN §3–4, each a fixed, small number
+//! of calls. No Scan anywhere; every write that could race is conditional.
+
+mod items;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+
+pub use items::recency_sk;
+use items::*;
+
+use crate::model::{Admin, Conversation, Message, MessageError, MessageStatus};
+use crate::phone::Phone;
+use crate::time::{Millis, DAY, SECOND};
+use crate::whatsapp::payload::{InboundMessage, StatusUpdate};
+
+/// Index names, as the CloudFormation template defines them.
+pub mod index {
+    pub const RECENCY: &str = "gsi1";
+    pub const SUPPORT: &str = "gsi_support";
+    pub const UNPROCESSED: &str = "gsi_unprocessed";
+    pub const PENDING: &str = "gsi_pending";
+}
+
+/// Wamid pointers outlive Meta's 7 days of webhook retries, and late read receipts.
+const WAMID_POINTER_TTL: Millis = 30 * DAY;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("dynamodb: {0}")]
+    Dynamo(String),
+    #[error("stored item could not be read: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    fn from_sdk<E, R>(e: SdkError<E, R>) -> Self
+    where
+        E: std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        StoreError::Dynamo(DisplayErrorContext(&e).to_string())
+    }
+}
+
+/// Why a conditional commit did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The conversation changed since it was read: re-read and try again.
+    #[error("the conversation changed since it was read")]
+    Conflict,
+    /// The inbound message was already processed (a retried stream record).
+    #[error("the message was already processed")]
+    AlreadyProcessed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What happened to a status update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusOutcome {
+    Applied,
+    /// Older than what is recorded (statuses never move backwards), or a repeat.
+    Stale,
+    /// No message of ours has this wamid.
+    Unknown,
+}
+
+/// A page of results and the cursor to the next one.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+fn to_item<T: serde::Serialize>(value: &T) -> HashMap<String, AttributeValue> {
+    serde_dynamo::to_item(value).expect("item structs serialise")
+}
+fn from_item<T: serde::de::DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+/// True when the error is a failed condition (a single-item write).
+fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
+}
+/// For a cancelled transaction: which of its items failed their condition.
+fn cancelled_conditions<R>(
+    e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Option<Vec<bool>> {
+    match e.as_service_error()? {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
+            Some(t.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect())
+        }
+        _ => None,
+    }
+}
+
+/// Message items from a stream image or a query, in the domain's shape.
+pub fn message_from_item(item: HashMap<String, AttributeValue>) -> Result<Message, StoreError> {
+    let item: MessageItem = from_item(item)?;
+    item.into_message().ok_or_else(|| StoreError::Corrupt("message with a bad phone".into()))
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    // ---- webhook -------------------------------------------------------------------------
+
+    /// Stores an inbound message once per wamid, unprocessed. One transaction: the wamid
+    /// pointer and the message, both conditional. Answers false for a duplicate delivery.
+    pub async fn record_inbound(&self, m: &InboundMessage, id: &str, now: Millis) -> Result<bool, StoreError> {
+        let pointer = WamidItem {
+            pk: wamid_pk(&m.wamid),
+            sk: SINGLETON_SK.into(),
+            phone: m.from.to_string(),
+            message_id: id.to_owned(),
+            expires_at: (now + WAMID_POINTER_TTL) / SECOND,
+        };
+        let message = Message {
+            phone: m.from.clone(),
+            id: id.to_owned(),
+            direction: crate::model::Direction::Inbound,
+            author: crate::model::Author::User,
+            admin: None,
+            kind: m.kind.clone(),
+            text: m.text.clone(),
+            status: MessageStatus::Received,
+            error: None,
+            wamid: Some(m.wamid.clone()),
+            created_at: now,
+            sent_at: Some(m.sent_at),
+            interactive_id: m.interactive_id.clone(),
+            body: None,
+            attempts: 0,
+            profile_name: m.profile_name.clone(),
+        };
+        let mut item = MessageItem::from_message(&message);
+        // Known types are fully described by kind/text; keep the raw JSON of the others.
+        item.raw = (!matches!(m.kind.as_str(), "text" | "interactive" | "button")).then(|| m.raw.clone());
+        item.gsi_unprocessed_pk = Some(UNPROCESSED.into());
+        item.gsi_unprocessed_sk = Some(format!("{}#{}", m.from, id));
+        let put = |item| {
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .expect("put has table and item"),
+                )
+                .build()
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(to_item(&pointer)))
+            .transact_items(put(to_item(&item)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if cancelled_conditions(&e).is_some_and(|c| c.first() == Some(&true)) => Ok(false),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Applies a delivery status to our message: a pointer read, then one conditional
+    /// update that only moves the status forward.
+    pub async fn apply_status(&self, update: &StatusUpdate) -> Result<StatusOutcome, StoreError> {
+        let pointer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(wamid_pk(&update.wamid), SINGLETON_SK.into())))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?
+            .item
+            .map(from_item::<WamidItem>)
+            .transpose()?;
+        // Without a pointer (the send's answer was lost), our id comes back as callback data.
+        let target = match (pointer, &update.recipient, &update.callback) {
+            (Some(p), _, _) => Phone::parse(&p.phone).map(|phone| (phone, p.message_id)),
+            (None, Some(phone), Some(id)) if valid_message_id(id) => Some((phone.clone(), id.clone())),
+            _ => None,
+        };
+        let Some((phone, id)) = target else {
+            return Ok(StatusOutcome::Unknown);
+        };
+        let rank = update.status.rank();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(&phone), message_sk(&id))))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", to_attr(&update.status))
+            .expression_attribute_values(":rank", n(rank))
+            .expression_attribute_values(":wamid", s(&update.wamid))
+            .expression_attribute_values(":outbound", s("outbound"));
+        let mut set = vec!["#status = :status", "status_rank = :rank", "wamid = if_not_exists(wamid, :wamid)"];
+        if let Some(ts) = update.timestamp {
+            request = request.expression_attribute_values(":ts", n(ts));
+            set.push("sent_at = if_not_exists(sent_at, :ts)");
+        }
+        if let Some(error) = &update.error {
+            request = request.expression_attribute_values(":error", to_attr(error));
+            set.push("#error = :error");
+            request = request.expression_attribute_names("#error", "error");
+        }
+        // Failed only follows pending or sent; the others only move forward.
+        let condition = if update.status == MessageStatus::Failed {
+            request = request.expression_attribute_values(":sent_rank", n(MessageStatus::Sent.rank()));
+            "direction = :outbound AND status_rank <= :sent_rank"
+        } else {
+            "direction = :outbound AND status_rank < :rank"
+        };
+        let result = request
+            .update_expression(format!(
+                "SET {} REMOVE claim_until, gsi_pending_pk, gsi_pending_sk",
+                set.join(", ")
+            ))
+            .condition_expression(condition)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(StatusOutcome::Applied),
+            Err(e) if condition_failed(&e) => Ok(StatusOutcome::Stale),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    // ---- conversations -------------------------------------------------------------------
+
+    /// A strongly consistent read: decisions are taken on it.
+    pub async fn get_conversation(&self, phone: &Phone) -> Result<Option<Conversation>, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(phone), META_SK.into())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?
+            .item;
+        item.map(|i| {
+            from_item::<ConversationItem>(i)?
+                .into_conversation()
+                .ok_or_else(|| StoreError::Corrupt("conversation with a bad phone".into()))
+        })
+        .transpose()
+    }
+
+    /// Writes `conversation` (read at its `version`; 0 = never stored) and `new_messages`
+    /// in one transaction, optionally marking the inbound message `processed_id` processed.
+    /// The conversation is conditional on its version, the mark on the message still being
+    /// unprocessed, each new message on not existing yet.
+    pub async fn commit(
+        &self,
+        conversation: &Conversation,
+        processed_id: Option<&str>,
+        new_messages: &[Message],
+        now: Millis,
+    ) -> Result<u64, CommitError> {
+        let next_version = conversation.version + 1;
+        let mut conv_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&ConversationItem::from_conversation(conversation, next_version))));
+        conv_put = if conversation.version == 0 {
+            conv_put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            conv_put
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", n(conversation.version))
+        };
+        let mut items = vec![TransactWriteItem::builder().put(conv_put.build().expect("put")).build()];
+        if let Some(id) = processed_id {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(conversation_pk(&conversation.phone), message_sk(id))))
+                .update_expression("SET processed_at = :now REMOVE gsi_unprocessed_pk, gsi_unprocessed_sk")
+                .condition_expression("attribute_exists(gsi_unprocessed_pk)")
+                .expression_attribute_values(":now", n(now))
+                .build()
+                .expect("update");
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        for m in new_messages {
+            let mut item = MessageItem::from_message(m);
+            if m.status == MessageStatus::Pending {
+                // Claimed by the caller, who sends it right after the commit.
+                item.claim_until = Some(now + SEND_CLAIM);
+                item.gsi_pending_pk = Some(PENDING.into());
+                item.gsi_pending_sk = Some(pending_sk(now + SEND_CLAIM, &m.phone, &m.id));
+            }
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&item)))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .expect("put");
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(next_version),
+            Err(e) => match cancelled_conditions(&e) {
+                Some(failed) if failed.first() == Some(&true) => Err(CommitError::Conflict),
+                Some(failed) if processed_id.is_some() && failed.get(1) == Some(&true) => {
+                    Err(CommitError::AlreadyProcessed)
+                }
+                _ => Err(StoreError::from_sdk(e).into()),
+            },
+        }
+    }
+
+    /// Conversations by most recent activity; with `support_only`, only those in chat support.
+    /// One Query on an index.
+    pub async fn list_conversations(
+        &self,
+        support_only: bool,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let (index_name, pk_attr, sk_attr, partition) = if support_only {
+            (index::SUPPORT, "gsi_support_pk", "gsi_support_sk", IN_SUPPORT)
+        } else {
+            (index::RECENCY, "gsi1pk", "gsi1sk", ALL_CONVERSATIONS)
+        };
+        let start_key = cursor.map(|c| {
+            let phone = c.split_once('#').and_then(|(_, p)| Phone::parse(p)).expect("cursor validated by caller");
+            let mut k = key(conversation_pk(&phone), META_SK.into());
+            k.insert(pk_attr.into(), s(partition));
+            k.insert(sk_attr.into(), s(c));
+            k
+        });
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index_name)
+            .key_condition_expression("#pk = :p")
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":p", s(partition))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start_key)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| {
+                from_item::<ConversationItem>(i)?
+                    .into_conversation()
+                    .ok_or_else(|| StoreError::Corrupt("conversation with a bad phone".into()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = out.last_evaluated_key.and_then(|k| match k.get(sk_attr) {
+            Some(AttributeValue::S(v)) => Some(v.clone()),
+            _ => None,
+        });
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Every conversation in chat support (the sparse index holds only those).
+    pub async fn conversations_in_support(&self) -> Result<Vec<Conversation>, StoreError> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.list_conversations(true, 500, cursor.as_deref()).await?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    // ---- messages ------------------------------------------------------------------------
+
+    /// One page of a conversation's history, oldest first (one Query). Without `before`
+    /// or `after`: the newest `limit`. `before`: older than that id. `after`: newer than it.
+    pub async fn messages_page(
+        &self,
+        phone: &Phone,
+        limit: i32,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<Page<Message>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(conversation_pk(phone)));
+        let query = if let Some(after) = after {
+            query
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":from", s(format!("{}\u{0}", message_sk(after))))
+                .expression_attribute_values(":to", s("MSG#~"))
+                .scan_index_forward(true)
+                .limit(limit)
+        } else {
+            // BETWEEN is inclusive: ask one more and drop `before` itself.
+            let to = before.map(message_sk).unwrap_or_else(|| "MSG#~".to_owned());
+            query
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":from", s("MSG#"))
+                .expression_attribute_values(":to", s(to))
+                .scan_index_forward(false)
+                .limit(limit + i32::from(before.is_some()))
+        };
+        let out = query.send().await.map_err(StoreError::from_sdk)?;
+        let mut messages = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(message_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(before) = before {
+            messages.retain(|m| m.id != before);
+        }
+        messages.truncate(limit as usize);
+        let more = out.last_evaluated_key.is_some();
+        if after.is_none() {
+            messages.reverse();
+        }
+        let next_cursor = match after {
+            None if more => messages.first().map(|m| m.id.clone()),
+            _ => None,
+        };
+        Ok(Page { items: messages, next_cursor })
+    }
+
+    /// The conversation's inbound messages not yet processed, in storage order (one Query
+    /// on the sparse index, eventually consistent: the stream record adds its own message).
+    pub async fn unprocessed_messages(&self, phone: &Phone) -> Result<Vec<Message>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index::UNPROCESSED)
+            .key_condition_expression("gsi_unprocessed_pk = :p AND begins_with(gsi_unprocessed_sk, :prefix)")
+            .expression_attribute_values(":p", s(UNPROCESSED))
+            .expression_attribute_values(":prefix", s(format!("{phone}#")))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        out.items.unwrap_or_default().into_iter().map(message_from_item).collect()
+    }
+
+    /// Records Meta's acceptance of a send. Never moves a status backwards: if a status
+    /// webhook got there first, only the wamid pointer is added.
+    pub async fn mark_sent(&self, m: &Message, wamid: &str, now: Millis) -> Result<(), StoreError> {
+        let pointer = WamidItem {
+            pk: wamid_pk(wamid),
+            sk: SINGLETON_SK.into(),
+            phone: m.phone.to_string(),
+            message_id: m.id.clone(),
+            expires_at: (now + WAMID_POINTER_TTL) / SECOND,
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&pointer)))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(&m.phone), message_sk(&m.id))))
+            .update_expression(
+                "SET #status = :sent, status_rank = :rank, wamid = :wamid, sent_at = if_not_exists(sent_at, :now) \
+                 REMOVE claim_until, gsi_pending_pk, gsi_pending_sk, #error",
+            )
+            .condition_expression("status_rank < :rank")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":sent", to_attr(&MessageStatus::Sent))
+            .expression_attribute_values(":rank", n(MessageStatus::Sent.rank()))
+            .expression_attribute_values(":wamid", s(wamid))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Records a permanent failure with its reason (only from pending or sent).
+    pub async fn mark_failed(&self, m: &Message, error: &MessageError) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(&m.phone), message_sk(&m.id))))
+            .update_expression(
+                "SET #status = :failed, status_rank = :rank, #error = :error \
+                 REMOVE claim_until, gsi_pending_pk, gsi_pending_sk",
+            )
+            .condition_expression("status_rank <= :sent_rank")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":failed", to_attr(&MessageStatus::Failed))
+            .expression_attribute_values(":rank", n(MessageStatus::Failed.rank()))
+            .expression_attribute_values(":error", to_attr(error))
+            .expression_attribute_values(":sent_rank", n(MessageStatus::Sent.rank()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Leaves a message pending after a transient failure: releases the claim, records the
+    /// attempt and the reason, and schedules the next attempt in the pending index.
+    pub async fn mark_retry(&self, m: &Message, error: &MessageError, next_attempt_at: Millis) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(&m.phone), message_sk(&m.id))))
+            .update_expression(
+                "SET #error = :error, attempts = :attempts, gsi_pending_pk = :pending, gsi_pending_sk = :next \
+                 REMOVE claim_until",
+            )
+            .condition_expression("status_rank = :pending_rank")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":error", to_attr(error))
+            .expression_attribute_values(":attempts", n(m.attempts))
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":next", s(pending_sk(next_attempt_at, &m.phone, &m.id)))
+            .expression_attribute_values(":pending_rank", n(MessageStatus::Pending.rank()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    // ---- admins and rate limits ----------------------------------------------------------
+
+    pub async fn get_admin(&self, username: &str) -> Result<Option<Admin>, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(admin_pk(username), SINGLETON_SK.into())))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?
+            .item;
+        item.map(|i| from_item::<AdminItem>(i).map(AdminItem::into_admin)).transpose()
+    }
+
+    /// Creates or replaces an admin account.
+    pub async fn put_admin(&self, admin: &Admin) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&AdminItem::from_admin(admin))))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Answers false when there is no such admin.
+    pub async fn set_admin_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(admin_pk(username), SINGLETON_SK.into())))
+            .update_expression("SET disabled = :d")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":d", AttributeValue::Bool(disabled))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// The login's one read: the admin and the failure counters of the current window for
+    /// the username and the source address (one BatchGetItem).
+    pub async fn login_read(
+        &self,
+        username: &str,
+        source: &str,
+        window: &str,
+    ) -> Result<(Option<Admin>, u32, u32), StoreError> {
+        let admin_key = key(admin_pk(username), SINGLETON_SK.into());
+        let user_key = key(rate_pk("login-user", username), window.to_owned());
+        let source_key = key(rate_pk("login-source", source), window.to_owned());
+        let keys = KeysAndAttributes::builder()
+            .keys(admin_key)
+            .keys(user_key.clone())
+            .keys(source_key.clone())
+            .consistent_read(true)
+            .build()
+            .expect("keys");
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let mut admin = None;
+        let (mut user_failures, mut source_failures) = (0, 0);
+        for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+            let pk = match item.get("pk") {
+                Some(AttributeValue::S(pk)) => pk.clone(),
+                _ => continue,
+            };
+            let count = || match item.get("count") {
+                Some(AttributeValue::N(c)) => c.parse().unwrap_or(0),
+                _ => 0,
+            };
+            if pk == user_key["pk"].as_s().map(String::as_str).unwrap_or_default() {
+                user_failures = count();
+            } else if pk == source_key["pk"].as_s().map(String::as_str).unwrap_or_default() {
+                source_failures = count();
+            } else {
+                admin = Some(from_item::<AdminItem>(item)?.into_admin());
+            }
+        }
+        Ok((admin, user_failures, source_failures))
+    }
+
+    /// Counts a failed login against the username and the source address (one transaction).
+    pub async fn record_login_failure(&self, username: &str, source: &str, window: &str, expires_at: Millis) -> Result<(), StoreError> {
+        let bump = |pk: String| {
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(pk, window.to_owned())))
+                        .update_expression("ADD #count :one SET expires_at = :exp")
+                        .expression_attribute_names("#count", "count")
+                        .expression_attribute_values(":one", n(1))
+                        .expression_attribute_values(":exp", n(expires_at / SECOND))
+                        .build()
+                        .expect("update"),
+                )
+                .build()
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(bump(rate_pk("login-user", username)))
+            .transact_items(bump(rate_pk("login-source", source)))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Counts one use of `scope`/`key` in `window` and answers the count so far (one update).
+    pub async fn count_use(&self, scope: &str, key_: &str, window: &str, expires_at: Millis) -> Result<u32, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(rate_pk(scope, key_), window.to_owned())))
+            .update_expression("ADD #count :one SET expires_at = :exp")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":exp", n(expires_at / SECOND))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(match out.attributes.as_ref().and_then(|a| a.get("count")) {
+            Some(AttributeValue::N(c)) => c.parse().unwrap_or(u32::MAX),
+            _ => u32::MAX,
+        })
+    }
+}
+
+/// How long a sender holds a message before a retry may take it over.
+pub const SEND_CLAIM: Millis = 60 * SECOND;
+
+fn pending_sk(next_attempt_at: Millis, phone: &Phone, id: &str) -> String {
+    format!("{next_attempt_at:013}#{phone}#{id}")
+}
+
+fn to_attr<T: serde::Serialize>(value: &T) -> AttributeValue {
+    serde_dynamo::to_attribute_value(value).expect("serialisable value")
+}
+
+/// Message ids are ULIDs (26 Crockford base-32 characters).
+pub fn valid_message_id(id: &str) -> bool {
+    id.len() == 26 && id.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+}

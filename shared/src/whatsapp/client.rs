@@ -1,0 +1,147 @@
+//! Sending over the Graph API: `POST {base}/{phone_number_id}/messages` (DESIGN §6).
+
+use std::time::Duration;
+
+use crate::config::{Config, Secret};
+use crate::model::MessageError;
+use crate::phone::Phone;
+
+use super::OutboundBody;
+
+/// Meta error codes worth retrying: throttling, temporary outages, pair rate limits.
+const TRANSIENT_META_CODES: [i64; 7] = [1, 2, 4, 80007, 130429, 131056, 131057];
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendError {
+    /// Refused for good (bad number, window closed, …): never retried.
+    Permanent(MessageError),
+    /// Throttled, 5xx, or a network failure before the request could be delivered.
+    Transient(MessageError),
+    /// The request may have reached Meta but no answer came (timeout): the status webhook
+    /// settles it, or a retry after a grace period.
+    Unknown(MessageError),
+}
+
+impl SendError {
+    pub fn error(&self) -> &MessageError {
+        match self {
+            SendError::Permanent(e) | SendError::Transient(e) | SendError::Unknown(e) => e,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct WhatsAppClient {
+    http: reqwest::Client,
+    messages_url: String,
+    access_token: Secret,
+}
+
+impl WhatsAppClient {
+    /// Built once per cold start; reqwest keeps the connection pool across invocations.
+    pub fn new(config: &Config) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("reqwest client with static settings");
+        WhatsAppClient {
+            http,
+            messages_url: format!("{}/{}/messages", config.whatsapp_api_base_url, config.whatsapp_phone_number_id),
+            access_token: config.whatsapp_access_token.clone(),
+        }
+    }
+
+    /// Sends `body` to `to`; answers the `wamid` Meta assigned. `callback` is our message id,
+    /// echoed in status webhooks so they settle a send whose answer was lost.
+    pub async fn send(&self, to: &Phone, body: &OutboundBody, callback: &str) -> Result<String, SendError> {
+        let request = body.to_graph_request(to.as_str(), callback);
+        let response = self
+            .http
+            .post(&self.messages_url)
+            .bearer_auth(self.access_token.expose())
+            .header("content-type", "application/json")
+            .body(request.to_string())
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                let error = MessageError { code: "network".into(), title: network_title(&e) };
+                // A connect failure never reached Meta; anything later might have.
+                return Err(if e.is_connect() { SendError::Transient(error) } else { SendError::Unknown(error) });
+            }
+        };
+        let status = response.status().as_u16();
+        let text = match response.text().await {
+            Ok(text) => text,
+            Err(e) => return Err(SendError::Unknown(MessageError { code: "network".into(), title: network_title(&e) })),
+        };
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        if (200..300).contains(&status) {
+            return match json.pointer("/messages/0/id").and_then(|v| v.as_str()) {
+                Some(wamid) => Ok(wamid.to_owned()),
+                None => Err(SendError::Unknown(MessageError {
+                    code: "bad_response".into(),
+                    title: "WhatsApp accepted the request but returned no message id".into(),
+                })),
+            };
+        }
+        Err(classify_failure(status, &json))
+    }
+}
+
+fn network_title(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "No answer from WhatsApp in time".into()
+    } else if e.is_connect() {
+        "Could not connect to WhatsApp".into()
+    } else {
+        "The connection to WhatsApp failed".into()
+    }
+}
+
+/// Sorts a non-2xx Graph API answer into permanent or transient, keeping Meta's code and title.
+pub fn classify_failure(http_status: u16, body: &serde_json::Value) -> SendError {
+    let meta = body.get("error");
+    let code = meta.and_then(|e| e.get("code")).and_then(|c| c.as_i64());
+    let title = meta
+        .and_then(|e| {
+            e.pointer("/error_data/details")
+                .or_else(|| e.get("error_user_title"))
+                .or_else(|| e.get("message"))
+        })
+        .and_then(|t| t.as_str())
+        .unwrap_or("WhatsApp refused the message")
+        .to_owned();
+    let error = MessageError { code: code.map(|c| c.to_string()).unwrap_or_else(|| format!("http_{http_status}")), title };
+    let transient = http_status >= 500 || http_status == 429 || code.is_some_and(|c| TRANSIENT_META_CODES.contains(&c));
+    if transient {
+        SendError::Transient(error)
+    } else {
+        SendError::Permanent(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn classifies_meta_errors() {
+        let window = json!({"error": {"message": "(#131047) Re-engagement message", "code": 131047,
+            "error_data": {"details": "Message failed to send because more than 24 hours have passed"}}});
+        match classify_failure(400, &window) {
+            SendError::Permanent(e) => {
+                assert_eq!(e.code, "131047");
+                assert!(e.title.contains("24 hours"));
+            }
+            other => panic!("expected permanent, got {other:?}"),
+        }
+        assert!(matches!(classify_failure(400, &json!({"error": {"code": 130429}})), SendError::Transient(_)));
+        assert!(matches!(classify_failure(400, &json!({"error": {"code": 131056}})), SendError::Transient(_)));
+        assert!(matches!(classify_failure(503, &json!({})), SendError::Transient(e) if e.code == "http_503"));
+        assert!(matches!(classify_failure(401, &json!({"error": {"code": 190}})), SendError::Permanent(_)));
+    }
+}
