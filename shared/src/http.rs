@@ -111,3 +111,23 @@ pub async fn authenticate(ctx: &AppContext, req: &Request) -> Result<String, Api
     }
     Ok(claims.sub)
 }
+
+/// The whole `main` of an HTTP function: logs, the context built once for the life of the
+/// container (a missing setting fails the cold start), then `lambda_http::run` with the
+/// handler borrowing it. A macro because the handler's future borrows the context, which a
+/// generic function cannot express as `Send`.
+#[macro_export]
+macro_rules! http_function_main {
+    ($needs:expr, $handler:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::logging::init();
+            let ctx = $crate::AppContext::from_env($needs).await?;
+            let ctx = &ctx;
+            lambda_http::run(lambda_http::service_fn(move |req| async move {
+                Ok::<_, std::convert::Infallible>($handler(ctx, req).await)
+            }))
+            .await
+        }
+    };
+}

@@ -1,1 +1,28 @@
+//! `POST /api/admin/login` `{"username","password"}` → `{"token","expires_at"}`.
 
+use edubot_core::desk::login;
+use edubot_core::http::{json_body, json_response, respond, source_address};
+use edubot_core::time::{now_ms, rfc3339};
+use edubot_core::{ApiError, AppContext};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
+    respond(sign_in(ctx, &req).await)
+}
+
+async fn sign_in(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiError> {
+    let creds: Credentials = json_body(req)?;
+    if creds.username.is_empty() || creds.password.is_empty() || creds.password.len() > 1024 {
+        return Err(ApiError::invalid("username and password are required."));
+    }
+    let username = creds.username.trim().to_lowercase();
+    let (token, expires_at) = login(ctx, &username, &creds.password, &source_address(req), now_ms()).await?;
+    Ok(json_response(200, &serde_json::json!({ "token": token, "expires_at": rfc3339(expires_at) })))
+}

@@ -1,1 +1,3 @@
-fn main() {}
+use edubot_core::config::Needs;
+
+edubot_core::http_function_main!(Needs { admin_tokens: true, ..Needs::default() }, admin_login::handle);

@@ -1,1 +1,15 @@
+//! `GET /api/admin/dashboard` → `{"active_chats","waiting_chats","oldest_waiting_since",…}`.
 
+use edubot_core::http::{authenticate, json_response, respond};
+use edubot_core::time::now_ms;
+use edubot_core::{ApiError, AppContext};
+use lambda_http::{Body, Request, Response};
+
+pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
+    respond(dashboard(ctx, &req).await)
+}
+
+async fn dashboard(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiError> {
+    authenticate(ctx, req).await?;
+    Ok(json_response(200, &edubot_core::desk::dashboard(ctx, now_ms()).await?))
+}

@@ -1,1 +1,41 @@
+//! `GET /api/admin/conversations/{phone}/messages?limit=&before=&after=`: the history,
+//! oldest first; `before` pages back, `after` polls for what is new.
 
+use edubot_core::desk::conversation_or_404;
+use edubot_core::http::{authenticate, json_response, limit_param, path_phone, query, respond};
+use edubot_core::store::valid_message_id;
+use edubot_core::{ApiError, AppContext};
+use lambda_http::{Body, Request, Response};
+
+pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
+    respond(history(ctx, &req).await)
+}
+
+fn message_id_param<'a>(req: &'a Request, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match query(req, name).filter(|v| !v.is_empty()) {
+        Some(id) if !valid_message_id(id) => Err(ApiError::invalid(format!("{name} must be a message id."))),
+        other => Ok(other),
+    }
+}
+
+async fn history(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiError> {
+    authenticate(ctx, req).await?;
+    let phone = path_phone(req)?;
+    let limit = limit_param(req, 50, 200)?;
+    let before = message_id_param(req, "before")?;
+    let after = message_id_param(req, "after")?;
+    if before.is_some() && after.is_some() {
+        return Err(ApiError::invalid("Use before or after, not both."));
+    }
+    // The two reads are independent: run them together.
+    let (conversation, page) = tokio::join!(
+        conversation_or_404(ctx, &phone),
+        ctx.store.messages_page(&phone, limit, before, after)
+    );
+    let (conversation, page) = (conversation?, page?);
+    let messages: Vec<_> = page.items.iter().map(|m| m.view()).collect();
+    Ok(json_response(
+        200,
+        &serde_json::json!({ "conversation": conversation.view(), "messages": messages, "next_cursor": page.next_cursor }),
+    ))
+}

@@ -1,1 +1,50 @@
+//! Reacts to the table's stream: for each conversation with new inbound messages, runs the
+//! state machine over its unprocessed messages and sends the replies (DESIGN §1).
+//! Failures are reported per record, so Lambda retries from the first failed one.
 
+use std::collections::HashMap;
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use edubot_core::inbound::process_conversation;
+use edubot_core::model::{Direction, Message};
+use edubot_core::store::message_from_item;
+use edubot_core::AppContext;
+
+/// The inbound message a record inserted, if it is one (the filter the event source
+/// mapping applies in AWS, applied again here).
+pub fn inserted_inbound_message(record: &EventRecord) -> Option<Message> {
+    if record.event_name != "INSERT" {
+        return None;
+    }
+    let item: HashMap<_, _> = record.change.new_image.clone().into();
+    let message = message_from_item(item).ok()?;
+    (message.direction == Direction::Inbound).then_some(message)
+}
+
+pub async fn handle(ctx: &AppContext, event: Event) -> DynamoDbEventResponse {
+    // Conversations in order of first appearance, each with its records' messages.
+    let mut groups: Vec<(Message, Option<String>, Vec<Message>)> = Vec::new();
+    for record in &event.records {
+        let Some(message) = inserted_inbound_message(record) else { continue };
+        match groups.iter_mut().find(|(first, _, _)| first.phone == message.phone) {
+            Some((_, _, messages)) => messages.push(message),
+            None => groups.push((message.clone(), record.change.sequence_number.clone(), vec![message])),
+        }
+    }
+    let mut failures = Vec::new();
+    for (first, sequence_number, messages) in groups {
+        match process_conversation(ctx, &first.phone, messages).await {
+            Ok(report) => tracing::debug!(phone = %first.phone.masked(), ?report, "conversation processed"),
+            Err(e) => {
+                tracing::error!(phone = %first.phone.masked(), error = %e, "conversation not processed; will be retried");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = sequence_number;
+                failures.push(failure);
+            }
+        }
+    }
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures = failures;
+    response
+}

@@ -1,1 +1,237 @@
+//! The local stack (`make run`): DynamoDB Local, the table from its CloudFormation
+//! definition, every HTTP function behind API Gateway v2 events, the stream delivered to
+//! the inbound processor, the admin page, and the WhatsApp simulator — on one port,
+//! answering only once all of it is up.
 
+pub mod dynamodb_local;
+pub mod gateway;
+pub mod schema;
+pub mod simulator;
+pub mod static_site;
+pub mod stream;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use edubot_core::config::{Config, Needs};
+use edubot_core::model::Admin;
+use edubot_core::AppContext;
+use tokio::task::JoinHandle;
+
+pub use dynamodb_local::DynamoDbLocal;
+
+/// The local stack's embedded defaults: every one can be overridden by the environment.
+pub fn default_env(port: u16) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("TABLE_NAME", "edubot-local".to_owned()),
+        ("WHATSAPP_API_BASE_URL", format!("http://127.0.0.1:{port}/simulator/graph")),
+        ("WHATSAPP_PHONE_NUMBER_ID", "100000000000001".to_owned()),
+        ("WHATSAPP_ACCESS_TOKEN", "local-access-token".to_owned()),
+        ("WHATSAPP_APP_SECRET", "local-app-secret".to_owned()),
+        ("WHATSAPP_VERIFY_TOKEN", "local-verify-token".to_owned()),
+        ("JWT_SECRET", "local-only-jwt-secret-never-use-in-aws".to_owned()),
+        ("ADMIN_USERNAME", "admin".to_owned()),
+    ])
+}
+
+/// A DynamoDB client for DynamoDB Local: fixed credentials and region, no lookups.
+pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(edubot_core::aws::http_client())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("local", "local", None, None, "edubot-local"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
+    let config = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+        .http_client(edubot_core::aws::http_client())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new("local", "local", None, None, "edubot-local"))
+        .build();
+    aws_sdk_dynamodbstreams::Client::from_conf(config)
+}
+
+pub struct Settings {
+    /// 0 picks a free port.
+    pub port: u16,
+    /// DynamoDB Local's files and the stream position; in memory when None.
+    pub data_dir: Option<PathBuf>,
+    /// Use this DynamoDB (Local) instead of starting one.
+    pub dynamodb_endpoint: Option<String>,
+    /// Settings by environment variable name; the embedded defaults fill the rest.
+    pub env: HashMap<String, String>,
+    pub static_dir: PathBuf,
+}
+
+impl Settings {
+    /// From the process environment: `PORT`, `LOCAL_DATA_DIR`, `AWS_ENDPOINT_URL_DYNAMODB`, and
+    /// the configuration names of DESIGN §10.
+    pub fn from_env() -> Result<Settings, String> {
+        let port = match std::env::var("PORT") {
+            Ok(p) => p.parse().map_err(|_| format!("PORT={p} is not a port number"))?,
+            Err(_) => 3000,
+        };
+        Ok(Settings {
+            port,
+            data_dir: Some(std::env::var("LOCAL_DATA_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(".local"))),
+            dynamodb_endpoint: std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok().filter(|v| !v.is_empty()),
+            env: std::env::vars().collect(),
+            static_dir: std::env::var("STATIC_SITE_DIR").map(PathBuf::from).unwrap_or_else(|_| static_site::default_dir()),
+        })
+    }
+}
+
+pub struct LocalStack {
+    pub addr: SocketAddr,
+    pub context: Arc<AppContext>,
+    /// Set when the admin was created with a generated password (printed once).
+    pub generated_admin_password: Option<String>,
+    pub admin_username: String,
+    tasks: Vec<JoinHandle<()>>,
+    _dynamodb: Option<DynamoDbLocal>,
+}
+
+impl LocalStack {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn start(settings: Settings) -> Result<LocalStack, String> {
+        // Bound first (the simulator's address depends on the port), served last.
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
+            .await
+            .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.port))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let defaults = default_env(addr.port());
+        let lookup = |name: &str| settings.env.get(name).cloned().filter(|v| !v.is_empty()).or_else(|| defaults.get(name).cloned());
+        let all = Needs { whatsapp_send: true, webhook_secrets: true, admin_tokens: true };
+        let config = Config::from_lookup(all, lookup).map_err(|e| e.to_string())?;
+
+        let dynamodb = match &settings.dynamodb_endpoint {
+            Some(_) => None,
+            None => Some(DynamoDbLocal::start(settings.data_dir.as_ref().map(|d| d.join("dynamodb")).as_deref()).await?),
+        };
+        let endpoint = settings.dynamodb_endpoint.clone().or_else(|| dynamodb.as_ref().map(|d| d.endpoint.clone())).expect("one endpoint");
+        let client = dynamodb_client(&endpoint);
+        schema::create_table(&client, &config.table_name).await?;
+        let context = Arc::new(AppContext::new(config.clone(), client.clone()));
+
+        let admin_username = lookup("ADMIN_USERNAME").unwrap_or_else(|| "admin".into());
+        let generated_admin_password = ensure_admin(&context, &admin_username, lookup("ADMIN_PASSWORD")).await?;
+
+        let checkpoint = settings.data_dir.as_ref().map(|d| d.join("stream-position.json"));
+        let poller = stream::StreamPoller::new(streams_client(&endpoint), &client, &config.table_name, checkpoint, context.clone()).await?;
+        let mut tasks = vec![tokio::spawn(poller.run())];
+
+        let simulator = simulator::Simulator::new(
+            &config.whatsapp_phone_number_id,
+            config.whatsapp_access_token.expose(),
+            config.whatsapp_app_secret.expose(),
+            format!("http://{addr}/webhook"),
+        );
+        let front = Front { context: context.clone(), static_dir: settings.static_dir.clone() };
+        let app = Router::new()
+            .merge(simulator.router())
+            .merge(static_site::simulator_router())
+            .fallback_service(Router::new().fallback(front_door).with_state(Arc::new(front)));
+        tasks.push(tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, service).await {
+                tracing::error!(error = %e, "local stack server stopped");
+            }
+        }));
+        Ok(LocalStack { addr, context, generated_admin_password, admin_username, tasks, _dynamodb: dynamodb })
+    }
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Creates the admin. With a password given, it is (re)set to it; without one, a new admin
+/// gets a generated password, answered so it can be printed once.
+async fn ensure_admin(ctx: &AppContext, username: &str, password: Option<String>) -> Result<Option<String>, String> {
+    if !edubot_core::model::valid_username(username) {
+        return Err(format!("ADMIN_USERNAME {username:?}: use 3–64 of a-z 0-9 . _ -"));
+    }
+    let existing = ctx.store.get_admin(username).await.map_err(|e| e.to_string())?;
+    let (password, generated) = match (password, existing) {
+        (Some(p), _) => (p, false),
+        (None, Some(_)) => return Ok(None),
+        (None, None) => (generate_password(), true),
+    };
+    let admin = Admin {
+        username: username.to_owned(),
+        password_hash: edubot_core::auth::hash_password(&password),
+        role: edubot_core::auth::ROLE_ADMIN.to_owned(),
+        disabled: false,
+        created_at: edubot_core::time::now_ms(),
+    };
+    ctx.store.put_admin(&admin).await.map_err(|e| e.to_string())?;
+    Ok(generated.then_some(password))
+}
+
+fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// What CloudFront routes in production: `/api/*` and `/webhook` to the HTTP API, the
+/// rest to the static site.
+struct Front {
+    context: Arc<AppContext>,
+    static_dir: PathBuf,
+}
+
+async fn front_door(
+    State(front): State<Arc<Front>>,
+    ConnectInfo(source): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path();
+    let ctx = &front.context;
+    let is_api = path == "/webhook" || path.starts_with("/api/");
+    if !is_api {
+        return match method {
+            Method::GET | Method::HEAD => static_site::serve_from(&front.static_dir, path).await,
+            _ => axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response(),
+        };
+    }
+    let Some(matched) = gateway::match_route(&method, path) else {
+        // API Gateway's own answer for a route it does not have.
+        return (axum::http::StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"message": "Not Found"}))).into_response();
+    };
+    let event = gateway::to_event(&method, path, uri.query().unwrap_or(""), &headers, &body, source, &matched);
+    let response = gateway::invoke(ctx, matched.function, &event).await;
+    let (parts, body) = response.into_parts();
+    let bytes: Vec<u8> = match body {
+        lambda_http::Body::Empty => Vec::new(),
+        lambda_http::Body::Text(t) => t.into_bytes(),
+        lambda_http::Body::Binary(b) => b,
+        _ => Vec::new(),
+    };
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}

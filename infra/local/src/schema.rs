@@ -1,0 +1,122 @@
+//! Creates the table from its one definition: the `Table` resource of
+//! `infra/cloudformation/foundations.yaml`, so local and test tables cannot drift from AWS.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification, BillingMode,
+};
+use aws_sdk_dynamodb::Client;
+use serde_yaml::Value;
+
+pub const TEMPLATE: &str = include_str!("../../cloudformation/foundations.yaml");
+
+fn table_properties() -> Result<Value, String> {
+    let template: Value = serde_yaml::from_str(TEMPLATE).map_err(|e| format!("foundations.yaml: {e}"))?;
+    let resources = template.get("Resources").and_then(Value::as_mapping).ok_or("no Resources")?;
+    resources
+        .values()
+        .find(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::DynamoDB::Table"))
+        .and_then(|r| r.get("Properties"))
+        .cloned()
+        .ok_or_else(|| "no AWS::DynamoDB::Table in foundations.yaml".into())
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Result<&'a str, String> {
+    v.get(key).and_then(Value::as_str).ok_or_else(|| format!("missing {key}"))
+}
+
+fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
+    v.as_sequence()
+        .ok_or("KeySchema is not a list")?
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(text(k, "AttributeName")?)
+                .key_type(KeyType::from(text(k, "KeyType")?))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// Creates `name` as the template defines the table (keys, indexes, stream, TTL). Answers
+/// false when it already exists.
+pub async fn create_table(client: &Client, name: &str) -> Result<bool, String> {
+    if client.describe_table().table_name(name).send().await.is_ok() {
+        return Ok(false);
+    }
+    let props = table_properties()?;
+    let mut request = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
+    for a in props.get("AttributeDefinitions").and_then(Value::as_sequence).ok_or("no AttributeDefinitions")? {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(text(a, "AttributeName")?)
+                .attribute_type(ScalarAttributeType::from(text(a, "AttributeType")?))
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    request = request.set_key_schema(Some(key_schema(props.get("KeySchema").ok_or("no KeySchema")?)?));
+    for g in props.get("GlobalSecondaryIndexes").and_then(Value::as_sequence).into_iter().flatten() {
+        let projection = g.get("Projection").ok_or("GSI without Projection")?;
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(text(g, "IndexName")?)
+                .set_key_schema(Some(key_schema(g.get("KeySchema").ok_or("GSI without KeySchema")?)?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(text(projection, "ProjectionType")?))
+                        .build(),
+                )
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    if let Some(stream) = props.get("StreamSpecification") {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(text(stream, "StreamViewType")?))
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    request.send().await.map_err(|e| format!("CreateTable {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    if let Some(ttl) = props.get("TimeToLiveSpecification") {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(text(ttl, "AttributeName")?)
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .send()
+            .await
+            .map_err(|e| format!("UpdateTimeToLive {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_defines_keys_indexes_stream_and_ttl() {
+        let props = table_properties().unwrap();
+        let indexes: Vec<&str> = props["GlobalSecondaryIndexes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|g| g["IndexName"].as_str().unwrap())
+            .collect();
+        use edubot_core::store::index;
+        assert_eq!(indexes, [index::RECENCY, index::SUPPORT, index::UNPROCESSED, index::PENDING]);
+        assert_eq!(props["StreamSpecification"]["StreamViewType"], "NEW_AND_OLD_IMAGES");
+        assert_eq!(props["TimeToLiveSpecification"]["AttributeName"], "expires_at");
+        assert_eq!(props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+    }
+}

@@ -1,0 +1,226 @@
+//! The table's stream delivered to the inbound processor as Lambda's event source mapping
+//! would: shard by shard, parents before children, one batch at a time and in order,
+//! filtered to INSERTs of inbound messages, retried from the first failed record. The
+//! position (last sequence number per shard) is kept in the data folder, so a restart
+//! neither replays nor skips; refused iterators and ended shards are re-listed.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::dynamodb::{Event, EventRecord, StreamRecord, StreamViewType};
+use aws_sdk_dynamodbstreams::types::{Record, Shard, ShardIteratorType};
+use aws_sdk_dynamodbstreams::Client;
+use edubot_core::AppContext;
+use serde::{Deserialize, Serialize};
+
+/// Lambda's default batch size for DynamoDB streams.
+const BATCH_SIZE: i32 = 100;
+const IDLE_POLL: Duration = Duration::from_millis(200);
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Checkpoint {
+    stream_arn: String,
+    /// Last delivered sequence number per shard.
+    positions: HashMap<String, String>,
+    /// Shards read to their end.
+    finished: HashSet<String>,
+}
+
+pub struct StreamPoller {
+    client: Client,
+    stream_arn: String,
+    checkpoint: Checkpoint,
+    checkpoint_file: Option<PathBuf>,
+    iterators: HashMap<String, String>,
+    ctx: Arc<AppContext>,
+}
+
+impl StreamPoller {
+    pub async fn new(client: Client, ddb: &aws_sdk_dynamodb::Client, table: &str, checkpoint_file: Option<PathBuf>, ctx: Arc<AppContext>) -> Result<Self, String> {
+        let described = ddb.describe_table().table_name(table).send().await.map_err(|e| format!("DescribeTable: {e}"))?;
+        let stream_arn = described
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .ok_or("the table has no stream")?;
+        let saved: Option<Checkpoint> = checkpoint_file
+            .as_ref()
+            .and_then(|f| std::fs::read(f).ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        // A checkpoint of another stream (the table was recreated) is worthless.
+        let checkpoint = match saved {
+            Some(c) if c.stream_arn == stream_arn => c,
+            _ => Checkpoint { stream_arn: stream_arn.clone(), ..Default::default() },
+        };
+        Ok(StreamPoller { client, stream_arn, checkpoint, checkpoint_file, iterators: HashMap::new(), ctx })
+    }
+
+    /// Polls until the task is cancelled.
+    pub async fn run(mut self) {
+        loop {
+            let delivered = match self.poll_once().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "stream poll failed; retrying");
+                    self.iterators.clear();
+                    0
+                }
+            };
+            if delivered == 0 {
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+        }
+    }
+
+    async fn shards(&self) -> Result<Vec<Shard>, String> {
+        let mut shards = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .describe_stream()
+                .stream_arn(&self.stream_arn)
+                .set_exclusive_start_shard_id(start.take())
+                .send()
+                .await
+                .map_err(|e| format!("DescribeStream: {}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(e)))?;
+            let description = out.stream_description.ok_or("no stream description")?;
+            shards.extend(description.shards.unwrap_or_default());
+            match description.last_evaluated_shard_id {
+                Some(id) => start = Some(id),
+                None => return Ok(shards),
+            }
+        }
+    }
+
+    /// One pass over the open shards; answers how many records were read.
+    pub async fn poll_once(&mut self) -> Result<usize, String> {
+        let shards = self.shards().await?;
+        let ids: HashSet<&str> = shards.iter().filter_map(|s| s.shard_id()).collect();
+        let mut read = 0;
+        for shard in &shards {
+            let Some(id) = shard.shard_id() else { continue };
+            if self.checkpoint.finished.contains(id) {
+                continue;
+            }
+            // Parents first: a child waits until its parent is read to the end.
+            if let Some(parent) = shard.parent_shard_id() {
+                if ids.contains(parent) && !self.checkpoint.finished.contains(parent) {
+                    continue;
+                }
+            }
+            read += self.read_shard(id).await?;
+        }
+        Ok(read)
+    }
+
+    async fn iterator(&mut self, shard: &str) -> Result<String, String> {
+        if let Some(it) = self.iterators.get(shard) {
+            return Ok(it.clone());
+        }
+        let request = self.client.get_shard_iterator().stream_arn(&self.stream_arn).shard_id(shard);
+        let request = match self.checkpoint.positions.get(shard) {
+            Some(seq) => request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(seq),
+            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        let out = request
+            .send()
+            .await
+            .map_err(|e| format!("GetShardIterator: {}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(e)))?;
+        let it = out.shard_iterator.ok_or("no shard iterator")?;
+        self.iterators.insert(shard.to_owned(), it.clone());
+        Ok(it)
+    }
+
+    async fn read_shard(&mut self, shard: &str) -> Result<usize, String> {
+        let iterator = self.iterator(shard).await?;
+        let out = match self.client.get_records().shard_iterator(iterator).limit(BATCH_SIZE).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                // Expired or trimmed iterator: forget it and start again from the checkpoint.
+                tracing::debug!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e), "iterator refused; re-listing");
+                self.iterators.remove(shard);
+                return Ok(0);
+            }
+        };
+        let records = out.records.unwrap_or_default();
+        let count = records.len();
+        if !records.is_empty() {
+            if !self.deliver(&records).await {
+                // Like Lambda: the batch is retried from its start; nothing is skipped.
+                self.iterators.remove(shard);
+                tokio::time::sleep(RETRY_DELAY).await;
+                return Ok(0);
+            }
+            if let Some(last) = records.last().and_then(|r| r.dynamodb()).and_then(|d| d.sequence_number()) {
+                self.checkpoint.positions.insert(shard.to_owned(), last.to_owned());
+            }
+        }
+        match out.next_shard_iterator {
+            Some(next) => {
+                self.iterators.insert(shard.to_owned(), next);
+            }
+            None => {
+                self.iterators.remove(shard);
+                self.checkpoint.finished.insert(shard.to_owned());
+            }
+        }
+        if count > 0 || !self.iterators.contains_key(shard) {
+            self.save();
+        }
+        Ok(count)
+    }
+
+    /// Hands the batch's inbound INSERTs to the processor; false if any must be retried.
+    async fn deliver(&self, records: &[Record]) -> bool {
+        let mut event = Event::default();
+        event.records = records
+            .iter()
+            .map(|r| to_event_record(r, &self.stream_arn))
+            .filter(|r| inbound_processor::inserted_inbound_message(r).is_some())
+            .collect();
+        if event.records.is_empty() {
+            return true;
+        }
+        let response = inbound_processor::handle(&self.ctx, event).await;
+        response.batch_item_failures.is_empty()
+    }
+
+    fn save(&self) {
+        if let Some(file) = &self.checkpoint_file {
+            let tmp = file.with_extension("tmp");
+            let json = serde_json::to_vec(&self.checkpoint).expect("checkpoint serialises");
+            if let Err(e) = std::fs::write(&tmp, json).and_then(|_| std::fs::rename(&tmp, file)) {
+                tracing::warn!(error = %e, "could not save the stream position");
+            }
+        }
+    }
+}
+
+/// A stream record in the shape Lambda delivers it (`aws_lambda_events`).
+fn to_event_record(r: &Record, stream_arn: &str) -> EventRecord {
+    let mut record = EventRecord::default();
+    record.event_id = r.event_id().unwrap_or_default().to_owned();
+    record.event_name = r.event_name().map(|n| n.as_str().to_owned()).unwrap_or_default();
+    record.event_source = Some("aws:dynamodb".into());
+    record.event_version = r.event_version().map(str::to_owned);
+    record.aws_region = r.aws_region().unwrap_or("us-east-1").to_owned();
+    record.event_source_arn = Some(stream_arn.to_owned());
+    if let Some(d) = r.dynamodb() {
+        let mut change = StreamRecord::default();
+        change.keys = d.keys().cloned().unwrap_or_default().into();
+        change.new_image = d.new_image().cloned().unwrap_or_default().into();
+        change.old_image = d.old_image().cloned().unwrap_or_default().into();
+        change.sequence_number = d.sequence_number().map(str::to_owned);
+        change.size_bytes = d.size_bytes().unwrap_or_default();
+        change.stream_view_type = Some(StreamViewType::NewAndOldImages);
+        if let Some(t) = d.approximate_creation_date_time() {
+            change.approximate_creation_date_time =
+                chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default();
+        }
+        record.change = change;
+    }
+    record
+}
