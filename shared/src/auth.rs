@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -28,7 +30,11 @@ pub fn hash_password(password: &str) -> String {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -88,13 +94,16 @@ impl TokenService {
             iat: now / SECOND,
             exp: expires_at / SECOND,
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 encoding");
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 encoding");
         (token, expires_at)
     }
 
     /// The claims of a valid token: right signature and algorithm, issuer, audience, not expired.
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        decode::<Claims>(token, &self.decoding, &self.validation).ok().map(|data| data.claims)
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|data| data.claims)
     }
 }
 
@@ -115,8 +124,14 @@ impl AdminGate {
                 return Ok(*enabled);
             }
         }
-        let enabled = store.get_admin(username).await?.is_some_and(|a| !a.disabled);
-        self.checked.lock().expect("gate lock").insert(username.to_owned(), (enabled, Instant::now()));
+        let enabled = store
+            .get_admin(username)
+            .await?
+            .is_some_and(|a| !a.disabled);
+        self.checked
+            .lock()
+            .expect("gate lock")
+            .insert(username.to_owned(), (enabled, Instant::now()));
         Ok(enabled)
     }
 }
@@ -174,10 +189,24 @@ mod tests {
             iat: 0,
             exp: now() / SECOND + 3600,
         };
-        let wrong_iss = encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        let wrong_iss = encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
         assert!(service().verify(&wrong_iss).is_none());
-        let claims = Claims { iss: ISSUER.into(), aud: "another-app".into(), ..claims };
-        let wrong_aud = encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: "another-app".into(),
+            ..claims
+        };
+        let wrong_aud = encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
         assert!(service().verify(&wrong_aud).is_none());
     }
 
@@ -187,8 +216,15 @@ mod tests {
             r#"{{"sub":"admin","role":"admin","iss":"edubot","aud":"edubot-admin","iat":1,"exp":{}}}"#,
             now() / SECOND + 3600
         );
-        for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"HS512","typ":"JWT"}"#] {
-            let unsigned = format!("{}.{}.", base64url(header.as_bytes()), base64url(payload.as_bytes()));
+        for header in [
+            r#"{"alg":"none","typ":"JWT"}"#,
+            r#"{"alg":"HS512","typ":"JWT"}"#,
+        ] {
+            let unsigned = format!(
+                "{}.{}.",
+                base64url(header.as_bytes()),
+                base64url(payload.as_bytes())
+            );
             assert!(service().verify(&unsigned).is_none(), "{header}");
         }
     }
@@ -203,10 +239,12 @@ mod tests {
     }
 
     fn base64url(bytes: &[u8]) -> String {
-        const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut out = String::new();
         for chunk in bytes.chunks(3) {
-            let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | *b as u32) << (8 * (3 - chunk.len()));
+            let n =
+                chunk.iter().fold(0u32, |acc, b| (acc << 8) | *b as u32) << (8 * (3 - chunk.len()));
             for i in 0..=chunk.len() {
                 out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
             }

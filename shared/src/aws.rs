@@ -15,6 +15,9 @@ pub fn http_client() -> SharedHttpClient {
 /// A DynamoDB client from the environment. `AWS_ENDPOINT_URL_DYNAMODB` points it at
 /// DynamoDB Local.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let config = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client()).load().await;
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
+        .load()
+        .await;
     aws_sdk_dynamodb::Client::new(&config)
 }

@@ -70,7 +70,10 @@ impl Config {
     }
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
-    pub fn from_lookup(needs: Needs, lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn from_lookup(
+        needs: Needs,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str, needed: bool| -> Result<String, ConfigError> {
             match get(name) {
@@ -88,15 +91,22 @@ impl Config {
                     .ok()
                     .filter(|s| *s > 0)
                     .map(|s| s * SECOND)
-                    .ok_or(ConfigError::Invalid(name, "expected a positive number of seconds")),
+                    .ok_or(ConfigError::Invalid(
+                        name,
+                        "expected a positive number of seconds",
+                    )),
             }
         };
 
         let jwt_secret = required("JWT_SECRET", needs.admin_tokens)?;
         if needs.admin_tokens && jwt_secret.len() < MIN_JWT_SECRET_BYTES {
-            return Err(ConfigError::Invalid("JWT_SECRET", "must be at least 32 bytes"));
+            return Err(ConfigError::Invalid(
+                "JWT_SECRET",
+                "must be at least 32 bytes",
+            ));
         }
-        let base_url = get("WHATSAPP_API_BASE_URL").unwrap_or_else(|| DEFAULT_WHATSAPP_API_BASE_URL.to_owned());
+        let base_url = get("WHATSAPP_API_BASE_URL")
+            .unwrap_or_else(|| DEFAULT_WHATSAPP_API_BASE_URL.to_owned());
         if url::Url::parse(&base_url).is_err() {
             return Err(ConfigError::Invalid("WHATSAPP_API_BASE_URL", "not a URL"));
         }
@@ -110,7 +120,10 @@ impl Config {
             )?,
             whatsapp_access_token: Secret(required("WHATSAPP_ACCESS_TOKEN", needs.whatsapp_send)?),
             whatsapp_app_secret: Secret(required("WHATSAPP_APP_SECRET", needs.webhook_secrets)?),
-            whatsapp_verify_token: Secret(required("WHATSAPP_VERIFY_TOKEN", needs.webhook_secrets)?),
+            whatsapp_verify_token: Secret(required(
+                "WHATSAPP_VERIFY_TOKEN",
+                needs.webhook_secrets,
+            )?),
             jwt_secret: Secret(jwt_secret),
             support_sla: seconds("SUPPORT_SLA_SECONDS", 300)?,
             token_ttl: seconds("ADMIN_TOKEN_TTL_SECONDS", 8 * 3600)?,
@@ -124,7 +137,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -132,8 +148,12 @@ mod tests {
     fn requires_what_the_function_needs() {
         let err = Config::from_lookup(Needs::default(), env(&[])).unwrap_err();
         assert!(matches!(err, ConfigError::Missing("TABLE_NAME")));
-        let needs = Needs { admin_tokens: true, ..Needs::default() };
-        let err = Config::from_lookup(needs, env(&[("TABLE_NAME", "t"), ("JWT_SECRET", "short")])).unwrap_err();
+        let needs = Needs {
+            admin_tokens: true,
+            ..Needs::default()
+        };
+        let err = Config::from_lookup(needs, env(&[("TABLE_NAME", "t"), ("JWT_SECRET", "short")]))
+            .unwrap_err();
         assert!(matches!(err, ConfigError::Invalid("JWT_SECRET", _)));
         let cfg = Config::from_lookup(Needs::default(), env(&[("TABLE_NAME", "t")])).unwrap();
         assert_eq!(cfg.whatsapp_api_base_url, DEFAULT_WHATSAPP_API_BASE_URL);
@@ -143,8 +163,15 @@ mod tests {
     #[test]
     fn secrets_do_not_print() {
         let cfg = Config::from_lookup(
-            Needs { whatsapp_send: true, ..Needs::default() },
-            env(&[("TABLE_NAME", "t"), ("WHATSAPP_PHONE_NUMBER_ID", "1"), ("WHATSAPP_ACCESS_TOKEN", "EAAG-very-secret")]),
+            Needs {
+                whatsapp_send: true,
+                ..Needs::default()
+            },
+            env(&[
+                ("TABLE_NAME", "t"),
+                ("WHATSAPP_PHONE_NUMBER_ID", "1"),
+                ("WHATSAPP_ACCESS_TOKEN", "EAAG-very-secret"),
+            ]),
         )
         .unwrap();
         assert!(!format!("{cfg:?}").contains("very-secret"));

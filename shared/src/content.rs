@@ -32,12 +32,17 @@ pub struct ListContent {
 
 impl ListContent {
     pub fn message(&self) -> OutboundBody {
-        OutboundBody::List { body: self.body.clone(), button: self.button.clone(), rows: self.rows.clone() }
+        OutboundBody::List {
+            body: self.body.clone(),
+            button: self.button.clone(),
+            rows: self.rows.clone(),
+        }
     }
 }
 
 static CONTENT: LazyLock<Content> = LazyLock::new(|| {
-    toml::from_str(include_str!("../content/bot.toml")).expect("shared/content/bot.toml is valid (checked by tests)")
+    toml::from_str(include_str!("../content/bot.toml"))
+        .expect("shared/content/bot.toml is valid (checked by tests)")
 });
 
 pub fn content() -> &'static Content {
@@ -50,7 +55,10 @@ impl Content {
     }
 
     pub fn support_ack(&self) -> OutboundBody {
-        OutboundBody::Buttons { body: self.support_ack.clone(), buttons: vec![self.support_end_button.clone()] }
+        OutboundBody::Buttons {
+            body: self.support_ack.clone(),
+            buttons: vec![self.support_end_button.clone()],
+        }
     }
 
     pub fn rating_question(&self) -> OutboundBody {
@@ -85,29 +93,58 @@ pub fn whatsapp_violations(body: &OutboundBody) -> Vec<String> {
             format!("text of {} characters", len(body)),
         ),
         OutboundBody::Buttons { body, buttons } => {
-            check((1..=limits::BODY).contains(&len(body)), format!("body of {} characters", len(body)));
-            check((1..=limits::BUTTONS).contains(&buttons.len()), format!("{} buttons", buttons.len()));
+            check(
+                (1..=limits::BODY).contains(&len(body)),
+                format!("body of {} characters", len(body)),
+            );
+            check(
+                (1..=limits::BUTTONS).contains(&buttons.len()),
+                format!("{} buttons", buttons.len()),
+            );
             for b in buttons {
-                check(len(&b.title) <= limits::BUTTON_TITLE, format!("button title {:?} too long", b.title));
+                check(
+                    len(&b.title) <= limits::BUTTON_TITLE,
+                    format!("button title {:?} too long", b.title),
+                );
             }
         }
         OutboundBody::List { body, button, rows } => {
-            check((1..=limits::BODY).contains(&len(body)), format!("body of {} characters", len(body)));
-            check((1..=limits::LIST_BUTTON).contains(&len(button)), format!("list button {button:?}"));
-            check((1..=limits::LIST_ROWS).contains(&rows.len()), format!("{} list rows", rows.len()));
+            check(
+                (1..=limits::BODY).contains(&len(body)),
+                format!("body of {} characters", len(body)),
+            );
+            check(
+                (1..=limits::LIST_BUTTON).contains(&len(button)),
+                format!("list button {button:?}"),
+            );
+            check(
+                (1..=limits::LIST_ROWS).contains(&rows.len()),
+                format!("{} list rows", rows.len()),
+            );
             for r in rows {
-                check(len(&r.title) <= limits::ROW_TITLE, format!("row title {:?} too long", r.title));
+                check(
+                    len(&r.title) <= limits::ROW_TITLE,
+                    format!("row title {:?} too long", r.title),
+                );
                 let desc = r.description.as_deref().unwrap_or("");
-                check(len(desc) <= limits::ROW_DESCRIPTION, format!("row description {desc:?} too long"));
+                check(
+                    len(desc) <= limits::ROW_DESCRIPTION,
+                    format!("row description {desc:?} too long"),
+                );
             }
         }
     }
     let ids: Vec<&str> = match body {
         OutboundBody::Text { .. } => vec![],
-        OutboundBody::Buttons { buttons: c, .. } | OutboundBody::List { rows: c, .. } => c.iter().map(|c| c.id.as_str()).collect(),
+        OutboundBody::Buttons { buttons: c, .. } | OutboundBody::List { rows: c, .. } => {
+            c.iter().map(|c| c.id.as_str()).collect()
+        }
     };
     for (i, id) in ids.iter().enumerate() {
-        check(!id.is_empty() && id.len() <= limits::ID, format!("id {id:?} empty or too long"));
+        check(
+            !id.is_empty() && id.len() <= limits::ID,
+            format!("id {id:?} empty or too long"),
+        );
         check(!ids[..i].contains(id), format!("id {id:?} used twice"));
     }
     problems
@@ -121,10 +158,18 @@ mod tests {
     fn every_message_fits_whatsapp_limits() {
         let c = content();
         let texts = [
-            &c.welcome, &c.help, &c.coming_soon, &c.support_ended_by_user, &c.support_ended_by_admin,
-            &c.rating_thanks, &c.opted_out,
+            &c.welcome,
+            &c.help,
+            &c.coming_soon,
+            &c.support_ended_by_user,
+            &c.support_ended_by_admin,
+            &c.rating_thanks,
+            &c.opted_out,
         ];
-        let mut all: Vec<OutboundBody> = texts.iter().map(|t| OutboundBody::text(t.as_str())).collect();
+        let mut all: Vec<OutboundBody> = texts
+            .iter()
+            .map(|t| OutboundBody::text(t.as_str()))
+            .collect();
         all.extend([c.main_menu(), c.support_ack(), c.rating_question()]);
         for body in &all {
             assert_eq!(whatsapp_violations(body), Vec::<String>::new(), "{body:?}");
@@ -134,21 +179,41 @@ mod tests {
     #[test]
     fn the_menu_has_six_rows_with_chat_support() {
         let ids: Vec<&str> = content().menu.rows.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["courses", "admissions", "fees", "timetable", "activate", "chat_support"]);
+        assert_eq!(
+            ids,
+            [
+                "courses",
+                "admissions",
+                "fees",
+                "timetable",
+                "activate",
+                "chat_support"
+            ]
+        );
         assert_eq!(content().support_end_button.id, "end_chat");
     }
 
     #[test]
     fn the_checker_catches_violations() {
-        let row = |id: &str, title: &str| Choice { id: id.into(), title: title.into(), description: None };
+        let row = |id: &str, title: &str| Choice {
+            id: id.into(),
+            title: title.into(),
+            description: None,
+        };
         let bad = OutboundBody::List {
             body: "x".into(),
             button: "b".into(),
-            rows: vec![row("a", "A title that is far too long for WhatsApp"), row("a", "B")],
+            rows: vec![
+                row("a", "A title that is far too long for WhatsApp"),
+                row("a", "B"),
+            ],
         };
         let problems = whatsapp_violations(&bad);
         assert_eq!(problems.len(), 2, "{problems:?}");
-        let four_buttons = OutboundBody::Buttons { body: "x".into(), buttons: (0..4).map(|i| row(&i.to_string(), "t")).collect() };
+        let four_buttons = OutboundBody::Buttons {
+            body: "x".into(),
+            buttons: (0..4).map(|i| row(&i.to_string(), "t")).collect(),
+        };
         assert_eq!(whatsapp_violations(&four_buttons).len(), 1);
     }
 }

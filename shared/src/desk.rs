@@ -4,10 +4,12 @@
 use serde::Serialize;
 
 use crate::auth::{burn_password_check, verify_password};
-use crate::context::AppContext;
 use crate::content::content;
+use crate::context::AppContext;
 use crate::error::{ApiError, ErrorCode};
-use crate::model::{new_message_id, Author, Conversation, ConversationState, Message, MessageStatus};
+use crate::model::{
+    new_message_id, Author, Conversation, ConversationState, Message, MessageStatus,
+};
 use crate::outbound::{deliver_in_order, Delivery};
 use crate::phone::Phone;
 use crate::store::{CommitError, Page};
@@ -30,10 +32,17 @@ fn window(now: Millis, length: Millis) -> (String, Millis) {
 }
 
 /// Signs an admin in; the same answer, in similar time, for an unknown user and a wrong password.
-pub async fn login(ctx: &AppContext, username: &str, password: &str, source: &str, now: Millis) -> Result<(String, Millis), ApiError> {
+pub async fn login(
+    ctx: &AppContext,
+    username: &str,
+    password: &str,
+    source: &str,
+    now: Millis,
+) -> Result<(String, Millis), ApiError> {
     let bad_credentials = || ApiError::new(ErrorCode::Unauthorized, "Wrong username or password.");
     let (window_key, window_end) = window(now, LOGIN_WINDOW);
-    let (admin, user_failures, source_failures) = ctx.store.login_read(username, source, &window_key).await?;
+    let (admin, user_failures, source_failures) =
+        ctx.store.login_read(username, source, &window_key).await?;
     if user_failures >= LOGIN_FAILURES_PER_USER || source_failures >= LOGIN_FAILURES_PER_SOURCE {
         return Err(ApiError::rate_limited(((window_end - now) / 1000) as u64));
     }
@@ -45,7 +54,9 @@ pub async fn login(ctx: &AppContext, username: &str, password: &str, source: &st
         }
     };
     if !valid {
-        ctx.store.record_login_failure(username, source, &window_key, window_end).await?;
+        ctx.store
+            .record_login_failure(username, source, &window_key, window_end)
+            .await?;
         tracing::info!(source = %source, "failed admin login");
         return Err(bad_credentials());
     }
@@ -79,19 +90,34 @@ pub async fn dashboard(ctx: &AppContext, now: Millis) -> Result<Dashboard, ApiEr
     })
 }
 
-pub async fn list_conversations(ctx: &AppContext, support_only: bool, limit: i32, cursor: Option<&str>) -> Result<Page<Conversation>, ApiError> {
+pub async fn list_conversations(
+    ctx: &AppContext,
+    support_only: bool,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<Page<Conversation>, ApiError> {
     if let Some(c) = cursor {
         let valid = c.split_once('#').is_some_and(|(ts, phone)| {
-            ts.len() == 13 && ts.bytes().all(|b| b.is_ascii_digit()) && Phone::parse(phone).is_some()
+            ts.len() == 13
+                && ts.bytes().all(|b| b.is_ascii_digit())
+                && Phone::parse(phone).is_some()
         });
         if !valid {
-            return Err(ApiError::invalid("The cursor is not one this API returned."));
+            return Err(ApiError::invalid(
+                "The cursor is not one this API returned.",
+            ));
         }
     }
-    Ok(ctx.store.list_conversations(support_only, limit, cursor).await?)
+    Ok(ctx
+        .store
+        .list_conversations(support_only, limit, cursor)
+        .await?)
 }
 
-pub async fn conversation_or_404(ctx: &AppContext, phone: &Phone) -> Result<Conversation, ApiError> {
+pub async fn conversation_or_404(
+    ctx: &AppContext,
+    phone: &Phone,
+) -> Result<Conversation, ApiError> {
     ctx.store
         .get_conversation(phone)
         .await?
@@ -106,7 +132,9 @@ pub fn validate_text(text: &str) -> Result<&str, ApiError> {
         return Err(ApiError::invalid("The message is empty."));
     }
     if chars > MAX_TEXT_CHARS {
-        return Err(ApiError::invalid(format!("The message has {chars} characters; at most {MAX_TEXT_CHARS} are allowed.")));
+        return Err(ApiError::invalid(format!(
+            "The message has {chars} characters; at most {MAX_TEXT_CHARS} are allowed."
+        )));
     }
     Ok(trimmed)
 }
@@ -119,19 +147,36 @@ pub enum SendOutcome {
 
 /// An admin's reply: refused in the order 404, opted_out, not_in_chat_support,
 /// window_closed (§7); otherwise stored pending, then sent.
-pub async fn send_admin_message(ctx: &AppContext, admin: &str, phone: &Phone, text: &str, now: Millis) -> Result<SendOutcome, ApiError> {
+pub async fn send_admin_message(
+    ctx: &AppContext,
+    admin: &str,
+    phone: &Phone,
+    text: &str,
+    now: Millis,
+) -> Result<SendOutcome, ApiError> {
     let text = validate_text(text)?;
     let (window_key, window_end) = window(now, MINUTE);
-    if ctx.store.count_use("send-admin", admin, &window_key, window_end).await? > SENDS_PER_ADMIN_PER_MINUTE {
+    if ctx
+        .store
+        .count_use("send-admin", admin, &window_key, window_end)
+        .await?
+        > SENDS_PER_ADMIN_PER_MINUTE
+    {
         return Err(ApiError::rate_limited(((window_end - now) / 1000) as u64));
     }
     for _ in 0..CONFLICT_RETRIES {
         let current = conversation_or_404(ctx, phone).await?;
         if current.state == ConversationState::OptedOut {
-            return Err(ApiError::new(ErrorCode::OptedOut, "The user opted out (STOP): nothing can be sent until they send START."));
+            return Err(ApiError::new(
+                ErrorCode::OptedOut,
+                "The user opted out (STOP): nothing can be sent until they send START.",
+            ));
         }
         if !current.is_chat_support() {
-            return Err(ApiError::new(ErrorCode::NotInChatSupport, "This conversation is not in chat support."));
+            return Err(ApiError::new(
+                ErrorCode::NotInChatSupport,
+                "This conversation is not in chat support.",
+            ));
         }
         if !current.window_open(now) {
             return Err(ApiError::new(
@@ -139,25 +184,47 @@ pub async fn send_admin_message(ctx: &AppContext, admin: &str, phone: &Phone, te
                 "More than 24 hours have passed since the user's last message: WhatsApp allows no free-form reply.",
             ));
         }
-        let mut message = Message::outbound(phone.clone(), new_message_id(), Author::Admin, OutboundBody::text(text), now);
+        let mut message = Message::outbound(
+            phone.clone(),
+            new_message_id(),
+            Author::Admin,
+            OutboundBody::text(text),
+            now,
+        );
         message.admin = Some(admin.to_owned());
         message.attempts = 1;
         let mut next = current.clone();
         next.touch(now, text);
         next.unread_count = 0;
         next.waiting_since = None;
-        match ctx.store.commit(&next, None, std::slice::from_ref(&message), now).await {
+        match ctx
+            .store
+            .commit(&next, None, std::slice::from_ref(&message), now)
+            .await
+        {
             Ok(_) => {
                 tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %message.id, "admin reply stored");
-                let delivery = deliver_in_order(ctx, vec![message], now).await?.pop().expect("one pending message");
+                let delivery = deliver_in_order(ctx, vec![message], now)
+                    .await?
+                    .pop()
+                    .expect("one pending message");
                 return match delivery {
                     Delivery::Sent(m) => Ok(SendOutcome::Sent(m)),
                     Delivery::Retrying(m) => Ok(SendOutcome::Retrying(m)),
                     Delivery::Failed(m) => Err(ApiError::new(
                         ErrorCode::WhatsappError,
-                        format!("WhatsApp refused the message: {}", m.error.as_ref().map(|e| e.title.as_str()).unwrap_or("no reason given")),
+                        format!(
+                            "WhatsApp refused the message: {}",
+                            m.error
+                                .as_ref()
+                                .map(|e| e.title.as_str())
+                                .unwrap_or("no reason given")
+                        ),
                     )
-                    .with_extra("message", serde_json::to_value(m.view()).expect("view serialises"))),
+                    .with_extra(
+                        "message",
+                        serde_json::to_value(m.view()).expect("view serialises"),
+                    )),
                 };
             }
             Err(CommitError::Conflict) => continue,
@@ -165,29 +232,50 @@ pub async fn send_admin_message(ctx: &AppContext, admin: &str, phone: &Phone, te
             Err(CommitError::Store(e)) => return Err(e.into()),
         }
     }
-    Err(ApiError::new(ErrorCode::Conflict, "The conversation changed while sending; try again."))
+    Err(ApiError::new(
+        ErrorCode::Conflict,
+        "The conversation changed while sending; try again.",
+    ))
 }
 
 /// Ends chat support from the desk: a note in the history, a closing message and the
 /// rating question to the user (when the 24-hour window allows), history kept.
-pub async fn end_chat_support(ctx: &AppContext, admin: &str, phone: &Phone, now: Millis) -> Result<Conversation, ApiError> {
+pub async fn end_chat_support(
+    ctx: &AppContext,
+    admin: &str,
+    phone: &Phone,
+    now: Millis,
+) -> Result<Conversation, ApiError> {
     for _ in 0..CONFLICT_RETRIES {
         let current = conversation_or_404(ctx, phone).await?;
         if !current.is_chat_support() {
-            return Err(ApiError::new(ErrorCode::NotInChatSupport, "This conversation is not in chat support."));
+            return Err(ApiError::new(
+                ErrorCode::NotInChatSupport,
+                "This conversation is not in chat support.",
+            ));
         }
         let mut next = current.clone();
         next.support_started_at = None;
+        next.support_ended_at = Some(now);
         next.waiting_since = None;
         next.unread_count = 0;
         let note = format!("Chat support ended by {admin}.");
-        let mut messages = vec![Message::system_note(phone.clone(), new_message_id(), note.clone(), now)];
+        let mut messages = vec![Message::system_note(
+            phone.clone(),
+            new_message_id(),
+            note.clone(),
+            now,
+        )];
         next.touch(now, &note);
         if current.window_open(now) {
             // Only ask for a rating the user can actually receive.
             next.state = ConversationState::SupportFeedback;
-            for body in [OutboundBody::text(&content().support_ended_by_admin), content().rating_question()] {
-                let mut m = Message::outbound(phone.clone(), new_message_id(), Author::Bot, body, now);
+            for body in [
+                OutboundBody::text(&content().support_ended_by_admin),
+                content().rating_question(),
+            ] {
+                let mut m =
+                    Message::outbound(phone.clone(), new_message_id(), Author::Bot, body, now);
                 m.attempts = 1;
                 next.touch(now, m.text.as_deref().unwrap_or_default());
                 messages.push(m);
@@ -199,7 +287,15 @@ pub async fn end_chat_support(ctx: &AppContext, admin: &str, phone: &Phone, now:
             Ok(version) => {
                 tracing::info!(phone = %phone.masked(), admin = %admin, "chat support ended by admin");
                 next.version = version;
-                deliver_in_order(ctx, messages.into_iter().filter(|m| m.status == MessageStatus::Pending).collect(), now).await?;
+                deliver_in_order(
+                    ctx,
+                    messages
+                        .into_iter()
+                        .filter(|m| m.status == MessageStatus::Pending)
+                        .collect(),
+                    now,
+                )
+                .await?;
                 return Ok(next);
             }
             Err(CommitError::Conflict) => continue,
@@ -207,7 +303,10 @@ pub async fn end_chat_support(ctx: &AppContext, admin: &str, phone: &Phone, now:
             Err(CommitError::Store(e)) => return Err(e.into()),
         }
     }
-    Err(ApiError::new(ErrorCode::Conflict, "The conversation changed while ending the chat; try again."))
+    Err(ApiError::new(
+        ErrorCode::Conflict,
+        "The conversation changed while ending the chat; try again.",
+    ))
 }
 
 #[cfg(test)]
@@ -217,9 +316,15 @@ mod tests {
     #[test]
     fn text_is_validated_after_trimming_in_code_points() {
         assert_eq!(validate_text("  hi \n").unwrap(), "hi");
-        assert_eq!(validate_text("   ").unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            validate_text("   ").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
         let max = "é".repeat(MAX_TEXT_CHARS);
-        assert!(validate_text(&max).is_ok(), "4096 two-byte characters are allowed");
+        assert!(
+            validate_text(&max).is_ok(),
+            "4096 two-byte characters are allowed"
+        );
         assert!(validate_text(&format!("{max}x")).is_err());
         let emoji = "💬".repeat(MAX_TEXT_CHARS);
         assert!(validate_text(&emoji).is_ok());

@@ -52,13 +52,21 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), retry_after: None, extra: None }
+        ApiError {
+            code,
+            message: message.into(),
+            retry_after: None,
+            extra: None,
+        }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest, message)
     }
     pub fn unauthorized() -> Self {
-        Self::new(ErrorCode::Unauthorized, "Sign in again: the token is missing, invalid or expired.")
+        Self::new(
+            ErrorCode::Unauthorized,
+            "Sign in again: the token is missing, invalid or expired.",
+        )
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::NotFound, message)
@@ -66,13 +74,19 @@ impl ApiError {
     pub fn rate_limited(retry_after: u64) -> Self {
         ApiError {
             retry_after: Some(retry_after.max(1)),
-            ..Self::new(ErrorCode::RateLimited, "Too many attempts. Wait a moment and try again.")
+            ..Self::new(
+                ErrorCode::RateLimited,
+                "Too many attempts. Wait a moment and try again.",
+            )
         }
     }
     /// Internal failures never echo their cause to the client; it is logged instead.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(ErrorCode::Internal, "Something went wrong on our side. Try again.")
+        Self::new(
+            ErrorCode::Internal,
+            "Something went wrong on our side. Try again.",
+        )
     }
     pub fn with_extra(mut self, key: &'static str, value: serde_json::Value) -> Self {
         self.extra = Some((key, value));
@@ -116,7 +130,8 @@ mod tests {
             e.body(),
             serde_json::json!({"error":{"code":"not_in_chat_support","message":"Not in chat support."}})
         );
-        let e = ApiError::new(ErrorCode::WhatsappError, "x").with_extra("message", serde_json::json!({"id":"1"}));
+        let e = ApiError::new(ErrorCode::WhatsappError, "x")
+            .with_extra("message", serde_json::json!({"id":"1"}));
         assert_eq!(e.body()["message"]["id"], "1");
         assert_eq!(ApiError::rate_limited(0).retry_after, Some(1));
     }

@@ -18,7 +18,9 @@ pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
         .header("content-type", "application/json")
         .header("cache-control", "no-store")
         .header("x-content-type-options", "nosniff")
-        .body(Body::from(serde_json::to_string(value).expect("responses serialise")))
+        .body(Body::from(
+            serde_json::to_string(value).expect("responses serialise"),
+        ))
         .expect("static response parts")
 }
 
@@ -48,23 +50,30 @@ pub fn body_bytes(req: &Request) -> &[u8] {
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     let bytes = body_bytes(req);
     if bytes.len() > MAX_ADMIN_BODY_BYTES {
-        return Err(ApiError::new(ErrorCode::TooLarge, "The request body is larger than 16 KiB."));
+        return Err(ApiError::new(
+            ErrorCode::TooLarge,
+            "The request body is larger than 16 KiB.",
+        ));
     }
     if bytes.is_empty() {
         return Err(ApiError::invalid("A JSON body is required."));
     }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("The body is not valid JSON for this request: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid(format!("The body is not valid JSON for this request: {e}")))
 }
 
 /// `{phone}` from the route: 8 to 15 digits.
 pub fn path_phone(req: &Request) -> Result<Phone, ApiError> {
     let params = req.path_parameters_ref();
     let raw = params.and_then(|p| p.first("phone")).unwrap_or_default();
-    Phone::parse(raw).ok_or_else(|| ApiError::invalid("The phone number must be 8 to 15 digits (a WhatsApp id)."))
+    Phone::parse(raw).ok_or_else(|| {
+        ApiError::invalid("The phone number must be 8 to 15 digits (a WhatsApp id).")
+    })
 }
 
 pub fn query<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.query_string_parameters_ref().and_then(|q| q.first(name))
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
 }
 
 /// `limit`: 1 to `max`, `default` when absent.
@@ -92,7 +101,9 @@ pub fn source_address(req: &Request) -> String {
         }
     }
     match req.request_context_ref() {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone().unwrap_or_default(),
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.http.source_ip.clone().unwrap_or_default()
+        }
         _ => String::new(),
     }
 }
@@ -100,11 +111,20 @@ pub fn source_address(req: &Request) -> String {
 /// The admin making the request: a valid token of an admin who is still enabled.
 pub async fn authenticate(ctx: &AppContext, req: &Request) -> Result<String, ApiError> {
     let token = header(req, "authorization")
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .ok_or_else(ApiError::unauthorized)?;
-    let claims = ctx.tokens.verify(token.trim()).ok_or_else(ApiError::unauthorized)?;
+    let claims = ctx
+        .tokens
+        .verify(token.trim())
+        .ok_or_else(ApiError::unauthorized)?;
     if claims.role != crate::auth::ROLE_ADMIN {
-        return Err(ApiError::new(ErrorCode::Forbidden, "This account may not use the admin API."));
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "This account may not use the admin API.",
+        ));
     }
     if !ctx.admins.is_enabled(&ctx.store, &claims.sub).await? {
         return Err(ApiError::unauthorized());

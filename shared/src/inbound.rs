@@ -4,7 +4,9 @@
 
 use crate::bot::{self, Input, SupportChange, Turn};
 use crate::context::AppContext;
-use crate::model::{new_message_id, Author, Conversation, Message, MessageError, MessageStatus};
+use crate::model::{
+    new_message_id, Author, Conversation, ConversationState, Message, MessageError, MessageStatus,
+};
 use crate::outbound::deliver_in_order;
 use crate::phone::Phone;
 use crate::store::{CommitError, StoreError};
@@ -22,7 +24,11 @@ pub struct ProcessReport {
 
 /// Processes the unprocessed inbound messages of `phone` in storage order. `hinted` are the
 /// messages the trigger carried (the index may not show them yet).
-pub async fn process_conversation(ctx: &AppContext, phone: &Phone, hinted: Vec<Message>) -> Result<ProcessReport, StoreError> {
+pub async fn process_conversation(
+    ctx: &AppContext,
+    phone: &Phone,
+    hinted: Vec<Message>,
+) -> Result<ProcessReport, StoreError> {
     let mut pending = ctx.store.unprocessed_messages(phone).await?;
     for m in hinted {
         if !pending.iter().any(|p| p.id == m.id) {
@@ -49,10 +55,15 @@ async fn process_message(ctx: &AppContext, message: &Message) -> Result<Option<u
     for _ in 0..MAX_CONFLICT_RETRIES {
         let now = now_ms();
         let current = ctx.store.get_conversation(&message.phone).await?;
-        let current = current.unwrap_or_else(|| Conversation::new(message.phone.clone(), message.created_at));
-        let turn = bot::react(current.state, input_of(message));
+        let current =
+            current.unwrap_or_else(|| Conversation::new(message.phone.clone(), message.created_at));
+        let turn = turn_for(&current, message);
         let (next, new_messages) = apply_turn(&current, message, &turn, now);
-        match ctx.store.commit(&next, Some(&message.id), &new_messages, now).await {
+        match ctx
+            .store
+            .commit(&next, Some(&message.id), &new_messages, now)
+            .await
+        {
             Ok(_) => {
                 tracing::info!(
                     phone = %message.phone.masked(), message_id = %message.id,
@@ -67,7 +78,27 @@ async fn process_message(ctx: &AppContext, message: &Message) -> Result<Option<u
             Err(CommitError::Store(e)) => return Err(e),
         }
     }
-    Err(StoreError::Dynamo(format!("conversation kept changing while processing message {}", message.id)))
+    Err(StoreError::Dynamo(format!(
+        "conversation kept changing while processing message {}",
+        message.id
+    )))
+}
+
+/// The state machine's answer, except for a message written during a chat support that an
+/// admin ended before it was processed: the desk saw it there, so it is only recorded —
+/// unless it opts out, which always wins.
+fn turn_for(current: &Conversation, m: &Message) -> Turn {
+    let turn = bot::react(current.state, input_of(m));
+    let written_during_ended_chat = current
+        .support_ended_at
+        .is_some_and(|ended| m.created_at < ended);
+    if written_during_ended_chat
+        && !current.is_chat_support()
+        && turn.next != ConversationState::OptedOut
+    {
+        return Turn::silent(current.state);
+    }
+    turn
 }
 
 fn input_of(m: &Message) -> Input<'_> {
@@ -80,7 +111,12 @@ fn input_of(m: &Message) -> Input<'_> {
 
 /// The conversation after `turn`, and the messages to store with it: replies (pending, or
 /// failed when the 24-hour window is closed) and history notes.
-pub fn apply_turn(current: &Conversation, m: &Message, turn: &Turn, now: Millis) -> (Conversation, Vec<Message>) {
+pub fn apply_turn(
+    current: &Conversation,
+    m: &Message,
+    turn: &Turn,
+    now: Millis,
+) -> (Conversation, Vec<Message>) {
     let mut c = current.clone();
     if let Some(name) = &m.profile_name {
         c.name = Some(name.clone());
@@ -104,8 +140,14 @@ pub fn apply_turn(current: &Conversation, m: &Message, turn: &Turn, now: Millis)
             } else {
                 "Chat support ended: the user opted out (STOP)."
             };
-            new_messages.push(Message::system_note(c.phone.clone(), new_message_id(), why.into(), now));
+            new_messages.push(Message::system_note(
+                c.phone.clone(),
+                new_message_id(),
+                why.into(),
+                now,
+            ));
             c.support_started_at = None;
+            c.support_ended_at = Some(m.created_at);
             c.waiting_since = None;
             c.unread_count = 0;
         }
@@ -120,7 +162,13 @@ pub fn apply_turn(current: &Conversation, m: &Message, turn: &Turn, now: Millis)
     }
     let window_open = c.window_open(now);
     for body in &turn.replies {
-        let mut reply = Message::outbound(c.phone.clone(), new_message_id(), Author::Bot, body.clone(), now);
+        let mut reply = Message::outbound(
+            c.phone.clone(),
+            new_message_id(),
+            Author::Bot,
+            body.clone(),
+            now,
+        );
         if window_open {
             reply.attempts = 1;
         } else {
@@ -136,7 +184,7 @@ pub fn apply_turn(current: &Conversation, m: &Message, turn: &Turn, now: Millis)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ConversationState, Direction};
+    use crate::model::Direction;
     use crate::time::{DAY, HOUR};
 
     fn inbound(text: &str, sent_at: Millis, created_at: Millis) -> Message {
@@ -163,15 +211,52 @@ mod tests {
     #[test]
     fn entering_support_flags_the_conversation_for_the_desk() {
         let now = 10 * DAY;
-        let c = Conversation { state: ConversationState::MainMenu, ..Conversation::new(Phone::parse("447700900123").unwrap(), 0) };
+        let c = Conversation {
+            state: ConversationState::MainMenu,
+            ..Conversation::new(Phone::parse("447700900123").unwrap(), 0)
+        };
         let m = inbound("support", now - 1_000, now);
         let turn = bot::react(c.state, input_of(&m));
         let (next, msgs) = apply_turn(&c, &m, &turn, now);
         assert!(next.is_chat_support());
         assert_eq!(next.name.as_deref(), Some("Ada"));
-        assert_eq!((next.unread_count, next.waiting_since, next.support_started_at), (1, Some(now), Some(now)));
+        assert_eq!(
+            (
+                next.unread_count,
+                next.waiting_since,
+                next.support_started_at
+            ),
+            (1, Some(now), Some(now))
+        );
         assert_eq!(msgs.len(), 1);
-        assert_eq!((msgs[0].status, msgs[0].attempts), (MessageStatus::Pending, 1));
+        assert_eq!(
+            (msgs[0].status, msgs[0].attempts),
+            (MessageStatus::Pending, 1)
+        );
+    }
+
+    #[test]
+    fn a_chat_message_processed_after_the_admin_ended_the_chat_is_only_recorded() {
+        let now = 10 * DAY;
+        let c = Conversation {
+            state: ConversationState::SupportFeedback,
+            support_ended_at: Some(now - 10),
+            last_inbound_sent_at: Some(now - 1_000),
+            ..Conversation::new(Phone::parse("447700900123").unwrap(), 0)
+        };
+        let written_before = inbound("thanks!", now - 1_000, now - 20);
+        assert_eq!(
+            turn_for(&c, &written_before),
+            Turn::silent(ConversationState::SupportFeedback)
+        );
+        let stop = inbound("STOP", now - 1_000, now - 20);
+        assert_eq!(
+            turn_for(&c, &stop).next,
+            ConversationState::OptedOut,
+            "opting out always wins"
+        );
+        let written_after = inbound("5", now - 1_000, now);
+        assert_eq!(turn_for(&c, &written_after).rating, Some(5));
     }
 
     #[test]
@@ -181,19 +266,33 @@ mod tests {
         let late = inbound("hello", now - DAY - HOUR, now);
         let turn = bot::react(c.state, input_of(&late));
         let (next, msgs) = apply_turn(&c, &late, &turn, now);
-        assert_eq!(next.state, ConversationState::MainMenu, "the state machine still runs");
+        assert_eq!(
+            next.state,
+            ConversationState::MainMenu,
+            "the state machine still runs"
+        );
         assert!(!msgs.is_empty());
-        assert!(msgs.iter().all(|m| m.status == MessageStatus::Failed && m.error == Some(MessageError::window_closed())));
+        assert!(msgs
+            .iter()
+            .all(|m| m.status == MessageStatus::Failed
+                && m.error == Some(MessageError::window_closed())));
     }
 
     #[test]
     fn the_window_runs_from_the_latest_user_timestamp_not_the_last_seen() {
         let now = 10 * DAY;
-        let c = Conversation { last_inbound_sent_at: Some(now - HOUR), ..Conversation::new(Phone::parse("447700900123").unwrap(), 0) };
+        let c = Conversation {
+            last_inbound_sent_at: Some(now - HOUR),
+            ..Conversation::new(Phone::parse("447700900123").unwrap(), 0)
+        };
         let older = inbound("menu", now - 2 * DAY, now);
         let turn = bot::react(c.state, input_of(&older));
         let (next, msgs) = apply_turn(&c, &older, &turn, now);
-        assert_eq!(next.last_inbound_sent_at, Some(now - HOUR), "an older timestamp never moves it back");
+        assert_eq!(
+            next.last_inbound_sent_at,
+            Some(now - HOUR),
+            "an older timestamp never moves it back"
+        );
         assert!(msgs.iter().all(|m| m.status == MessageStatus::Pending));
     }
 }

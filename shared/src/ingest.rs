@@ -19,8 +19,16 @@ pub struct IngestReport {
 
 /// Stores the batch in payload order. An error leaves what was stored stored: Meta retries
 /// the whole POST and duplicates are recognised by wamid.
-pub async fn ingest(store: &Store, batch: WebhookBatch, now: Millis) -> Result<IngestReport, StoreError> {
-    let mut report = IngestReport { skipped: batch.skipped, foreign_changes: batch.foreign_changes, ..Default::default() };
+pub async fn ingest(
+    store: &Store,
+    batch: WebhookBatch,
+    now: Millis,
+) -> Result<IngestReport, StoreError> {
+    let mut report = IngestReport {
+        skipped: batch.skipped,
+        foreign_changes: batch.foreign_changes,
+        ..Default::default()
+    };
     for m in &batch.messages {
         if store.record_inbound(m, &new_message_id(), now).await? {
             report.stored += 1;

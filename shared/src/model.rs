@@ -64,6 +64,8 @@ pub struct Conversation {
     /// Messages from the user that reached the desk since an admin last answered.
     pub unread_count: u32,
     pub support_started_at: Option<Millis>,
+    /// When chat support last ended: messages stored before it belong to that chat.
+    pub support_ended_at: Option<Millis>,
     /// Since when the user's oldest unanswered chat-support message has waited.
     pub waiting_since: Option<Millis>,
     /// The rating (1–5) the user gave after their last chat support.
@@ -83,6 +85,7 @@ impl Conversation {
             last_inbound_sent_at: None,
             unread_count: 0,
             support_started_at: None,
+            support_ended_at: None,
             waiting_since: None,
             last_rating: None,
         }
@@ -256,13 +259,23 @@ pub struct Message {
 
 /// A new message id: a ULID, monotonic within this process so ids sort in creation order.
 pub fn new_message_id() -> String {
-    static GENERATOR: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
     let mut generator = GENERATOR.lock().expect("id generator lock");
-    generator.generate().unwrap_or_else(|_| ulid::Ulid::new()).to_string()
+    generator
+        .generate()
+        .unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string()
 }
 
 impl Message {
-    pub fn outbound(phone: Phone, id: String, author: Author, body: OutboundBody, now: Millis) -> Message {
+    pub fn outbound(
+        phone: Phone,
+        id: String,
+        author: Author,
+        body: OutboundBody,
+        now: Millis,
+    ) -> Message {
         Message {
             phone,
             id,
@@ -353,7 +366,9 @@ pub struct Admin {
 /// Usernames: 3–64 of `a-z 0-9 . _ -`, so they are safe in keys and logs.
 pub fn valid_username(username: &str) -> bool {
     (3..=64).contains(&username.len())
-        && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
 #[cfg(test)]
@@ -364,14 +379,31 @@ mod tests {
     fn states_serialise_as_the_api_names_them() {
         let names: Vec<String> = ConversationState::ALL
             .iter()
-            .map(|s| serde_json::to_value(s).unwrap().as_str().unwrap().to_owned())
+            .map(|s| {
+                serde_json::to_value(s)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(
             names,
             [
-                "NEW", "MAIN_MENU", "COURSE_LIST", "COURSE_DETAIL", "ADMISSION_NAME", "ADMISSION_EMAIL",
-                "ADMISSION_CONFIRM", "FEES_INFO", "TIMETABLE", "ACTIVATION_CODE", "ACTIVATION_LOCKED",
-                "CHAT_SUPPORT_ACTIVE", "SUPPORT_FEEDBACK", "OPTED_OUT"
+                "NEW",
+                "MAIN_MENU",
+                "COURSE_LIST",
+                "COURSE_DETAIL",
+                "ADMISSION_NAME",
+                "ADMISSION_EMAIL",
+                "ADMISSION_CONFIRM",
+                "FEES_INFO",
+                "TIMETABLE",
+                "ACTIVATION_CODE",
+                "ACTIVATION_LOCKED",
+                "CHAT_SUPPORT_ACTIVE",
+                "SUPPORT_FEEDBACK",
+                "OPTED_OUT"
             ]
         );
     }

@@ -34,7 +34,11 @@ pub fn next_attempt_at(attempts: u32, now: Millis) -> Millis {
 }
 
 /// Sends `m` (already claimed, `attempts` counting this one) and records the outcome.
-pub async fn deliver(ctx: &AppContext, mut m: Message, now: Millis) -> Result<Delivery, StoreError> {
+pub async fn deliver(
+    ctx: &AppContext,
+    mut m: Message,
+    now: Millis,
+) -> Result<Delivery, StoreError> {
     let Some(body) = m.body.clone() else {
         return Ok(Delivery::Sent(m));
     };
@@ -70,9 +74,16 @@ pub async fn deliver(ctx: &AppContext, mut m: Message, now: Millis) -> Result<De
 
 /// Sends messages back to back, in order (all replies to one message go out before the
 /// next is handled, DESIGN §5).
-pub async fn deliver_in_order(ctx: &AppContext, messages: Vec<Message>, now: Millis) -> Result<Vec<Delivery>, StoreError> {
+pub async fn deliver_in_order(
+    ctx: &AppContext,
+    messages: Vec<Message>,
+    now: Millis,
+) -> Result<Vec<Delivery>, StoreError> {
     let mut out = Vec::with_capacity(messages.len());
-    for m in messages.into_iter().filter(|m| m.status == MessageStatus::Pending) {
+    for m in messages
+        .into_iter()
+        .filter(|m| m.status == MessageStatus::Pending)
+    {
         out.push(deliver(ctx, m, now).await?);
     }
     Ok(out)

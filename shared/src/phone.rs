@@ -34,7 +34,13 @@ pub fn mask(raw: &str) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < keep_head || i >= chars.len() - keep_tail { *c } else { '*' })
+        .map(|(i, c)| {
+            if i < keep_head || i >= chars.len() - keep_tail {
+                *c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 
@@ -53,14 +59,25 @@ mod tests {
         assert!(Phone::parse("12345678").is_some());
         assert!(Phone::parse("447700900123").is_some());
         assert!(Phone::parse("123456789012345").is_some());
-        for bad in ["1234567", "1234567890123456", "+447700900123", "4477 0090", "44770090012a", "", "４４７７００９００１２３"] {
+        for bad in [
+            "1234567",
+            "1234567890123456",
+            "+447700900123",
+            "4477 0090",
+            "44770090012a",
+            "",
+            "４４７７００９００１２３",
+        ] {
             assert!(Phone::parse(bad).is_none(), "{bad} should be refused");
         }
     }
 
     #[test]
     fn masks_the_middle() {
-        assert_eq!(Phone::parse("447700900123").unwrap().masked(), "44********23");
+        assert_eq!(
+            Phone::parse("447700900123").unwrap().masked(),
+            "44********23"
+        );
         assert_eq!(mask("123"), "***");
     }
 }

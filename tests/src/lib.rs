@@ -1,1 +1,424 @@
+//! The test kit: DynamoDB Local (one per test process, a table per test), a real HTTP
+//! stand-in for the Graph API, and requests built as API Gateway would build them.
 
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use edubot_core::config::{Config, Needs};
+use edubot_core::model::{new_message_id, Admin};
+use edubot_core::whatsapp::signature;
+use edubot_core::AppContext;
+use edubot_local::{gateway, DynamoDbLocal};
+use http::Method;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+
+pub const PHONE_NUMBER_ID: &str = "123456789012345";
+pub const ACCESS_TOKEN: &str = "test-access-token";
+pub const APP_SECRET: &str = "test-app-secret";
+pub const VERIFY_TOKEN: &str = "test-verify-token";
+pub const JWT_SECRET: &str = "test-jwt-secret-of-at-least-32-bytes!";
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// DynamoDB Local, started once for this test process (stopped by its watchdog when the
+/// process ends), unless `AWS_ENDPOINT_URL_DYNAMODB` names one already running.
+pub async fn dynamodb_endpoint() -> String {
+    static LOCAL: OnceCell<(Option<DynamoDbLocal>, String)> = OnceCell::const_new();
+    let (_, endpoint) = LOCAL
+        .get_or_init(|| async {
+            if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+                return (None, endpoint);
+            }
+            let local = DynamoDbLocal::start(None)
+                .await
+                .expect("DynamoDB Local starts (make install)");
+            let endpoint = local.endpoint.clone();
+            (Some(local), endpoint)
+        })
+        .await;
+    endpoint.clone()
+}
+
+/// A fresh table, created from the CloudFormation definition.
+pub async fn new_table() -> (aws_sdk_dynamodb::Client, String) {
+    let client = edubot_local::dynamodb_client(&dynamodb_endpoint().await);
+    let table = format!("test-{}", new_message_id().to_lowercase());
+    edubot_local::schema::create_table(&client, &table)
+        .await
+        .expect("table created");
+    (client, table)
+}
+
+/// The test configuration as environment variables (the names of DESIGN §10).
+pub fn test_env(table: &str, graph_base_url: &str) -> HashMap<String, String> {
+    [
+        ("TABLE_NAME", table),
+        ("WHATSAPP_API_BASE_URL", graph_base_url),
+        ("WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID),
+        ("WHATSAPP_ACCESS_TOKEN", ACCESS_TOKEN),
+        ("WHATSAPP_APP_SECRET", APP_SECRET),
+        ("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN),
+        ("JWT_SECRET", JWT_SECRET),
+        ("ADMIN_USERNAME", ADMIN),
+        ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Everything a handler test needs: a context on a fresh table and a Graph API stand-in.
+pub struct Harness {
+    pub ctx: AppContext,
+    pub graph: GraphStandIn,
+}
+
+impl Harness {
+    pub async fn new() -> Harness {
+        let graph = GraphStandIn::start().await;
+        let (client, table) = new_table().await;
+        let env = test_env(&table, &graph.base_url());
+        let all = Needs {
+            whatsapp_send: true,
+            webhook_secrets: true,
+            admin_tokens: true,
+        };
+        let config = Config::from_lookup(all, |k| env.get(k).cloned()).expect("test config");
+        let ctx = AppContext::new(config, client);
+        Harness { ctx, graph }
+    }
+
+    /// A fresh context on the same table: a new container, with nothing cached.
+    pub fn cold_context(&self) -> AppContext {
+        AppContext::new(self.ctx.config.clone(), self.ctx.store.client().clone())
+    }
+
+    pub async fn create_admin(&self, username: &str, password: &str) {
+        let admin = Admin {
+            username: username.to_owned(),
+            password_hash: edubot_core::auth::hash_password(password),
+            role: edubot_core::auth::ROLE_ADMIN.to_owned(),
+            disabled: false,
+            created_at: edubot_core::time::now_ms(),
+        };
+        self.ctx
+            .store
+            .put_admin(&admin)
+            .await
+            .expect("admin stored");
+    }
+
+    /// A valid token for a newly created admin.
+    pub async fn admin_token(&self) -> String {
+        self.create_admin(ADMIN, ADMIN_PASSWORD).await;
+        self.ctx.tokens.issue(ADMIN, edubot_core::time::now_ms()).0
+    }
+
+    /// The stream event Lambda would deliver for the inbound messages still unprocessed.
+    pub async fn stream_event_for_unprocessed(&self) -> Event {
+        let out = self
+            .ctx
+            .store
+            .client()
+            .query()
+            .table_name(self.ctx.store.table())
+            .index_name(edubot_core::store::index::UNPROCESSED)
+            .key_condition_expression("gsi_unprocessed_pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S("UNPROCESSED".into()))
+            .send()
+            .await
+            .expect("query unprocessed");
+        stream_event(out.items.unwrap_or_default())
+    }
+}
+
+/// A stream event of INSERT records carrying these items as new images.
+pub fn stream_event(items: Vec<HashMap<String, AttributeValue>>) -> Event {
+    let mut event = Event::default();
+    event.records = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut record = EventRecord::default();
+            record.event_id = format!("event-{i}");
+            record.event_name = "INSERT".into();
+            record.event_source = Some("aws:dynamodb".into());
+            record.aws_region = "us-east-1".into();
+            record.change.keys = HashMap::from([
+                ("pk".to_owned(), item["pk"].clone()),
+                ("sk".to_owned(), item["sk"].clone()),
+            ])
+            .into();
+            record.change.new_image = item.into();
+            record.change.sequence_number = Some(format!("{:021}", i + 1));
+            record
+        })
+        .collect();
+    event
+}
+
+/// What the handler gets in AWS for this request: the API Gateway v2 event, parsed by
+/// `lambda_http`. Panics for a path no route matches.
+pub fn api_request(
+    method: Method,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Request {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let matched = gateway::match_route(&method, path)
+        .unwrap_or_else(|| panic!("no route for {method} {path}"));
+    let mut header_map = HeaderMap::new();
+    for (k, v) in headers {
+        header_map.append(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    let source: SocketAddr = "203.0.113.7:50000".parse().unwrap();
+    let event = gateway::to_event(
+        &method,
+        path,
+        query,
+        &header_map,
+        &Bytes::copy_from_slice(body),
+        source,
+        &matched,
+    );
+    lambda_http::request::from_str(&serde_json::to_string(&event).unwrap()).expect("event parses")
+}
+
+/// A webhook POST signed with the test app secret.
+pub fn signed_webhook(payload: &Value) -> Request {
+    let body = payload.to_string();
+    let sig = signature::sign(APP_SECRET.as_bytes(), body.as_bytes());
+    api_request(
+        Method::POST,
+        "/webhook",
+        &[
+            ("content-type", "application/json"),
+            ("x-hub-signature-256", &sig),
+        ],
+        body.as_bytes(),
+    )
+}
+
+pub fn user_text(from: &str, wamid: &str, timestamp_secs: i64, text: &str) -> Value {
+    edubot_local::simulator::user_message_payload(
+        PHONE_NUMBER_ID,
+        from,
+        "Ada Student",
+        wamid,
+        timestamp_secs,
+        json!({"type": "text", "text": {"body": text}}),
+    )
+}
+
+pub fn user_choice(from: &str, wamid: &str, timestamp_secs: i64, id: &str, title: &str) -> Value {
+    edubot_local::simulator::user_message_payload(
+        PHONE_NUMBER_ID,
+        from,
+        "Ada Student",
+        wamid,
+        timestamp_secs,
+        json!({"type": "interactive", "interactive": {"type": "list_reply", "list_reply": {"id": id, "title": title}}}),
+    )
+}
+
+pub fn status(wamid: &str, status: &str, recipient: &str, callback: Option<&str>) -> Value {
+    edubot_local::simulator::status_payload(
+        PHONE_NUMBER_ID,
+        wamid,
+        status,
+        recipient,
+        callback,
+        now_secs(),
+    )
+}
+
+pub fn now_secs() -> i64 {
+    edubot_core::time::now_ms() / 1000
+}
+
+/// Status and JSON body of a handler's response.
+pub fn json_of(response: Response<Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::String(t.clone())),
+        Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (status, body)
+}
+
+/// One request the Graph API stand-in received.
+#[derive(Debug, Clone)]
+pub struct RecordedSend {
+    pub path: String,
+    pub authorization: Option<String>,
+    pub body: Value,
+}
+
+impl RecordedSend {
+    pub fn to(&self) -> &str {
+        self.body["to"].as_str().unwrap_or_default()
+    }
+    pub fn text(&self) -> Option<&str> {
+        self.body["text"]["body"]
+            .as_str()
+            .or_else(|| self.body["interactive"]["body"]["text"].as_str())
+    }
+    /// Ids of the buttons or list rows offered.
+    pub fn choice_ids(&self) -> Vec<String> {
+        let action = &self.body["interactive"]["action"];
+        let buttons = action["buttons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|b| &b["reply"]["id"]);
+        let rows = action["sections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["rows"].as_array().into_iter().flatten())
+            .map(|r| &r["id"]);
+        buttons
+            .chain(rows)
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+/// How the stand-in answers the next send.
+#[derive(Debug, Clone)]
+pub enum Scripted {
+    /// Meta's error JSON with this HTTP status, code and details.
+    MetaError {
+        status: u16,
+        code: i64,
+        details: &'static str,
+    },
+    /// A plain 5xx without a body.
+    ServerError(u16),
+}
+
+#[derive(Default)]
+struct GraphState {
+    sends: Vec<RecordedSend>,
+    script: VecDeque<Scripted>,
+}
+
+/// A real HTTP server answering `POST /{phone_number_id}/messages` like the Graph API.
+pub struct GraphStandIn {
+    addr: SocketAddr,
+    state: Arc<Mutex<GraphState>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for GraphStandIn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn graph_handler(
+    State(state): State<Arc<Mutex<GraphState>>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut s = state.lock().unwrap();
+    s.sends.push(RecordedSend {
+        path: uri.path().to_owned(),
+        authorization: headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned),
+        body: body.clone(),
+    });
+    match s.script.pop_front() {
+        Some(Scripted::MetaError { status, code, details }) => (
+            StatusCode::from_u16(status).unwrap(),
+            axum::Json(json!({"error": {"message": format!("(#{code}) error"), "type": "OAuthException", "code": code,
+                "error_data": {"messaging_product": "whatsapp", "details": details}, "fbtrace_id": "test"}})),
+        )
+            .into_response(),
+        Some(Scripted::ServerError(status)) => StatusCode::from_u16(status).unwrap().into_response(),
+        None => axum::Json(json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+            "messages": [{"id": format!("wamid.TEST{}", new_message_id())}]
+        }))
+        .into_response(),
+    }
+}
+
+impl GraphStandIn {
+    pub async fn start() -> GraphStandIn {
+        let state = Arc::new(Mutex::new(GraphState::default()));
+        let app = axum::Router::new()
+            .fallback(graph_handler)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        GraphStandIn { addr, state, task }
+    }
+
+    /// What to set as `WHATSAPP_API_BASE_URL` (a version segment, as Meta's has).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v23.0", self.addr)
+    }
+
+    pub fn script(&self, reply: Scripted) {
+        self.state.lock().unwrap().script.push_back(reply);
+    }
+
+    pub fn sends(&self) -> Vec<RecordedSend> {
+        self.state.lock().unwrap().sends.clone()
+    }
+
+    pub fn sends_to(&self, phone: &str) -> Vec<RecordedSend> {
+        self.sends()
+            .into_iter()
+            .filter(|s| s.to() == phone)
+            .collect()
+    }
+
+    /// Waits until `phone` has received at least `count` sends; panics after `timeout`.
+    pub async fn wait_for(
+        &self,
+        phone: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<RecordedSend> {
+        let started = Instant::now();
+        loop {
+            let sends = self.sends_to(phone);
+            if sends.len() >= count {
+                return sends;
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "{phone} received {} sends, expected {count}: {sends:#?}",
+                sends.len()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}

@@ -23,6 +23,16 @@ async fn sign_in(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiE
         return Err(ApiError::invalid("username and password are required."));
     }
     let username = creds.username.trim().to_lowercase();
-    let (token, expires_at) = login(ctx, &username, &creds.password, &source_address(req), now_ms()).await?;
-    Ok(json_response(200, &serde_json::json!({ "token": token, "expires_at": rfc3339(expires_at) })))
+    let (token, expires_at) = login(
+        ctx,
+        &username,
+        &creds.password,
+        &source_address(req),
+        now_ms(),
+    )
+    .await?;
+    Ok(json_response(
+        200,
+        &serde_json::json!({ "token": token, "expires_at": rfc3339(expires_at) }),
+    ))
 }

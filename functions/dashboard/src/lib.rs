@@ -11,5 +11,8 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
 
 async fn dashboard(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiError> {
     authenticate(ctx, req).await?;
-    Ok(json_response(200, &edubot_core::desk::dashboard(ctx, now_ms()).await?))
+    Ok(json_response(
+        200,
+        &edubot_core::desk::dashboard(ctx, now_ms()).await?,
+    ))
 }

@@ -15,5 +15,8 @@ async fn end(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiError
     let admin = authenticate(ctx, req).await?;
     let phone = path_phone(req)?;
     let conversation = end_chat_support(ctx, &admin, &phone, now_ms()).await?;
-    Ok(json_response(200, &serde_json::json!({ "conversation": conversation.view() })))
+    Ok(json_response(
+        200,
+        &serde_json::json!({ "conversation": conversation.view() }),
+    ))
 }

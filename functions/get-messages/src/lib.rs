@@ -13,7 +13,9 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
 
 fn message_id_param<'a>(req: &'a Request, name: &str) -> Result<Option<&'a str>, ApiError> {
     match query(req, name).filter(|v| !v.is_empty()) {
-        Some(id) if !valid_message_id(id) => Err(ApiError::invalid(format!("{name} must be a message id."))),
+        Some(id) if !valid_message_id(id) => {
+            Err(ApiError::invalid(format!("{name} must be a message id.")))
+        }
         other => Ok(other),
     }
 }

@@ -26,16 +26,27 @@ pub async fn handle(ctx: &AppContext, event: Event) -> DynamoDbEventResponse {
     // Conversations in order of first appearance, each with its records' messages.
     let mut groups: Vec<(Message, Option<String>, Vec<Message>)> = Vec::new();
     for record in &event.records {
-        let Some(message) = inserted_inbound_message(record) else { continue };
-        match groups.iter_mut().find(|(first, _, _)| first.phone == message.phone) {
+        let Some(message) = inserted_inbound_message(record) else {
+            continue;
+        };
+        match groups
+            .iter_mut()
+            .find(|(first, _, _)| first.phone == message.phone)
+        {
             Some((_, _, messages)) => messages.push(message),
-            None => groups.push((message.clone(), record.change.sequence_number.clone(), vec![message])),
+            None => groups.push((
+                message.clone(),
+                record.change.sequence_number.clone(),
+                vec![message],
+            )),
         }
     }
     let mut failures = Vec::new();
     for (first, sequence_number, messages) in groups {
         match process_conversation(ctx, &first.phone, messages).await {
-            Ok(report) => tracing::debug!(phone = %first.phone.masked(), ?report, "conversation processed"),
+            Ok(report) => {
+                tracing::debug!(phone = %first.phone.masked(), ?report, "conversation processed")
+            }
             Err(e) => {
                 tracing::error!(phone = %first.phone.masked(), error = %e, "conversation not processed; will be retried");
                 let mut failure = DynamoDbBatchItemFailure::default();

@@ -5,10 +5,16 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     edubot_core::logging::init();
-    let ctx = AppContext::from_env(Needs { whatsapp_send: true, ..Needs::default() }).await?;
+    let ctx = AppContext::from_env(Needs {
+        whatsapp_send: true,
+        ..Needs::default()
+    })
+    .await?;
     let ctx = &ctx;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::dynamodb::Event>| async move {
-        Ok::<_, Error>(inbound_processor::handle(ctx, event.payload).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<aws_lambda_events::dynamodb::Event>| async move {
+            Ok::<_, Error>(inbound_processor::handle(ctx, event.payload).await)
+        },
+    ))
     .await
 }

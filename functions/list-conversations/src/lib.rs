@@ -17,7 +17,16 @@ async fn list(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiErro
         Some(_) => return Err(ApiError::invalid("filter must be \"support\" or absent.")),
     };
     let limit = limit_param(req, 50, 200)?;
-    let page = list_conversations(ctx, support_only, limit, query(req, "cursor").filter(|c| !c.is_empty())).await?;
+    let page = list_conversations(
+        ctx,
+        support_only,
+        limit,
+        query(req, "cursor").filter(|c| !c.is_empty()),
+    )
+    .await?;
     let conversations: Vec<_> = page.items.iter().map(|c| c.view()).collect();
-    Ok(json_response(200, &serde_json::json!({ "conversations": conversations, "next_cursor": page.next_cursor })))
+    Ok(json_response(
+        200,
+        &serde_json::json!({ "conversations": conversations, "next_cursor": page.next_cursor }),
+    ))
 }

@@ -21,8 +21,12 @@ async fn send(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiErro
     let admin = authenticate(ctx, req).await?;
     let phone = path_phone(req)?;
     let reply: Reply = json_body(req)?;
-    Ok(match send_admin_message(ctx, &admin, &phone, &reply.text, now_ms()).await? {
-        SendOutcome::Sent(m) => json_response(201, &serde_json::json!({ "message": m.view() })),
-        SendOutcome::Retrying(m) => json_response(202, &serde_json::json!({ "message": m.view() })),
-    })
+    Ok(
+        match send_admin_message(ctx, &admin, &phone, &reply.text, now_ms()).await? {
+            SendOutcome::Sent(m) => json_response(201, &serde_json::json!({ "message": m.view() })),
+            SendOutcome::Retrying(m) => {
+                json_response(202, &serde_json::json!({ "message": m.view() }))
+            }
+        },
+    )
 }

@@ -33,7 +33,9 @@ fn plain(status: u16, body: &str) -> Response<Body> {
 /// `hub.mode=subscribe&hub.verify_token=T&hub.challenge=C` → 200 `C` when T matches.
 fn verify_subscription(ctx: &AppContext, req: &Request) -> Response<Body> {
     let expected = ctx.config.whatsapp_verify_token.expose().as_bytes();
-    let given = query(req, "hub.verify_token").unwrap_or_default().as_bytes();
+    let given = query(req, "hub.verify_token")
+        .unwrap_or_default()
+        .as_bytes();
     let token_ok = !expected.is_empty() && constant_time_eq(expected, given);
     match (query(req, "hub.mode"), query(req, "hub.challenge")) {
         (Some("subscribe"), Some(challenge)) if token_ok => plain(200, challenge),
@@ -51,24 +53,39 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 async fn receive(ctx: &AppContext, req: &Request) -> Response<Body> {
     let body = body_bytes(req);
     if body.len() > MAX_WEBHOOK_BODY_BYTES {
-        return error_response(&ApiError::new(ErrorCode::TooLarge, "The webhook body is larger than 3 MB."));
+        return error_response(&ApiError::new(
+            ErrorCode::TooLarge,
+            "The webhook body is larger than 3 MB.",
+        ));
     }
     let secret = ctx.config.whatsapp_app_secret.expose().as_bytes();
     if !signature::verify(secret, body, header(req, "x-hub-signature-256")) {
         tracing::warn!("webhook signature missing or wrong; nothing stored");
-        return error_response(&ApiError::new(ErrorCode::Unauthorized, "Missing or invalid X-Hub-Signature-256."));
+        return error_response(&ApiError::new(
+            ErrorCode::Unauthorized,
+            "Missing or invalid X-Hub-Signature-256.",
+        ));
     }
     let payload = match WebhookPayload::parse(body) {
         Ok(p) => p,
-        Err(_) => return error_response(&ApiError::invalid("The body is not a WhatsApp webhook payload.")),
+        Err(_) => {
+            return error_response(&ApiError::invalid(
+                "The body is not a WhatsApp webhook payload.",
+            ))
+        }
     };
     let batch = payload.into_batch(&ctx.config.whatsapp_phone_number_id);
     match ingest(&ctx.store, batch, now_ms()).await {
         Ok(report) => {
             tracing::info!(
-                stored = report.stored, duplicates = report.duplicates, statuses = report.statuses_applied,
-                stale_statuses = report.statuses_stale, unknown_statuses = report.statuses_unknown,
-                skipped = report.skipped, foreign = report.foreign_changes, "webhook recorded"
+                stored = report.stored,
+                duplicates = report.duplicates,
+                statuses = report.statuses_applied,
+                stale_statuses = report.statuses_stale,
+                unknown_statuses = report.statuses_unknown,
+                skipped = report.skipped,
+                foreign = report.foreign_changes,
+                "webhook recorded"
             );
             plain(200, "EVENT_RECEIVED")
         }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::process::{Child, Command};
+use std::process::{Child, Command};
 
 pub struct DynamoDbLocal {
     child: Child,
@@ -25,7 +25,9 @@ fn install_dir() -> Result<PathBuf, String> {
         .filter(|p| p.join("DynamoDBLocal.jar").exists())
         .collect();
     versions.sort();
-    versions.pop().ok_or_else(|| format!("no DynamoDBLocal.jar under {}", lib.display()))
+    versions
+        .pop()
+        .ok_or_else(|| format!("no DynamoDBLocal.jar under {}", lib.display()))
 }
 
 fn free_port() -> Result<u16, String> {
@@ -41,7 +43,8 @@ impl DynamoDbLocal {
         let port = free_port()?;
         let storage = match data_dir {
             Some(d) => {
-                std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+                std::fs::create_dir_all(d)
+                    .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
                 format!("-dbPath '{}'", d.display())
             }
             None => "-inMemory".to_owned(),
@@ -63,7 +66,10 @@ impl DynamoDbLocal {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("cannot start DynamoDB Local (is Java 17 installed?): {e}"))?;
-        let local = DynamoDbLocal { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let local = DynamoDbLocal {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
         local.wait_until_ready(Duration::from_secs(60)).await?;
         Ok(local)
     }
@@ -77,14 +83,19 @@ impl DynamoDbLocal {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(format!("DynamoDB Local did not answer on {} within {limit:?}", self.endpoint))
+        Err(format!(
+            "DynamoDB Local did not answer on {} within {limit:?}",
+            self.endpoint
+        ))
     }
 }
 
 impl Drop for DynamoDbLocal {
     fn drop(&mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-        }
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
     }
 }

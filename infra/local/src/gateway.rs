@@ -29,10 +29,26 @@ pub const ROUTES: [(&str, &str, Function); 8] = [
     ("GET", "/webhook", Function::Webhook),
     ("POST", "/webhook", Function::Webhook),
     ("POST", "/api/admin/login", Function::AdminLogin),
-    ("GET", "/api/admin/conversations", Function::ListConversations),
-    ("GET", "/api/admin/conversations/{phone}/messages", Function::GetMessages),
-    ("POST", "/api/admin/conversations/{phone}/chat-support/send", Function::SendMessage),
-    ("POST", "/api/admin/conversations/{phone}/chat-support/end", Function::EndChat),
+    (
+        "GET",
+        "/api/admin/conversations",
+        Function::ListConversations,
+    ),
+    (
+        "GET",
+        "/api/admin/conversations/{phone}/messages",
+        Function::GetMessages,
+    ),
+    (
+        "POST",
+        "/api/admin/conversations/{phone}/chat-support/send",
+        Function::SendMessage,
+    ),
+    (
+        "POST",
+        "/api/admin/conversations/{phone}/chat-support/end",
+        Function::EndChat,
+    ),
     ("GET", "/api/admin/dashboard", Function::Dashboard),
 ];
 
@@ -64,7 +80,11 @@ pub fn match_route(method: &Method, path: &str) -> Option<Matched> {
                 None => return None,
             }
         }
-        Some(Matched { function: *function, route_key: format!("{m} {pattern}"), path_parameters: params })
+        Some(Matched {
+            function: *function,
+            route_key: format!("{m} {pattern}"),
+            path_parameters: params,
+        })
     })
 }
 
@@ -92,14 +112,20 @@ pub fn to_event(
     context.stage = Some("$default".into());
     context.request_id = Some(edubot_core::model::new_message_id());
     context.apiid = Some("local".into());
-    context.domain_name = headers.get("host").and_then(|h| h.to_str().ok()).map(str::to_owned);
+    context.domain_name = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
     context.time = Some(now.format("%d/%b/%Y:%H:%M:%S +0000").to_string());
     context.time_epoch = now.timestamp_millis();
     context.http.method = method.clone();
     context.http.path = Some(path.to_owned());
     context.http.protocol = Some("HTTP/1.1".into());
     context.http.source_ip = Some(source.ip().to_string());
-    context.http.user_agent = headers.get("user-agent").and_then(|h| h.to_str().ok()).map(str::to_owned);
+    context.http.user_agent = headers
+        .get("user-agent")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
 
     let mut event = ApiGatewayV2httpRequest::default();
     event.version = Some("2.0".into());
@@ -118,7 +144,11 @@ pub fn to_event(
     // Payload 2.0 joins repeated headers with commas and drops cookies from the headers.
     let mut joined = HeaderMap::new();
     for name in headers.keys().filter(|n| n.as_str() != "cookie") {
-        let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        let values: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         if let Ok(value) = values.join(",").parse() {
             joined.insert(name.clone(), value);
         }
@@ -140,13 +170,20 @@ pub fn to_event(
 }
 
 /// Delivers `event` to `function` as Lambda would: as JSON, parsed by `lambda_http`.
-pub async fn invoke(ctx: &AppContext, function: Function, event: &ApiGatewayV2httpRequest) -> Response<Body> {
+pub async fn invoke(
+    ctx: &AppContext,
+    function: Function,
+    event: &ApiGatewayV2httpRequest,
+) -> Response<Body> {
     let json = serde_json::to_string(event).expect("events serialise");
     let request = match lambda_http::request::from_str(&json) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "event did not parse");
-            return Response::builder().status(StatusCode::BAD_GATEWAY).body(Body::Empty).expect("response");
+            return Response::builder()
+                .status(StatusCode::BAD_GATEWAY)
+                .body(Body::Empty)
+                .expect("response");
         }
     };
     match function {
@@ -166,26 +203,58 @@ mod tests {
 
     #[test]
     fn matches_routes_with_path_parameters() {
-        let m = match_route(&Method::POST, "/api/admin/conversations/447700900123/chat-support/send").unwrap();
+        let m = match_route(
+            &Method::POST,
+            "/api/admin/conversations/447700900123/chat-support/send",
+        )
+        .unwrap();
         assert_eq!(m.function, Function::SendMessage);
-        assert_eq!(m.route_key, "POST /api/admin/conversations/{phone}/chat-support/send");
+        assert_eq!(
+            m.route_key,
+            "POST /api/admin/conversations/{phone}/chat-support/send"
+        );
         assert_eq!(m.path_parameters["phone"], "447700900123");
-        assert!(match_route(&Method::GET, "/api/admin/conversations/447700900123/chat-support/send").is_none());
+        assert!(match_route(
+            &Method::GET,
+            "/api/admin/conversations/447700900123/chat-support/send"
+        )
+        .is_none());
         assert!(match_route(&Method::GET, "/api/admin/conversations//messages").is_none());
-        assert_eq!(match_route(&Method::GET, "/webhook").unwrap().function, Function::Webhook);
+        assert_eq!(
+            match_route(&Method::GET, "/webhook").unwrap().function,
+            Function::Webhook
+        );
         assert!(match_route(&Method::GET, "/api/admin/unknown").is_none());
     }
 
     #[test]
     fn events_parse_as_lambda_http_requests_with_their_parts() {
         use lambda_http::RequestExt;
-        let m = match_route(&Method::GET, "/api/admin/conversations/447700900123/messages").unwrap();
+        let m = match_route(
+            &Method::GET,
+            "/api/admin/conversations/447700900123/messages",
+        )
+        .unwrap();
         let mut headers = HeaderMap::new();
         headers.insert("authorization", "Bearer t".parse().unwrap());
-        let event = to_event(&Method::GET, "/api/admin/conversations/447700900123/messages", "limit=5&after=X", &headers, &Bytes::new(), "127.0.0.1:5000".parse().unwrap(), &m);
+        let event = to_event(
+            &Method::GET,
+            "/api/admin/conversations/447700900123/messages",
+            "limit=5&after=X",
+            &headers,
+            &Bytes::new(),
+            "127.0.0.1:5000".parse().unwrap(),
+            &m,
+        );
         let req = lambda_http::request::from_str(&serde_json::to_string(&event).unwrap()).unwrap();
-        assert_eq!(req.path_parameters_ref().unwrap().first("phone"), Some("447700900123"));
-        assert_eq!(req.query_string_parameters_ref().unwrap().first("limit"), Some("5"));
+        assert_eq!(
+            req.path_parameters_ref().unwrap().first("phone"),
+            Some("447700900123")
+        );
+        assert_eq!(
+            req.query_string_parameters_ref().unwrap().first("limit"),
+            Some("5")
+        );
         assert_eq!(req.headers()["authorization"], "Bearer t");
         assert_eq!(req.method(), Method::GET);
     }

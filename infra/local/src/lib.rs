@@ -32,12 +32,18 @@ pub use dynamodb_local::DynamoDbLocal;
 pub fn default_env(port: u16) -> HashMap<&'static str, String> {
     HashMap::from([
         ("TABLE_NAME", "edubot-local".to_owned()),
-        ("WHATSAPP_API_BASE_URL", format!("http://127.0.0.1:{port}/simulator/graph")),
+        (
+            "WHATSAPP_API_BASE_URL",
+            format!("http://127.0.0.1:{port}/simulator/graph"),
+        ),
         ("WHATSAPP_PHONE_NUMBER_ID", "100000000000001".to_owned()),
         ("WHATSAPP_ACCESS_TOKEN", "local-access-token".to_owned()),
         ("WHATSAPP_APP_SECRET", "local-app-secret".to_owned()),
         ("WHATSAPP_VERIFY_TOKEN", "local-verify-token".to_owned()),
-        ("JWT_SECRET", "local-only-jwt-secret-never-use-in-aws".to_owned()),
+        (
+            "JWT_SECRET",
+            "local-only-jwt-secret-never-use-in-aws".to_owned(),
+        ),
         ("ADMIN_USERNAME", "admin".to_owned()),
     ])
 }
@@ -49,7 +55,13 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .http_client(edubot_core::aws::http_client())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "edubot-local"))
+        .credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "edubot-local",
+        ))
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
@@ -60,7 +72,13 @@ fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
         .http_client(edubot_core::aws::http_client())
         .endpoint_url(endpoint)
         .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new("local", "local", None, None, "edubot-local"))
+        .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "edubot-local",
+        ))
         .build();
     aws_sdk_dynamodbstreams::Client::from_conf(config)
 }
@@ -82,15 +100,25 @@ impl Settings {
     /// the configuration names of DESIGN §10.
     pub fn from_env() -> Result<Settings, String> {
         let port = match std::env::var("PORT") {
-            Ok(p) => p.parse().map_err(|_| format!("PORT={p} is not a port number"))?,
+            Ok(p) => p
+                .parse()
+                .map_err(|_| format!("PORT={p} is not a port number"))?,
             Err(_) => 3000,
         };
         Ok(Settings {
             port,
-            data_dir: Some(std::env::var("LOCAL_DATA_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(".local"))),
-            dynamodb_endpoint: std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok().filter(|v| !v.is_empty()),
+            data_dir: Some(
+                std::env::var("LOCAL_DATA_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|_| PathBuf::from(".local")),
+            ),
+            dynamodb_endpoint: std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+                .ok()
+                .filter(|v| !v.is_empty()),
             env: std::env::vars().collect(),
-            static_dir: std::env::var("STATIC_SITE_DIR").map(PathBuf::from).unwrap_or_else(|_| static_site::default_dir()),
+            static_dir: std::env::var("STATIC_SITE_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| static_site::default_dir()),
         })
     }
 }
@@ -117,24 +145,59 @@ impl LocalStack {
             .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.port))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let defaults = default_env(addr.port());
-        let lookup = |name: &str| settings.env.get(name).cloned().filter(|v| !v.is_empty()).or_else(|| defaults.get(name).cloned());
-        let all = Needs { whatsapp_send: true, webhook_secrets: true, admin_tokens: true };
+        let lookup = |name: &str| {
+            settings
+                .env
+                .get(name)
+                .cloned()
+                .filter(|v| !v.is_empty())
+                .or_else(|| defaults.get(name).cloned())
+        };
+        let all = Needs {
+            whatsapp_send: true,
+            webhook_secrets: true,
+            admin_tokens: true,
+        };
         let config = Config::from_lookup(all, lookup).map_err(|e| e.to_string())?;
 
         let dynamodb = match &settings.dynamodb_endpoint {
             Some(_) => None,
-            None => Some(DynamoDbLocal::start(settings.data_dir.as_ref().map(|d| d.join("dynamodb")).as_deref()).await?),
+            None => Some(
+                DynamoDbLocal::start(
+                    settings
+                        .data_dir
+                        .as_ref()
+                        .map(|d| d.join("dynamodb"))
+                        .as_deref(),
+                )
+                .await?,
+            ),
         };
-        let endpoint = settings.dynamodb_endpoint.clone().or_else(|| dynamodb.as_ref().map(|d| d.endpoint.clone())).expect("one endpoint");
+        let endpoint = settings
+            .dynamodb_endpoint
+            .clone()
+            .or_else(|| dynamodb.as_ref().map(|d| d.endpoint.clone()))
+            .expect("one endpoint");
         let client = dynamodb_client(&endpoint);
         schema::create_table(&client, &config.table_name).await?;
         let context = Arc::new(AppContext::new(config.clone(), client.clone()));
 
         let admin_username = lookup("ADMIN_USERNAME").unwrap_or_else(|| "admin".into());
-        let generated_admin_password = ensure_admin(&context, &admin_username, lookup("ADMIN_PASSWORD")).await?;
+        let generated_admin_password =
+            ensure_admin(&context, &admin_username, lookup("ADMIN_PASSWORD")).await?;
 
-        let checkpoint = settings.data_dir.as_ref().map(|d| d.join("stream-position.json"));
-        let poller = stream::StreamPoller::new(streams_client(&endpoint), &client, &config.table_name, checkpoint, context.clone()).await?;
+        let checkpoint = settings
+            .data_dir
+            .as_ref()
+            .map(|d| d.join("stream-position.json"));
+        let poller = stream::StreamPoller::new(
+            streams_client(&endpoint),
+            &client,
+            &config.table_name,
+            checkpoint,
+            context.clone(),
+        )
+        .await?;
         let mut tasks = vec![tokio::spawn(poller.run())];
 
         let simulator = simulator::Simulator::new(
@@ -143,18 +206,32 @@ impl LocalStack {
             config.whatsapp_app_secret.expose(),
             format!("http://{addr}/webhook"),
         );
-        let front = Front { context: context.clone(), static_dir: settings.static_dir.clone() };
+        let front = Front {
+            context: context.clone(),
+            static_dir: settings.static_dir.clone(),
+        };
         let app = Router::new()
             .merge(simulator.router())
             .merge(static_site::simulator_router())
-            .fallback_service(Router::new().fallback(front_door).with_state(Arc::new(front)));
+            .fallback_service(
+                Router::new()
+                    .fallback(front_door)
+                    .with_state(Arc::new(front)),
+            );
         tasks.push(tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, service).await {
                 tracing::error!(error = %e, "local stack server stopped");
             }
         }));
-        Ok(LocalStack { addr, context, generated_admin_password, admin_username, tasks, _dynamodb: dynamodb })
+        Ok(LocalStack {
+            addr,
+            context,
+            generated_admin_password,
+            admin_username,
+            tasks,
+            _dynamodb: dynamodb,
+        })
     }
 }
 
@@ -168,11 +245,21 @@ impl Drop for LocalStack {
 
 /// Creates the admin. With a password given, it is (re)set to it; without one, a new admin
 /// gets a generated password, answered so it can be printed once.
-async fn ensure_admin(ctx: &AppContext, username: &str, password: Option<String>) -> Result<Option<String>, String> {
+async fn ensure_admin(
+    ctx: &AppContext,
+    username: &str,
+    password: Option<String>,
+) -> Result<Option<String>, String> {
     if !edubot_core::model::valid_username(username) {
-        return Err(format!("ADMIN_USERNAME {username:?}: use 3–64 of a-z 0-9 . _ -"));
+        return Err(format!(
+            "ADMIN_USERNAME {username:?}: use 3–64 of a-z 0-9 . _ -"
+        ));
     }
-    let existing = ctx.store.get_admin(username).await.map_err(|e| e.to_string())?;
+    let existing = ctx
+        .store
+        .get_admin(username)
+        .await
+        .map_err(|e| e.to_string())?;
     let (password, generated) = match (password, existing) {
         (Some(p), _) => (p, false),
         (None, Some(_)) => return Ok(None),
@@ -185,7 +272,10 @@ async fn ensure_admin(ctx: &AppContext, username: &str, password: Option<String>
         disabled: false,
         created_at: edubot_core::time::now_ms(),
     };
-    ctx.store.put_admin(&admin).await.map_err(|e| e.to_string())?;
+    ctx.store
+        .put_admin(&admin)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(generated.then_some(password))
 }
 
@@ -193,7 +283,9 @@ fn generate_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// What CloudFront routes in production: `/api/*` and `/webhook` to the HTTP API, the
@@ -222,9 +314,21 @@ async fn front_door(
     }
     let Some(matched) = gateway::match_route(&method, path) else {
         // API Gateway's own answer for a route it does not have.
-        return (axum::http::StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"message": "Not Found"}))).into_response();
+        return (
+            axum::http::StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"message": "Not Found"})),
+        )
+            .into_response();
     };
-    let event = gateway::to_event(&method, path, uri.query().unwrap_or(""), &headers, &body, source, &matched);
+    let event = gateway::to_event(
+        &method,
+        path,
+        uri.query().unwrap_or(""),
+        &headers,
+        &body,
+        source,
+        &matched,
+    );
     let response = gateway::invoke(ctx, matched.function, &event).await;
     let (parts, body) = response.into_parts();
     let bytes: Vec<u8> = match body {

@@ -2,8 +2,9 @@
 //! `infra/cloudformation/foundations.yaml`, so local and test tables cannot drift from AWS.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification, BillingMode,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use serde_yaml::Value;
@@ -11,8 +12,12 @@ use serde_yaml::Value;
 pub const TEMPLATE: &str = include_str!("../../cloudformation/foundations.yaml");
 
 fn table_properties() -> Result<Value, String> {
-    let template: Value = serde_yaml::from_str(TEMPLATE).map_err(|e| format!("foundations.yaml: {e}"))?;
-    let resources = template.get("Resources").and_then(Value::as_mapping).ok_or("no Resources")?;
+    let template: Value =
+        serde_yaml::from_str(TEMPLATE).map_err(|e| format!("foundations.yaml: {e}"))?;
+    let resources = template
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .ok_or("no Resources")?;
     resources
         .values()
         .find(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::DynamoDB::Table"))
@@ -22,7 +27,9 @@ fn table_properties() -> Result<Value, String> {
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Result<&'a str, String> {
-    v.get(key).and_then(Value::as_str).ok_or_else(|| format!("missing {key}"))
+    v.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("missing {key}"))
 }
 
 fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
@@ -42,12 +49,25 @@ fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
 /// Creates `name` as the template defines the table (keys, indexes, stream, TTL). Answers
 /// false when it already exists.
 pub async fn create_table(client: &Client, name: &str) -> Result<bool, String> {
-    if client.describe_table().table_name(name).send().await.is_ok() {
+    if client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .is_ok()
+    {
         return Ok(false);
     }
     let props = table_properties()?;
-    let mut request = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
-    for a in props.get("AttributeDefinitions").and_then(Value::as_sequence).ok_or("no AttributeDefinitions")? {
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for a in props
+        .get("AttributeDefinitions")
+        .and_then(Value::as_sequence)
+        .ok_or("no AttributeDefinitions")?
+    {
         request = request.attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name(text(a, "AttributeName")?)
@@ -56,13 +76,22 @@ pub async fn create_table(client: &Client, name: &str) -> Result<bool, String> {
                 .map_err(|e| e.to_string())?,
         );
     }
-    request = request.set_key_schema(Some(key_schema(props.get("KeySchema").ok_or("no KeySchema")?)?));
-    for g in props.get("GlobalSecondaryIndexes").and_then(Value::as_sequence).into_iter().flatten() {
+    request = request.set_key_schema(Some(key_schema(
+        props.get("KeySchema").ok_or("no KeySchema")?,
+    )?));
+    for g in props
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
         let projection = g.get("Projection").ok_or("GSI without Projection")?;
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(text(g, "IndexName")?)
-                .set_key_schema(Some(key_schema(g.get("KeySchema").ok_or("GSI without KeySchema")?)?))
+                .set_key_schema(Some(key_schema(
+                    g.get("KeySchema").ok_or("GSI without KeySchema")?,
+                )?))
                 .projection(
                     Projection::builder()
                         .projection_type(ProjectionType::from(text(projection, "ProjectionType")?))
@@ -81,7 +110,12 @@ pub async fn create_table(client: &Client, name: &str) -> Result<bool, String> {
                 .map_err(|e| e.to_string())?,
         );
     }
-    request.send().await.map_err(|e| format!("CreateTable {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    request.send().await.map_err(|e| {
+        format!(
+            "CreateTable {name}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(e)
+        )
+    })?;
     if let Some(ttl) = props.get("TimeToLiveSpecification") {
         client
             .update_time_to_live()
@@ -95,7 +129,12 @@ pub async fn create_table(client: &Client, name: &str) -> Result<bool, String> {
             )
             .send()
             .await
-            .map_err(|e| format!("UpdateTimeToLive {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                format!(
+                    "UpdateTimeToLive {name}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                )
+            })?;
     }
     Ok(true)
 }
@@ -114,9 +153,26 @@ mod tests {
             .map(|g| g["IndexName"].as_str().unwrap())
             .collect();
         use edubot_core::store::index;
-        assert_eq!(indexes, [index::RECENCY, index::SUPPORT, index::UNPROCESSED, index::PENDING]);
-        assert_eq!(props["StreamSpecification"]["StreamViewType"], "NEW_AND_OLD_IMAGES");
-        assert_eq!(props["TimeToLiveSpecification"]["AttributeName"], "expires_at");
-        assert_eq!(props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+        assert_eq!(
+            indexes,
+            [
+                index::RECENCY,
+                index::SUPPORT,
+                index::UNPROCESSED,
+                index::PENDING
+            ]
+        );
+        assert_eq!(
+            props["StreamSpecification"]["StreamViewType"],
+            "NEW_AND_OLD_IMAGES"
+        );
+        assert_eq!(
+            props["TimeToLiveSpecification"]["AttributeName"],
+            "expires_at"
+        );
+        assert_eq!(
+            props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+            true
+        );
     }
 }

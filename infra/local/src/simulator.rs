@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 pub fn webhook_payload(phone_number_id: &str, value: Value) -> Value {
     let mut value = value;
     value["messaging_product"] = "whatsapp".into();
-    value["metadata"] = json!({ "display_phone_number": "15550000000", "phone_number_id": phone_number_id });
+    value["metadata"] =
+        json!({ "display_phone_number": "15550000000", "phone_number_id": phone_number_id });
     json!({
         "object": "whatsapp_business_account",
         "entry": [{ "id": "0", "changes": [{ "field": "messages", "value": value }] }]
@@ -26,7 +27,14 @@ pub fn webhook_payload(phone_number_id: &str, value: Value) -> Value {
 }
 
 /// A user's message as Meta delivers it: `message` holds `type` and its type's object.
-pub fn user_message_payload(phone_number_id: &str, from: &str, name: &str, wamid: &str, timestamp_secs: i64, message: Value) -> Value {
+pub fn user_message_payload(
+    phone_number_id: &str,
+    from: &str,
+    name: &str,
+    wamid: &str,
+    timestamp_secs: i64,
+    message: Value,
+) -> Value {
     let mut m = message;
     m["from"] = from.into();
     m["id"] = wamid.into();
@@ -38,7 +46,14 @@ pub fn user_message_payload(phone_number_id: &str, from: &str, name: &str, wamid
 }
 
 /// A delivery status for one of the business's messages.
-pub fn status_payload(phone_number_id: &str, wamid: &str, status: &str, recipient: &str, callback: Option<&str>, timestamp_secs: i64) -> Value {
+pub fn status_payload(
+    phone_number_id: &str,
+    wamid: &str,
+    status: &str,
+    recipient: &str,
+    callback: Option<&str>,
+    timestamp_secs: i64,
+) -> Value {
     let mut s = json!({ "id": wamid, "status": status, "timestamp": timestamp_secs.to_string(), "recipient_id": recipient });
     if let Some(c) = callback {
         s["biz_opaque_callback_data"] = c.into();
@@ -69,7 +84,12 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    pub fn new(phone_number_id: &str, access_token: &str, app_secret: &str, webhook_url: String) -> Arc<Self> {
+    pub fn new(
+        phone_number_id: &str,
+        access_token: &str,
+        app_secret: &str,
+        webhook_url: String,
+    ) -> Arc<Self> {
         Arc::new(Simulator {
             phone_number_id: phone_number_id.to_owned(),
             access_token: access_token.to_owned(),
@@ -82,7 +102,10 @@ impl Simulator {
 
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
-            .route("/simulator/graph/{phone_number_id}/messages", post(graph_send))
+            .route(
+                "/simulator/graph/{phone_number_id}/messages",
+                post(graph_send),
+            )
             .route("/simulator/api/messages", get(user_view))
             .route("/simulator/api/send", post(user_send))
             .with_state(self.clone())
@@ -95,7 +118,10 @@ impl Simulator {
             .http
             .post(&self.webhook_url)
             .header("content-type", "application/json")
-            .header("x-hub-signature-256", signature::sign(self.app_secret.as_bytes(), body.as_bytes()))
+            .header(
+                "x-hub-signature-256",
+                signature::sign(self.app_secret.as_bytes(), body.as_bytes()),
+            )
             .body(body)
             .send()
             .await
@@ -114,7 +140,12 @@ fn now_secs() -> i64 {
 }
 
 /// `POST /{phone_number_id}/messages`, answered as Meta would.
-async fn graph_send(State(sim): State<Arc<Simulator>>, Path(phone_number_id): Path<String>, headers: HeaderMap, body: String) -> Response {
+async fn graph_send(
+    State(sim): State<Arc<Simulator>>,
+    Path(phone_number_id): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let authorised = headers
         .get("authorization")
         .and_then(|h| h.to_str().ok())
@@ -124,22 +155,31 @@ async fn graph_send(State(sim): State<Arc<Simulator>>, Path(phone_number_id): Pa
         return meta_error(StatusCode::UNAUTHORIZED, 190, "Invalid OAuth access token.");
     }
     if phone_number_id != sim.phone_number_id {
-        return meta_error(StatusCode::BAD_REQUEST, 100, "(#100) Unsupported post request: unknown phone number id.");
+        return meta_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "(#100) Unsupported post request: unknown phone number id.",
+        );
     }
     let Ok(request) = serde_json::from_str::<Value>(&body) else {
         return meta_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid JSON.");
     };
     let to = request["to"].as_str().and_then(Phone::parse);
     let kind_ok = match request["type"].as_str() {
-        Some("text") => request["text"]["body"].as_str().is_some_and(|b| (1..=4096).contains(&b.chars().count())),
+        Some("text") => request["text"]["body"]
+            .as_str()
+            .is_some_and(|b| (1..=4096).contains(&b.chars().count())),
         Some("interactive") => request["interactive"].is_object(),
         _ => false,
     };
-    let (Some(to), true, Some("whatsapp")) = (to, kind_ok, request["messaging_product"].as_str()) else {
+    let (Some(to), true, Some("whatsapp")) = (to, kind_ok, request["messaging_product"].as_str())
+    else {
         return meta_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid parameter.");
     };
     let wamid = format!("wamid.SIM{}", edubot_core::model::new_message_id());
-    let callback = request["biz_opaque_callback_data"].as_str().map(str::to_owned);
+    let callback = request["biz_opaque_callback_data"]
+        .as_str()
+        .map(str::to_owned);
     sim.log.lock().expect("log lock").push(LoggedMessage {
         from: "business",
         phone: to.to_string(),
@@ -154,7 +194,14 @@ async fn graph_send(State(sim): State<Arc<Simulator>>, Path(phone_number_id): Pa
     let (phone, id) = (to.to_string(), wamid.clone());
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let payload = status_payload(&delayed.phone_number_id, &id, "delivered", &phone, callback.as_deref(), now_secs());
+        let payload = status_payload(
+            &delayed.phone_number_id,
+            &id,
+            "delivered",
+            &phone,
+            callback.as_deref(),
+            now_secs(),
+        );
         let _ = delayed.post_webhook(&payload).await;
     });
     Json(json!({
@@ -188,7 +235,14 @@ async fn user_view(State(sim): State<Arc<Simulator>>, Query(q): Query<PhoneQuery
         let phone = q.phone.clone();
         tokio::spawn(async move {
             for (wamid, callback) in to_mark {
-                let payload = status_payload(&sim.phone_number_id, &wamid, "read", &phone, callback.as_deref(), now_secs());
+                let payload = status_payload(
+                    &sim.phone_number_id,
+                    &wamid,
+                    "read",
+                    &phone,
+                    callback.as_deref(),
+                    now_secs(),
+                );
                 let _ = sim.post_webhook(&payload).await;
             }
         });
@@ -211,20 +265,47 @@ struct UserSend {
 /// The simulated user sends a message: a signed webhook posted to `/webhook`.
 async fn user_send(State(sim): State<Arc<Simulator>>, Json(send): Json<UserSend>) -> Response {
     let Some(phone) = Phone::parse(&send.phone) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "phone must be 8 to 15 digits"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "phone must be 8 to 15 digits"})),
+        )
+            .into_response();
     };
     let message = match (&send.text, &send.reply) {
-        (Some(text), _) if !text.trim().is_empty() => json!({ "type": "text", "text": { "body": text } }),
+        (Some(text), _) if !text.trim().is_empty() => {
+            json!({ "type": "text", "text": { "body": text } })
+        }
         (_, Some(reply)) => {
-            let kind = if reply["kind"] == "list_reply" { "list_reply" } else { "button_reply" };
+            let kind = if reply["kind"] == "list_reply" {
+                "list_reply"
+            } else {
+                "button_reply"
+            };
             json!({ "type": "interactive", "interactive": {
                 "type": kind, kind: { "id": reply["id"], "title": reply["title"] } } })
         }
-        _ => return (StatusCode::BAD_REQUEST, Json(json!({"error": "text or reply required"}))).into_response(),
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": "text or reply required"})),
+            )
+                .into_response()
+        }
     };
     let wamid = format!("wamid.USER{}", edubot_core::model::new_message_id());
-    let name = if send.name.trim().is_empty() { "Simulated user" } else { send.name.trim() };
-    let payload = user_message_payload(&sim.phone_number_id, phone.as_str(), name, &wamid, now_secs(), message.clone());
+    let name = if send.name.trim().is_empty() {
+        "Simulated user"
+    } else {
+        send.name.trim()
+    };
+    let payload = user_message_payload(
+        &sim.phone_number_id,
+        phone.as_str(),
+        name,
+        &wamid,
+        now_secs(),
+        message.clone(),
+    );
     sim.log.lock().expect("log lock").push(LoggedMessage {
         from: "user",
         phone: phone.to_string(),

@@ -34,18 +34,29 @@ async fn serve_simulator(State(dir): State<PathBuf>, uri: Uri) -> Response {
 }
 
 pub async fn serve_from(dir: &Path, path: &str) -> Response {
-    let relative = if path.ends_with('/') { format!("{path}index.html") } else { path.to_owned() };
+    let relative = if path.ends_with('/') {
+        format!("{path}index.html")
+    } else {
+        path.to_owned()
+    };
     let relative = Path::new(relative.trim_start_matches('/'));
     // Nothing outside the folder: no `..`, no absolute parts.
-    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+    if relative
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
         return with_security_headers(StatusCode::NOT_FOUND.into_response());
     }
     let file = dir.join(relative);
     let response = match tokio::fs::read(&file).await {
         Ok(bytes) => {
             let mut r = bytes.into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&file)));
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(&file)),
+            );
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             r
         }
         Err(_) => (StatusCode::NOT_FOUND, "Not found").into_response(),
@@ -68,8 +79,14 @@ fn content_type(file: &Path) -> &'static str {
 
 pub fn with_security_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
-    h.insert("content-security-policy", HeaderValue::from_static(CONTENT_SECURITY_POLICY));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     response

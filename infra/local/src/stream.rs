@@ -39,8 +39,19 @@ pub struct StreamPoller {
 }
 
 impl StreamPoller {
-    pub async fn new(client: Client, ddb: &aws_sdk_dynamodb::Client, table: &str, checkpoint_file: Option<PathBuf>, ctx: Arc<AppContext>) -> Result<Self, String> {
-        let described = ddb.describe_table().table_name(table).send().await.map_err(|e| format!("DescribeTable: {e}"))?;
+    pub async fn new(
+        client: Client,
+        ddb: &aws_sdk_dynamodb::Client,
+        table: &str,
+        checkpoint_file: Option<PathBuf>,
+        ctx: Arc<AppContext>,
+    ) -> Result<Self, String> {
+        let described = ddb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| format!("DescribeTable: {e}"))?;
         let stream_arn = described
             .table
             .and_then(|t| t.latest_stream_arn)
@@ -52,9 +63,19 @@ impl StreamPoller {
         // A checkpoint of another stream (the table was recreated) is worthless.
         let checkpoint = match saved {
             Some(c) if c.stream_arn == stream_arn => c,
-            _ => Checkpoint { stream_arn: stream_arn.clone(), ..Default::default() },
+            _ => Checkpoint {
+                stream_arn: stream_arn.clone(),
+                ..Default::default()
+            },
         };
-        Ok(StreamPoller { client, stream_arn, checkpoint, checkpoint_file, iterators: HashMap::new(), ctx })
+        Ok(StreamPoller {
+            client,
+            stream_arn,
+            checkpoint,
+            checkpoint_file,
+            iterators: HashMap::new(),
+            ctx,
+        })
     }
 
     /// Polls until the task is cancelled.
@@ -85,7 +106,12 @@ impl StreamPoller {
                 .set_exclusive_start_shard_id(start.take())
                 .send()
                 .await
-                .map_err(|e| format!("DescribeStream: {}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(e)))?;
+                .map_err(|e| {
+                    format!(
+                        "DescribeStream: {}",
+                        aws_sdk_dynamodbstreams::error::DisplayErrorContext(e)
+                    )
+                })?;
             let description = out.stream_description.ok_or("no stream description")?;
             shards.extend(description.shards.unwrap_or_default());
             match description.last_evaluated_shard_id {
@@ -120,15 +146,23 @@ impl StreamPoller {
         if let Some(it) = self.iterators.get(shard) {
             return Ok(it.clone());
         }
-        let request = self.client.get_shard_iterator().stream_arn(&self.stream_arn).shard_id(shard);
+        let request = self
+            .client
+            .get_shard_iterator()
+            .stream_arn(&self.stream_arn)
+            .shard_id(shard);
         let request = match self.checkpoint.positions.get(shard) {
-            Some(seq) => request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(seq),
+            Some(seq) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .sequence_number(seq),
             None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
         };
-        let out = request
-            .send()
-            .await
-            .map_err(|e| format!("GetShardIterator: {}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(e)))?;
+        let out = request.send().await.map_err(|e| {
+            format!(
+                "GetShardIterator: {}",
+                aws_sdk_dynamodbstreams::error::DisplayErrorContext(e)
+            )
+        })?;
         let it = out.shard_iterator.ok_or("no shard iterator")?;
         self.iterators.insert(shard.to_owned(), it.clone());
         Ok(it)
@@ -136,7 +170,14 @@ impl StreamPoller {
 
     async fn read_shard(&mut self, shard: &str) -> Result<usize, String> {
         let iterator = self.iterator(shard).await?;
-        let out = match self.client.get_records().shard_iterator(iterator).limit(BATCH_SIZE).send().await {
+        let out = match self
+            .client
+            .get_records()
+            .shard_iterator(iterator)
+            .limit(BATCH_SIZE)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) => {
                 // Expired or trimmed iterator: forget it and start again from the checkpoint.
@@ -154,8 +195,14 @@ impl StreamPoller {
                 tokio::time::sleep(RETRY_DELAY).await;
                 return Ok(0);
             }
-            if let Some(last) = records.last().and_then(|r| r.dynamodb()).and_then(|d| d.sequence_number()) {
-                self.checkpoint.positions.insert(shard.to_owned(), last.to_owned());
+            if let Some(last) = records
+                .last()
+                .and_then(|r| r.dynamodb())
+                .and_then(|d| d.sequence_number())
+            {
+                self.checkpoint
+                    .positions
+                    .insert(shard.to_owned(), last.to_owned());
             }
         }
         match out.next_shard_iterator {
@@ -203,7 +250,10 @@ impl StreamPoller {
 fn to_event_record(r: &Record, stream_arn: &str) -> EventRecord {
     let mut record = EventRecord::default();
     record.event_id = r.event_id().unwrap_or_default().to_owned();
-    record.event_name = r.event_name().map(|n| n.as_str().to_owned()).unwrap_or_default();
+    record.event_name = r
+        .event_name()
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or_default();
     record.event_source = Some("aws:dynamodb".into());
     record.event_version = r.event_version().map(str::to_owned);
     record.aws_region = r.aws_region().unwrap_or("us-east-1").to_owned();

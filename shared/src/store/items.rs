@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Admin, Author, Conversation, ConversationState, Direction, Message, MessageError, MessageStatus};
+use crate::model::{
+    Admin, Author, Conversation, ConversationState, Direction, Message, MessageError, MessageStatus,
+};
 use crate::phone::Phone;
 use crate::time::Millis;
 use crate::whatsapp::OutboundBody;
@@ -57,6 +59,8 @@ pub struct ConversationItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_started_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_ended_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_since: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rating: Option<u8>,
@@ -85,6 +89,7 @@ impl ConversationItem {
             last_inbound_sent_at: c.last_inbound_sent_at,
             unread_count: c.unread_count,
             support_started_at: c.support_started_at,
+            support_ended_at: c.support_ended_at,
             waiting_since: c.waiting_since,
             last_rating: c.last_rating,
             gsi1pk: ALL_CONVERSATIONS.into(),
@@ -106,6 +111,7 @@ impl ConversationItem {
             last_inbound_sent_at: self.last_inbound_sent_at,
             unread_count: self.unread_count,
             support_started_at: self.support_started_at,
+            support_ended_at: self.support_ended_at,
             waiting_since: self.waiting_since,
             last_rating: self.last_rating,
         })

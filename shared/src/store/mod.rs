@@ -6,7 +6,9 @@ mod items;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+};
 use aws_sdk_dynamodb::Client;
 
 pub use items::recency_sk;
@@ -94,7 +96,9 @@ fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
 fn to_item<T: serde::Serialize>(value: &T) -> HashMap<String, AttributeValue> {
     serde_dynamo::to_item(value).expect("item structs serialise")
 }
-fn from_item<T: serde::de::DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<T, StoreError> {
+fn from_item<T: serde::de::DeserializeOwned>(
+    item: HashMap<String, AttributeValue>,
+) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 /// True when the error is a failed condition (a single-item write).
@@ -116,12 +120,16 @@ fn cancelled_conditions<R>(
 /// Message items from a stream image or a query, in the domain's shape.
 pub fn message_from_item(item: HashMap<String, AttributeValue>) -> Result<Message, StoreError> {
     let item: MessageItem = from_item(item)?;
-    item.into_message().ok_or_else(|| StoreError::Corrupt("message with a bad phone".into()))
+    item.into_message()
+        .ok_or_else(|| StoreError::Corrupt("message with a bad phone".into()))
 }
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into() }
+        Store {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -136,7 +144,12 @@ impl Store {
 
     /// Stores an inbound message once per wamid, unprocessed. One transaction: the wamid
     /// pointer and the message, both conditional. Answers false for a duplicate delivery.
-    pub async fn record_inbound(&self, m: &InboundMessage, id: &str, now: Millis) -> Result<bool, StoreError> {
+    pub async fn record_inbound(
+        &self,
+        m: &InboundMessage,
+        id: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
         let pointer = WamidItem {
             pk: wamid_pk(&m.wamid),
             sk: SINGLETON_SK.into(),
@@ -164,7 +177,8 @@ impl Store {
         };
         let mut item = MessageItem::from_message(&message);
         // Known types are fully described by kind/text; keep the raw JSON of the others.
-        item.raw = (!matches!(m.kind.as_str(), "text" | "interactive" | "button")).then(|| m.raw.clone());
+        item.raw =
+            (!matches!(m.kind.as_str(), "text" | "interactive" | "button")).then(|| m.raw.clone());
         item.gsi_unprocessed_pk = Some(UNPROCESSED.into());
         item.gsi_unprocessed_sk = Some(format!("{}#{}", m.from, id));
         let put = |item| {
@@ -188,7 +202,9 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if cancelled_conditions(&e).is_some_and(|c| c.first() == Some(&true)) => Ok(false),
+            Err(e) if cancelled_conditions(&e).is_some_and(|c| c.first() == Some(&true)) => {
+                Ok(false)
+            }
             Err(e) => Err(StoreError::from_sdk(e)),
         }
     }
@@ -210,7 +226,9 @@ impl Store {
         // Without a pointer (the send's answer was lost), our id comes back as callback data.
         let target = match (pointer, &update.recipient, &update.callback) {
             (Some(p), _, _) => Phone::parse(&p.phone).map(|phone| (phone, p.message_id)),
-            (None, Some(phone), Some(id)) if valid_message_id(id) => Some((phone.clone(), id.clone())),
+            (None, Some(phone), Some(id)) if valid_message_id(id) => {
+                Some((phone.clone(), id.clone()))
+            }
             _ => None,
         };
         let Some((phone, id)) = target else {
@@ -227,7 +245,11 @@ impl Store {
             .expression_attribute_values(":rank", n(rank))
             .expression_attribute_values(":wamid", s(&update.wamid))
             .expression_attribute_values(":outbound", s("outbound"));
-        let mut set = vec!["#status = :status", "status_rank = :rank", "wamid = if_not_exists(wamid, :wamid)"];
+        let mut set = vec![
+            "#status = :status",
+            "status_rank = :rank",
+            "wamid = if_not_exists(wamid, :wamid)",
+        ];
         if let Some(ts) = update.timestamp {
             request = request.expression_attribute_values(":ts", n(ts));
             set.push("sent_at = if_not_exists(sent_at, :ts)");
@@ -239,7 +261,8 @@ impl Store {
         }
         // Failed only follows pending or sent; the others only move forward.
         let condition = if update.status == MessageStatus::Failed {
-            request = request.expression_attribute_values(":sent_rank", n(MessageStatus::Sent.rank()));
+            request =
+                request.expression_attribute_values(":sent_rank", n(MessageStatus::Sent.rank()));
             "direction = :outbound AND status_rank <= :sent_rank"
         } else {
             "direction = :outbound AND status_rank < :rank"
@@ -262,7 +285,10 @@ impl Store {
     // ---- conversations -------------------------------------------------------------------
 
     /// A strongly consistent read: decisions are taken on it.
-    pub async fn get_conversation(&self, phone: &Phone) -> Result<Option<Conversation>, StoreError> {
+    pub async fn get_conversation(
+        &self,
+        phone: &Phone,
+    ) -> Result<Option<Conversation>, StoreError> {
         let item = self
             .client
             .get_item()
@@ -295,7 +321,10 @@ impl Store {
         let next_version = conversation.version + 1;
         let mut conv_put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(to_item(&ConversationItem::from_conversation(conversation, next_version))));
+            .set_item(Some(to_item(&ConversationItem::from_conversation(
+                conversation,
+                next_version,
+            ))));
         conv_put = if conversation.version == 0 {
             conv_put.condition_expression("attribute_not_exists(pk)")
         } else {
@@ -303,12 +332,19 @@ impl Store {
                 .condition_expression("version = :v")
                 .expression_attribute_values(":v", n(conversation.version))
         };
-        let mut items = vec![TransactWriteItem::builder().put(conv_put.build().expect("put")).build()];
+        let mut items = vec![TransactWriteItem::builder()
+            .put(conv_put.build().expect("put"))
+            .build()];
         if let Some(id) = processed_id {
             let update = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(conversation_pk(&conversation.phone), message_sk(id))))
-                .update_expression("SET processed_at = :now REMOVE gsi_unprocessed_pk, gsi_unprocessed_sk")
+                .set_key(Some(key(
+                    conversation_pk(&conversation.phone),
+                    message_sk(id),
+                )))
+                .update_expression(
+                    "SET processed_at = :now REMOVE gsi_unprocessed_pk, gsi_unprocessed_sk",
+                )
                 .condition_expression("attribute_exists(gsi_unprocessed_pk)")
                 .expression_attribute_values(":now", n(now))
                 .build()
@@ -331,7 +367,13 @@ impl Store {
                 .expect("put");
             items.push(TransactWriteItem::builder().put(put).build());
         }
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(next_version),
             Err(e) => match cancelled_conditions(&e) {
                 Some(failed) if failed.first() == Some(&true) => Err(CommitError::Conflict),
@@ -352,12 +394,20 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<Page<Conversation>, StoreError> {
         let (index_name, pk_attr, sk_attr, partition) = if support_only {
-            (index::SUPPORT, "gsi_support_pk", "gsi_support_sk", IN_SUPPORT)
+            (
+                index::SUPPORT,
+                "gsi_support_pk",
+                "gsi_support_sk",
+                IN_SUPPORT,
+            )
         } else {
             (index::RECENCY, "gsi1pk", "gsi1sk", ALL_CONVERSATIONS)
         };
         let start_key = cursor.map(|c| {
-            let phone = c.split_once('#').and_then(|(_, p)| Phone::parse(p)).expect("cursor validated by caller");
+            let phone = c
+                .split_once('#')
+                .and_then(|(_, p)| Phone::parse(p))
+                .expect("cursor validated by caller");
             let mut k = key(conversation_pk(&phone), META_SK.into());
             k.insert(pk_attr.into(), s(partition));
             k.insert(sk_attr.into(), s(c));
@@ -399,7 +449,9 @@ impl Store {
         let mut all = Vec::new();
         let mut cursor = None;
         loop {
-            let page = self.list_conversations(true, 500, cursor.as_deref()).await?;
+            let page = self
+                .list_conversations(true, 500, cursor.as_deref())
+                .await?;
             all.extend(page.items);
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
@@ -460,7 +512,10 @@ impl Store {
             None if more => messages.first().map(|m| m.id.clone()),
             _ => None,
         };
-        Ok(Page { items: messages, next_cursor })
+        Ok(Page {
+            items: messages,
+            next_cursor,
+        })
     }
 
     /// The conversation's inbound messages not yet processed, in storage order (one Query
@@ -471,13 +526,19 @@ impl Store {
             .query()
             .table_name(&self.table)
             .index_name(index::UNPROCESSED)
-            .key_condition_expression("gsi_unprocessed_pk = :p AND begins_with(gsi_unprocessed_sk, :prefix)")
+            .key_condition_expression(
+                "gsi_unprocessed_pk = :p AND begins_with(gsi_unprocessed_sk, :prefix)",
+            )
             .expression_attribute_values(":p", s(UNPROCESSED))
             .expression_attribute_values(":prefix", s(format!("{phone}#")))
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        out.items.unwrap_or_default().into_iter().map(message_from_item).collect()
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(message_from_item)
+            .collect()
     }
 
     /// Records Meta's acceptance of a send. Never moves a status backwards: if a status
@@ -551,7 +612,12 @@ impl Store {
 
     /// Leaves a message pending after a transient failure: releases the claim, records the
     /// attempt and the reason, and schedules the next attempt in the pending index.
-    pub async fn mark_retry(&self, m: &Message, error: &MessageError, next_attempt_at: Millis) -> Result<(), StoreError> {
+    pub async fn mark_retry(
+        &self,
+        m: &Message,
+        error: &MessageError,
+        next_attempt_at: Millis,
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
@@ -589,7 +655,8 @@ impl Store {
             .await
             .map_err(StoreError::from_sdk)?
             .item;
-        item.map(|i| from_item::<AdminItem>(i).map(AdminItem::into_admin)).transpose()
+        item.map(|i| from_item::<AdminItem>(i).map(AdminItem::into_admin))
+            .transpose()
     }
 
     /// Creates or replaces an admin account.
@@ -605,7 +672,11 @@ impl Store {
     }
 
     /// Answers false when there is no such admin.
-    pub async fn set_admin_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError> {
+    pub async fn set_admin_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+    ) -> Result<bool, StoreError> {
         let result = self
             .client
             .update_item()
@@ -650,7 +721,12 @@ impl Store {
             .map_err(StoreError::from_sdk)?;
         let mut admin = None;
         let (mut user_failures, mut source_failures) = (0, 0);
-        for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+        for item in out
+            .responses
+            .unwrap_or_default()
+            .remove(&self.table)
+            .unwrap_or_default()
+        {
             let pk = match item.get("pk") {
                 Some(AttributeValue::S(pk)) => pk.clone(),
                 _ => continue,
@@ -659,9 +735,19 @@ impl Store {
                 Some(AttributeValue::N(c)) => c.parse().unwrap_or(0),
                 _ => 0,
             };
-            if pk == user_key["pk"].as_s().map(String::as_str).unwrap_or_default() {
+            if pk
+                == user_key["pk"]
+                    .as_s()
+                    .map(String::as_str)
+                    .unwrap_or_default()
+            {
                 user_failures = count();
-            } else if pk == source_key["pk"].as_s().map(String::as_str).unwrap_or_default() {
+            } else if pk
+                == source_key["pk"]
+                    .as_s()
+                    .map(String::as_str)
+                    .unwrap_or_default()
+            {
                 source_failures = count();
             } else {
                 admin = Some(from_item::<AdminItem>(item)?.into_admin());
@@ -671,7 +757,13 @@ impl Store {
     }
 
     /// Counts a failed login against the username and the source address (one transaction).
-    pub async fn record_login_failure(&self, username: &str, source: &str, window: &str, expires_at: Millis) -> Result<(), StoreError> {
+    pub async fn record_login_failure(
+        &self,
+        username: &str,
+        source: &str,
+        window: &str,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
         let bump = |pk: String| {
             TransactWriteItem::builder()
                 .update(
@@ -698,7 +790,13 @@ impl Store {
     }
 
     /// Counts one use of `scope`/`key` in `window` and answers the count so far (one update).
-    pub async fn count_use(&self, scope: &str, key_: &str, window: &str, expires_at: Millis) -> Result<u32, StoreError> {
+    pub async fn count_use(
+        &self,
+        scope: &str,
+        key_: &str,
+        window: &str,
+        expires_at: Millis,
+    ) -> Result<u32, StoreError> {
         let out = self
             .client
             .update_item()
@@ -732,5 +830,8 @@ fn to_attr<T: serde::Serialize>(value: &T) -> AttributeValue {
 
 /// Message ids are ULIDs (26 Crockford base-32 characters).
 pub fn valid_message_id(id: &str) -> bool {
-    id.len() == 26 && id.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    id.len() == 26
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
 }

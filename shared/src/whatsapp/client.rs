@@ -47,14 +47,22 @@ impl WhatsAppClient {
             .expect("reqwest client with static settings");
         WhatsAppClient {
             http,
-            messages_url: format!("{}/{}/messages", config.whatsapp_api_base_url, config.whatsapp_phone_number_id),
+            messages_url: format!(
+                "{}/{}/messages",
+                config.whatsapp_api_base_url, config.whatsapp_phone_number_id
+            ),
             access_token: config.whatsapp_access_token.clone(),
         }
     }
 
     /// Sends `body` to `to`; answers the `wamid` Meta assigned. `callback` is our message id,
     /// echoed in status webhooks so they settle a send whose answer was lost.
-    pub async fn send(&self, to: &Phone, body: &OutboundBody, callback: &str) -> Result<String, SendError> {
+    pub async fn send(
+        &self,
+        to: &Phone,
+        body: &OutboundBody,
+        callback: &str,
+    ) -> Result<String, SendError> {
         let request = body.to_graph_request(to.as_str(), callback);
         let response = self
             .http
@@ -67,15 +75,27 @@ impl WhatsAppClient {
         let response = match response {
             Ok(r) => r,
             Err(e) => {
-                let error = MessageError { code: "network".into(), title: network_title(&e) };
+                let error = MessageError {
+                    code: "network".into(),
+                    title: network_title(&e),
+                };
                 // A connect failure never reached Meta; anything later might have.
-                return Err(if e.is_connect() { SendError::Transient(error) } else { SendError::Unknown(error) });
+                return Err(if e.is_connect() {
+                    SendError::Transient(error)
+                } else {
+                    SendError::Unknown(error)
+                });
             }
         };
         let status = response.status().as_u16();
         let text = match response.text().await {
             Ok(text) => text,
-            Err(e) => return Err(SendError::Unknown(MessageError { code: "network".into(), title: network_title(&e) })),
+            Err(e) => {
+                return Err(SendError::Unknown(MessageError {
+                    code: "network".into(),
+                    title: network_title(&e),
+                }))
+            }
         };
         let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         if (200..300).contains(&status) {
@@ -114,8 +134,15 @@ pub fn classify_failure(http_status: u16, body: &serde_json::Value) -> SendError
         .and_then(|t| t.as_str())
         .unwrap_or("WhatsApp refused the message")
         .to_owned();
-    let error = MessageError { code: code.map(|c| c.to_string()).unwrap_or_else(|| format!("http_{http_status}")), title };
-    let transient = http_status >= 500 || http_status == 429 || code.is_some_and(|c| TRANSIENT_META_CODES.contains(&c));
+    let error = MessageError {
+        code: code
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| format!("http_{http_status}")),
+        title,
+    };
+    let transient = http_status >= 500
+        || http_status == 429
+        || code.is_some_and(|c| TRANSIENT_META_CODES.contains(&c));
     if transient {
         SendError::Transient(error)
     } else {
@@ -139,9 +166,20 @@ mod tests {
             }
             other => panic!("expected permanent, got {other:?}"),
         }
-        assert!(matches!(classify_failure(400, &json!({"error": {"code": 130429}})), SendError::Transient(_)));
-        assert!(matches!(classify_failure(400, &json!({"error": {"code": 131056}})), SendError::Transient(_)));
-        assert!(matches!(classify_failure(503, &json!({})), SendError::Transient(e) if e.code == "http_503"));
-        assert!(matches!(classify_failure(401, &json!({"error": {"code": 190}})), SendError::Permanent(_)));
+        assert!(matches!(
+            classify_failure(400, &json!({"error": {"code": 130429}})),
+            SendError::Transient(_)
+        ));
+        assert!(matches!(
+            classify_failure(400, &json!({"error": {"code": 131056}})),
+            SendError::Transient(_)
+        ));
+        assert!(
+            matches!(classify_failure(503, &json!({})), SendError::Transient(e) if e.code == "http_503")
+        );
+        assert!(matches!(
+            classify_failure(401, &json!({"error": {"code": 190}})),
+            SendError::Permanent(_)
+        ));
     }
 }

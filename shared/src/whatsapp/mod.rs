@@ -26,11 +26,20 @@ pub struct Choice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutboundBody {
-    Text { body: String },
+    Text {
+        body: String,
+    },
     /// Up to 3 reply buttons.
-    Buttons { body: String, buttons: Vec<Choice> },
+    Buttons {
+        body: String,
+        buttons: Vec<Choice>,
+    },
     /// A list of up to 10 rows behind one button.
-    List { body: String, button: String, rows: Vec<Choice> },
+    List {
+        body: String,
+        button: String,
+        rows: Vec<Choice>,
+    },
 }
 
 impl OutboundBody {
@@ -50,7 +59,15 @@ impl OutboundBody {
     pub fn display_text(&self) -> String {
         match self {
             OutboundBody::Text { body } => body.clone(),
-            OutboundBody::Buttons { body, buttons: choices } | OutboundBody::List { body, rows: choices, .. } => {
+            OutboundBody::Buttons {
+                body,
+                buttons: choices,
+            }
+            | OutboundBody::List {
+                body,
+                rows: choices,
+                ..
+            } => {
                 let titles: Vec<&str> = choices.iter().map(|c| c.title.as_str()).collect();
                 format!("{body}\n[{}]", titles.join(" | "))
             }
@@ -126,18 +143,32 @@ mod tests {
     fn interactive_requests_carry_ids_and_titles() {
         let body = OutboundBody::Buttons {
             body: "Ok".into(),
-            buttons: vec![Choice { id: "end_chat".into(), title: "End chat".into(), description: None }],
+            buttons: vec![Choice {
+                id: "end_chat".into(),
+                title: "End chat".into(),
+                description: None,
+            }],
         };
         let req = body.to_graph_request("1", "x");
-        assert_eq!(req["interactive"]["action"]["buttons"][0]["reply"]["id"], "end_chat");
+        assert_eq!(
+            req["interactive"]["action"]["buttons"][0]["reply"]["id"],
+            "end_chat"
+        );
         assert_eq!(body.display_text(), "Ok\n[End chat]");
         let list = OutboundBody::List {
             body: "Menu".into(),
             button: "Choose".into(),
-            rows: vec![Choice { id: "a".into(), title: "A".into(), description: Some("d".into()) }],
+            rows: vec![Choice {
+                id: "a".into(),
+                title: "A".into(),
+                description: Some("d".into()),
+            }],
         };
         let req = list.to_graph_request("1", "x");
-        assert_eq!(req["interactive"]["action"]["sections"][0]["rows"][0]["description"], "d");
+        assert_eq!(
+            req["interactive"]["action"]["sections"][0]["rows"][0]["description"],
+            "d"
+        );
         // Round-trips through storage unchanged.
         let stored = serde_json::to_string(&list).unwrap();
         assert_eq!(serde_json::from_str::<OutboundBody>(&stored).unwrap(), list);

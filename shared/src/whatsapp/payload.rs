@@ -109,7 +109,11 @@ impl WebhookPayload {
         let mut batch = WebhookBatch::default();
         for change in self.entry.into_iter().flat_map(|e| e.changes) {
             let value = change.value;
-            let ours = value.metadata.as_ref().and_then(|m| m.phone_number_id.as_deref()) == Some(phone_number_id);
+            let ours = value
+                .metadata
+                .as_ref()
+                .and_then(|m| m.phone_number_id.as_deref())
+                == Some(phone_number_id);
             if !ours {
                 batch.foreign_changes += 1;
                 continue;
@@ -149,7 +153,10 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 /// WhatsApp timestamps are Unix seconds as a string.
 fn timestamp_ms(v: &Value) -> Option<Millis> {
     let ts = v.get("timestamp")?;
-    let secs = ts.as_str().and_then(|s| s.parse::<i64>().ok()).or_else(|| ts.as_i64())?;
+    let secs = ts
+        .as_str()
+        .and_then(|s| s.parse::<i64>().ok())
+        .or_else(|| ts.as_i64())?;
     secs.checked_mul(SECOND)
 }
 
@@ -157,7 +164,11 @@ fn parse_message(raw: &Value) -> Option<InboundMessage> {
     let wamid = raw.get("id")?.as_str()?.to_owned();
     let from = Phone::parse(raw.get("from")?.as_str()?)?;
     let sent_at = timestamp_ms(raw)?;
-    let kind = raw.get("type").and_then(Value::as_str).unwrap_or("unknown").to_owned();
+    let kind = raw
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
     let (text, interactive_id) = readable(&kind, raw);
     Some(InboundMessage {
         wamid,
@@ -185,9 +196,13 @@ fn readable(kind: &str, raw: &Value) -> (Option<String>, Option<String>) {
                 None => (Some("[interactive reply]".into()), None),
             }
         }
-        "button" => (owned(str_at(raw, &["button", "text"])), owned(str_at(raw, &["button", "payload"]))),
+        "button" => (
+            owned(str_at(raw, &["button", "text"])),
+            owned(str_at(raw, &["button", "payload"])),
+        ),
         "image" | "video" | "audio" | "document" | "sticker" => {
-            let caption = str_at(raw, &[kind, "caption"]).or_else(|| str_at(raw, &[kind, "filename"]));
+            let caption =
+                str_at(raw, &[kind, "caption"]).or_else(|| str_at(raw, &[kind, "filename"]));
             let text = match caption {
                 Some(c) => format!("[{kind}] {c}"),
                 None => format!("[{kind}]"),
@@ -197,11 +212,14 @@ fn readable(kind: &str, raw: &Value) -> (Option<String>, Option<String>) {
         "location" => {
             let loc = raw.get("location");
             let coord = |k: &str| loc.and_then(|l| l.get(k)).and_then(Value::as_f64);
-            let label = [str_at(raw, &["location", "name"]), str_at(raw, &["location", "address"])]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(", ");
+            let label = [
+                str_at(raw, &["location", "name"]),
+                str_at(raw, &["location", "address"]),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
             let text = match (coord("latitude"), coord("longitude")) {
                 (Some(lat), Some(lon)) if label.is_empty() => format!("[location] {lat}, {lon}"),
                 (Some(lat), Some(lon)) => format!("[location] {label} ({lat}, {lon})"),
@@ -213,13 +231,27 @@ fn readable(kind: &str, raw: &Value) -> (Option<String>, Option<String>) {
             let names: Vec<&str> = raw
                 .get("contacts")
                 .and_then(Value::as_array)
-                .map(|cs| cs.iter().filter_map(|c| str_at(c, &["name", "formatted_name"])).collect())
+                .map(|cs| {
+                    cs.iter()
+                        .filter_map(|c| str_at(c, &["name", "formatted_name"]))
+                        .collect()
+                })
                 .unwrap_or_default();
-            (Some(format!("[contacts] {}", names.join(", ")).trim_end().to_owned()), None)
+            (
+                Some(
+                    format!("[contacts] {}", names.join(", "))
+                        .trim_end()
+                        .to_owned(),
+                ),
+                None,
+            )
         }
         "reaction" => {
             let emoji = str_at(raw, &["reaction", "emoji"]).unwrap_or("");
-            (Some(format!("[reaction] {emoji}").trim_end().to_owned()), None)
+            (
+                Some(format!("[reaction] {emoji}").trim_end().to_owned()),
+                None,
+            )
         }
         other => (Some(format!("[{other} message]")), None),
     }
@@ -229,10 +261,17 @@ fn parse_status(raw: &Value) -> Option<StatusUpdate> {
     let wamid = raw.get("id")?.as_str()?.to_owned();
     let status = MessageStatus::from_whatsapp(raw.get("status")?.as_str()?)?;
     let error = (status == MessageStatus::Failed).then(|| {
-        let first = raw.get("errors").and_then(Value::as_array).and_then(|e| e.first());
+        let first = raw
+            .get("errors")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first());
         let code = first
             .and_then(|e| e.get("code"))
-            .map(|c| c.as_i64().map(|n| n.to_string()).unwrap_or_else(|| c.as_str().unwrap_or("").to_owned()))
+            .map(|c| {
+                c.as_i64()
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| c.as_str().unwrap_or("").to_owned())
+            })
             .filter(|c| !c.is_empty())
             .unwrap_or_else(|| "unknown".into());
         let title = first
@@ -244,8 +283,14 @@ fn parse_status(raw: &Value) -> Option<StatusUpdate> {
     Some(StatusUpdate {
         wamid,
         status,
-        recipient: raw.get("recipient_id").and_then(Value::as_str).and_then(Phone::parse),
-        callback: raw.get("biz_opaque_callback_data").and_then(Value::as_str).map(str::to_owned),
+        recipient: raw
+            .get("recipient_id")
+            .and_then(Value::as_str)
+            .and_then(Phone::parse),
+        callback: raw
+            .get("biz_opaque_callback_data")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         timestamp: timestamp_ms(raw),
         error,
     })
@@ -258,7 +303,9 @@ mod tests {
 
     fn payload(value: Value) -> WebhookBatch {
         let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}]});
-        WebhookPayload::parse(body.to_string().as_bytes()).unwrap().into_batch("PNID")
+        WebhookPayload::parse(body.to_string().as_bytes())
+            .unwrap()
+            .into_batch("PNID")
     }
 
     #[test]
@@ -305,7 +352,13 @@ mod tests {
         assert_eq!(batch.statuses.len(), 2);
         assert_eq!(batch.skipped, 1);
         assert_eq!(batch.statuses[0].callback.as_deref(), Some("01J"));
-        assert_eq!(batch.statuses[1].error, Some(MessageError { code: "131047".into(), title: "Re-engagement message".into() }));
+        assert_eq!(
+            batch.statuses[1].error,
+            Some(MessageError {
+                code: "131047".into(),
+                title: "Re-engagement message".into()
+            })
+        );
     }
 
     #[test]

@@ -31,12 +31,17 @@ mod tests {
     use super::*;
 
     // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-    const RFC4231_2: &str = "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+    const RFC4231_2: &str =
+        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
 
     #[test]
     fn known_vector() {
         assert_eq!(sign(b"Jefe", b"what do ya want for nothing?"), RFC4231_2);
-        assert!(verify(b"Jefe", b"what do ya want for nothing?", Some(RFC4231_2)));
+        assert!(verify(
+            b"Jefe",
+            b"what do ya want for nothing?",
+            Some(RFC4231_2)
+        ));
     }
 
     #[test]
@@ -44,10 +49,22 @@ mod tests {
         let body = b"what do ya want for nothing?";
         assert!(!verify(b"Jefe", body, None));
         assert!(!verify(b"Jefe", body, Some("")));
-        assert!(!verify(b"Jefe", body, Some(&RFC4231_2.replace("sha256=", "sha1="))));
+        assert!(!verify(
+            b"Jefe",
+            body,
+            Some(&RFC4231_2.replace("sha256=", "sha1="))
+        ));
         assert!(!verify(b"Jefe", body, Some("sha256=zz")));
-        assert!(!verify(b"Jefe", body, Some(&RFC4231_2[..RFC4231_2.len() - 2])));
+        assert!(!verify(
+            b"Jefe",
+            body,
+            Some(&RFC4231_2[..RFC4231_2.len() - 2])
+        ));
         assert!(!verify(b"other", body, Some(RFC4231_2)));
-        assert!(!verify(b"Jefe", b"what do ya want for nothing!", Some(RFC4231_2)));
+        assert!(!verify(
+            b"Jefe",
+            b"what do ya want for nothing!",
+            Some(RFC4231_2)
+        ));
     }
 }

@@ -1,0 +1,589 @@
+//! The core chat-support journey, end to end through the local stack — driven over HTTP
+//! exactly as WhatsApp (signed webhooks) and an admin client (the admin API) would, with a
+//! real HTTP stand-in for the Graph API.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use edubot_core::whatsapp::signature;
+use edubot_e2e::*;
+use edubot_local::{LocalStack, Settings};
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn start_stack(graph: &GraphStandIn, table: &str, data_dir: Option<PathBuf>) -> LocalStack {
+    LocalStack::start(Settings {
+        port: 0,
+        data_dir,
+        dynamodb_endpoint: Some(dynamodb_endpoint().await),
+        env: test_env(table, &graph.base_url()),
+        static_dir: edubot_local::static_site::default_dir(),
+    })
+    .await
+    .expect("local stack starts")
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    fn new(stack: &LocalStack) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            base: stack.url(),
+            token: None,
+        }
+    }
+
+    async fn webhook(&self, payload: &Value) -> u16 {
+        let body = payload.to_string();
+        self.http
+            .post(format!("{}/webhook", self.base))
+            .header("content-type", "application/json")
+            .header(
+                "x-hub-signature-256",
+                signature::sign(APP_SECRET.as_bytes(), body.as_bytes()),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn sign_in(&mut self) {
+        let (status, body) = self
+            .post(
+                "/api/admin/login",
+                json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        self.token = Some(body["token"].as_str().unwrap().to_owned());
+    }
+
+    async fn messages(&self, phone: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(&format!(
+                "/api/admin/conversations/{phone}/messages?limit=200"
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["messages"].as_array().unwrap().clone()
+    }
+
+    /// Polls the history (which may not exist yet) until `done` holds.
+    async fn wait_messages(&self, phone: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let (_, body) = self
+                .get(&format!(
+                    "/api/admin/conversations/{phone}/messages?limit=200"
+                ))
+                .await;
+            let messages = body["messages"].as_array().cloned().unwrap_or_default();
+            if done(&messages) {
+                return messages;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "history never got there: {messages:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_user_is_helped_by_an_admin_from_chat_support_to_the_end() {
+    let graph = GraphStandIn::start().await;
+    let (_, table) = new_table().await;
+    let stack = start_stack(&graph, &table, None).await;
+    let mut admin = Client::new(&stack);
+    let user = "447700900123";
+
+    // Meta's verification handshake.
+    let verify = admin.http.get(format!("{}/webhook?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1158201444", stack.url())).send().await.unwrap();
+    assert_eq!(verify.status(), 200);
+    assert_eq!(verify.text().await.unwrap(), "1158201444");
+
+    // The user says hello: welcome and the main menu, with Chat Support in it.
+    assert_eq!(
+        admin
+            .webhook(&user_text(user, "wamid.u1", now_secs(), "Hello"))
+            .await,
+        200
+    );
+    let sends = graph.wait_for(user, 2, WAIT).await;
+    assert!(sends[0].text().unwrap().contains("Welcome"));
+    assert!(sends[1].choice_ids().contains(&"chat_support".to_owned()));
+    assert_eq!(
+        sends[1].authorization.as_deref(),
+        Some(format!("Bearer {ACCESS_TOKEN}").as_str())
+    );
+
+    // They pick Chat Support: an acknowledgement with an End chat button.
+    assert_eq!(
+        admin
+            .webhook(&user_choice(
+                user,
+                "wamid.u2",
+                now_secs(),
+                "chat_support",
+                "Chat Support"
+            ))
+            .await,
+        200
+    );
+    let sends = graph.wait_for(user, 3, WAIT).await;
+    assert_eq!(sends[2].choice_ids(), ["end_chat"]);
+
+    // The same delivery again (Meta retries): stored once, no second acknowledgement.
+    assert_eq!(
+        admin
+            .webhook(&user_choice(
+                user,
+                "wamid.u2",
+                now_secs(),
+                "chat_support",
+                "Chat Support"
+            ))
+            .await,
+        200
+    );
+
+    // The admin signs in and sees the conversation flagged, with the user's profile name.
+    admin.sign_in().await;
+    let (status, list) = admin.get("/api/admin/conversations?filter=support").await;
+    assert_eq!(status, 200);
+    let conversation = &list["conversations"][0];
+    assert_eq!(conversation["phone"], user);
+    assert_eq!(conversation["name"], "Ada Student");
+    assert_eq!(conversation["is_chat_support"], true);
+    assert_eq!(conversation["state"], "CHAT_SUPPORT_ACTIVE");
+    assert_eq!(conversation["unread_count"], 1);
+    assert!(conversation["window_expires_at"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    let (_, dashboard) = admin.get("/api/admin/dashboard").await;
+    assert_eq!(dashboard["active_chats"], 1);
+    assert!(dashboard["oldest_waiting_since"].is_string());
+
+    // The user writes to the desk: the bot stays silent.
+    assert_eq!(
+        admin
+            .webhook(&user_text(
+                user,
+                "wamid.u3",
+                now_secs(),
+                "How do I pay the fees?"
+            ))
+            .await,
+        200
+    );
+    let history = admin
+        .wait_messages(user, |m| {
+            m.iter().any(|m| m["text"] == "How do I pay the fees?")
+        })
+        .await;
+    assert_eq!(
+        history.iter().filter(|m| m["wamid"] == "wamid.u2").count(),
+        1,
+        "duplicate stored once"
+    );
+    assert_eq!(
+        graph.sends_to(user).len(),
+        3,
+        "no bot reply in chat support"
+    );
+    let last_id = history.last().unwrap()["id"].as_str().unwrap().to_owned();
+
+    // The admin replies; it is delivered over the Graph API with our id as callback data.
+    let (status, sent) = admin
+        .post(
+            &format!("/api/admin/conversations/{user}/chat-support/send"),
+            json!({"text": "Hi Ada, use the portal."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let message = &sent["message"];
+    assert_eq!(
+        (
+            message["status"].as_str(),
+            message["author"].as_str(),
+            message["admin"].as_str()
+        ),
+        (Some("sent"), Some("admin"), Some(ADMIN))
+    );
+    let sends = graph.wait_for(user, 4, WAIT).await;
+    assert_eq!(
+        sends[3].body["text"],
+        json!({"body": "Hi Ada, use the portal.", "preview_url": false})
+    );
+    assert_eq!(sends[3].body["biz_opaque_callback_data"], message["id"]);
+    let wamid = message["wamid"].as_str().unwrap().to_owned();
+
+    // Meta reports it read, then a late "delivered" arrives: it stays read.
+    assert_eq!(
+        admin
+            .webhook(&edubot_e2e::status(
+                &wamid,
+                "read",
+                user,
+                message["id"].as_str()
+            ))
+            .await,
+        200
+    );
+    assert_eq!(
+        admin
+            .webhook(&edubot_e2e::status(
+                &wamid,
+                "delivered",
+                user,
+                message["id"].as_str()
+            ))
+            .await,
+        200
+    );
+    let history = admin.messages(user).await;
+    let reply = history.iter().find(|m| m["id"] == message["id"]).unwrap();
+    assert_eq!(reply["status"], "read");
+
+    // Polling with after= brings only what is new: the user's answer.
+    assert_eq!(
+        admin
+            .webhook(&user_text(user, "wamid.u4", now_secs(), "Thanks!"))
+            .await,
+        200
+    );
+    let started = Instant::now();
+    let new = loop {
+        let (_, page) = admin
+            .get(&format!(
+                "/api/admin/conversations/{user}/messages?after={last_id}"
+            ))
+            .await;
+        let texts: Vec<Value> = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].clone())
+            .collect();
+        if texts.contains(&json!("Thanks!")) {
+            break texts;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "poll never saw the answer: {texts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(new, [json!("Hi Ada, use the portal."), json!("Thanks!")]);
+
+    // The admin ends the chat: the user gets a closing message and the rating question.
+    let before_end = admin.messages(user).await.len();
+    let (status, ended) = admin
+        .post(
+            &format!("/api/admin/conversations/{user}/chat-support/end"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(ended["conversation"]["is_chat_support"], false);
+    assert_eq!(ended["conversation"]["state"], "SUPPORT_FEEDBACK");
+    let sends = graph.wait_for(user, 6, WAIT).await;
+    assert!(sends[4].text().unwrap().contains("ended"));
+    assert!(sends[5].choice_ids().contains(&"rating_5".to_owned()));
+    let (status, again) = admin
+        .post(
+            &format!("/api/admin/conversations/{user}/chat-support/end"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, again["error"]["code"].as_str()),
+        (409, Some("not_in_chat_support"))
+    );
+
+    // History kept: everything before, plus the note and the closing messages.
+    let history = admin.messages(user).await;
+    assert_eq!(history.len(), before_end + 3, "{history:#?}");
+    assert!(history.iter().any(|m| m["author"] == "system"));
+    let (status, refused) = admin
+        .post(
+            &format!("/api/admin/conversations/{user}/chat-support/send"),
+            json!({"text": "one more thing"}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("not_in_chat_support"))
+    );
+
+    // The user rates and is back at the menu.
+    assert_eq!(
+        admin
+            .webhook(&user_choice(
+                user,
+                "wamid.u5",
+                now_secs(),
+                "rating_5",
+                "Excellent"
+            ))
+            .await,
+        200
+    );
+    graph.wait_for(user, 8, WAIT).await;
+    let (_, list) = admin.get("/api/admin/conversations").await;
+    assert_eq!(list["conversations"][0]["state"], "MAIN_MENU");
+    assert_eq!(list["conversations"][0]["last_rating"], 5, "{list:#}");
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_clear_errors_and_loses_nothing() {
+    let graph = GraphStandIn::start().await;
+    let (_, table) = new_table().await;
+    let stack = start_stack(&graph, &table, None).await;
+    let mut admin = Client::new(&stack);
+    let user = "447700900124";
+
+    // Unsigned, wrongly signed, and malformed webhooks.
+    let body = user_text(user, "wamid.x1", now_secs(), "hi").to_string();
+    let post = |sig: Option<String>, body: String| {
+        let mut r = admin
+            .http
+            .post(format!("{}/webhook", stack.url()))
+            .body(body);
+        if let Some(s) = sig {
+            r = r.header("x-hub-signature-256", s);
+        }
+        r.send()
+    };
+    assert_eq!(post(None, body.clone()).await.unwrap().status(), 401);
+    assert_eq!(
+        post(
+            Some(signature::sign(b"wrong-secret", body.as_bytes())),
+            body.clone()
+        )
+        .await
+        .unwrap()
+        .status(),
+        401
+    );
+    let garbage = "{not json".to_owned();
+    assert_eq!(
+        post(
+            Some(signature::sign(APP_SECRET.as_bytes(), garbage.as_bytes())),
+            garbage
+        )
+        .await
+        .unwrap()
+        .status(),
+        400
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(graph.sends().is_empty(), "nothing stored, nothing answered");
+
+    // Admin API without a token, with a tampered one, and with bad input.
+    assert_eq!(admin.get("/api/admin/conversations").await.0, 401);
+    admin.token = Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.".into());
+    let (status, body) = admin.get("/api/admin/dashboard").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, body) = admin
+        .post(
+            "/api/admin/login",
+            json!({"username": ADMIN, "password": "nope"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    admin.sign_in().await;
+    assert_eq!(
+        admin.get("/api/admin/conversations/12ab/messages").await.1["error"]["code"],
+        "invalid_request"
+    );
+    assert_eq!(
+        admin
+            .get("/api/admin/conversations/447700900999/messages")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(admin.get("/api/admin/conversations?limit=500").await.0, 400);
+    let (status, _) = admin
+        .post(
+            &format!("/api/admin/conversations/{user}/chat-support/send"),
+            json!({"text": "x".repeat(20_000)}),
+        )
+        .await;
+    assert_eq!(status, 413);
+    assert_eq!(admin.get("/api/admin/nothing-here").await.0, 404);
+
+    // A user whose last message is 25 hours old: the bot's replies are not sent, and an
+    // admin cannot reply either (the window runs from the user's own timestamp).
+    let late = now_secs() - 25 * 3600;
+    assert_eq!(
+        admin
+            .webhook(&user_text(user, "wamid.x2", late, "support"))
+            .await,
+        200
+    );
+    let history = admin
+        .wait_messages(user, |m| m.iter().any(|m| m["author"] == "bot"))
+        .await;
+    let bot = history.iter().find(|m| m["author"] == "bot").unwrap();
+    assert_eq!(
+        (bot["status"].as_str(), bot["error"]["code"].as_str()),
+        (Some("failed"), Some("window_closed"))
+    );
+    let (status, body) = admin
+        .post(
+            &format!("/api/admin/conversations/{user}/chat-support/send"),
+            json!({"text": "hello?"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("window_closed"))
+    );
+    assert!(
+        graph.sends().is_empty(),
+        "nothing was sent outside the window"
+    );
+}
+
+#[tokio::test]
+async fn a_restart_neither_replays_nor_skips_messages() {
+    let graph = GraphStandIn::start().await;
+    let (_, table) = new_table().await;
+    let data_dir = std::env::temp_dir().join(format!("edubot-restart-{table}"));
+    let user = "447700900125";
+
+    let stack = start_stack(&graph, &table, Some(data_dir.clone())).await;
+    let client = Client::new(&stack);
+    assert_eq!(
+        client
+            .webhook(&user_text(user, "wamid.r1", now_secs(), "hi"))
+            .await,
+        200
+    );
+    graph.wait_for(user, 2, WAIT).await;
+    drop(stack);
+
+    // Written while the stack was down would be lost if the poller restarted from "now";
+    // answered twice if it restarted from the beginning.
+    let stack = start_stack(&graph, &table, Some(data_dir.clone())).await;
+    let client = Client::new(&stack);
+    assert_eq!(
+        client
+            .webhook(&user_text(user, "wamid.r2", now_secs(), "menu"))
+            .await,
+        200
+    );
+    graph.wait_for(user, 3, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        graph.sends_to(user).len(),
+        3,
+        "the first message was not replayed"
+    );
+    let _ = std::fs::remove_dir_all(data_dir);
+}
+
+#[tokio::test]
+async fn the_simulator_plays_the_user_against_its_own_graph_api() {
+    let (_, table) = new_table().await;
+    let mut env = test_env(&table, "unused");
+    env.remove("WHATSAPP_API_BASE_URL"); // the default: the simulator's stand-in
+    let stack = LocalStack::start(Settings {
+        port: 0,
+        data_dir: None,
+        dynamodb_endpoint: Some(dynamodb_endpoint().await),
+        env,
+        static_dir: edubot_local::static_site::default_dir(),
+    })
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let page = http
+        .get(format!("{}/simulator/", stack.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
+    let sent: Value = http
+        .post(format!("{}/simulator/api/send", stack.url()))
+        .json(&json!({"phone": "447700900126", "name": "Sim", "text": "hi"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sent["webhook_status"], 200);
+    let started = Instant::now();
+    loop {
+        let view: Value = http
+            .get(format!(
+                "{}/simulator/api/messages?phone=447700900126",
+                stack.url()
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let from_business = view["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["from"] == "business")
+            .count();
+        if from_business >= 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the simulated user got no reply: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
