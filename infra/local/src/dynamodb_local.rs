@@ -58,9 +58,12 @@ impl DynamoDbLocal {
             jar = dir.join("DynamoDBLocal.jar").display(),
             parent = std::process::id(),
         );
+        // DynamoDB Local writes a metadata file into its working directory.
+        let workdir = data_dir.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
         let child = Command::new("sh")
             .arg("-c")
             .arg(script)
+            .current_dir(workdir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
