@@ -96,17 +96,10 @@ pub async fn list_conversations(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Page<Conversation>, ApiError> {
-    if let Some(c) = cursor {
-        let valid = c.split_once('#').is_some_and(|(ts, phone)| {
-            ts.len() == 13
-                && ts.bytes().all(|b| b.is_ascii_digit())
-                && Phone::parse(phone).is_some()
-        });
-        if !valid {
-            return Err(ApiError::invalid(
-                "The cursor is not one this API returned.",
-            ));
-        }
+    if cursor.is_some_and(|c| crate::store::parse_list_cursor(c).is_none()) {
+        return Err(ApiError::invalid(
+            "The cursor is not one this API returned.",
+        ));
     }
     Ok(ctx
         .store

@@ -66,12 +66,17 @@ async fn create(store: &Store, username: &str) -> Result<String, String> {
         Err(_) => {
             eprintln!("Password for {username} (one line):");
             let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!("the password must have at least {MIN_PASSWORD_CHARS} characters"));
+        return Err(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        ));
     }
     let admin = Admin {
         username: username.to_owned(),
@@ -85,7 +90,11 @@ async fn create(store: &Store, username: &str) -> Result<String, String> {
 }
 
 async fn set_disabled(store: &Store, username: &str, disabled: bool) -> Result<String, String> {
-    match store.set_admin_disabled(username, disabled).await.map_err(|e| e.to_string())? {
+    match store
+        .set_admin_disabled(username, disabled)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         true if disabled => Ok(format!("admin {username} disabled")),
         true => Ok(format!("admin {username} enabled")),
         false => Err(format!("no admin {username}")),

@@ -59,7 +59,9 @@ impl DynamoDbLocal {
             parent = std::process::id(),
         );
         // DynamoDB Local writes a metadata file into its working directory.
-        let workdir = data_dir.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
+        let workdir = data_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(std::env::temp_dir);
         let child = Command::new("sh")
             .arg("-c")
             .arg(script)

@@ -386,7 +386,8 @@ impl Store {
     }
 
     /// Conversations by most recent activity; with `support_only`, only those in chat support.
-    /// One Query on an index.
+    /// One Query on an index, one item more than the page to know whether another follows.
+    /// The cursor is `<last_message_at, 13 digits>.<phone>` of the page's last conversation.
     pub async fn list_conversations(
         &self,
         support_only: bool,
@@ -403,16 +404,17 @@ impl Store {
         } else {
             (index::RECENCY, "gsi1pk", "gsi1sk", ALL_CONVERSATIONS)
         };
-        let start_key = cursor.map(|c| {
-            let phone = c
-                .split_once('#')
-                .and_then(|(_, p)| Phone::parse(p))
-                .expect("cursor validated by caller");
-            let mut k = key(conversation_pk(&phone), META_SK.into());
-            k.insert(pk_attr.into(), s(partition));
-            k.insert(sk_attr.into(), s(c));
-            k
-        });
+        let start_key = match cursor {
+            None => None,
+            Some(c) => {
+                let (ts, phone) = parse_list_cursor(c)
+                    .ok_or_else(|| StoreError::Corrupt(format!("invalid list cursor {c:?}")))?;
+                let mut k = key(conversation_pk(&phone), META_SK.into());
+                k.insert(pk_attr.into(), s(partition));
+                k.insert(sk_attr.into(), s(recency_sk(ts, &phone)));
+                Some(k)
+            }
+        };
         let out = self
             .client
             .query()
@@ -422,12 +424,12 @@ impl Store {
             .expression_attribute_names("#pk", pk_attr)
             .expression_attribute_values(":p", s(partition))
             .scan_index_forward(false)
-            .limit(limit)
+            .limit(limit + 1)
             .set_exclusive_start_key(start_key)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        let items = out
+        let mut items = out
             .items
             .unwrap_or_default()
             .into_iter()
@@ -437,10 +439,12 @@ impl Store {
                     .ok_or_else(|| StoreError::Corrupt("conversation with a bad phone".into()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = out.last_evaluated_key.and_then(|k| match k.get(sk_attr) {
-            Some(AttributeValue::S(v)) => Some(v.clone()),
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_cursor = match items.last() {
+            Some(last) if more => Some(list_cursor(last.last_message_at, &last.phone)),
             _ => None,
-        });
+        };
         Ok(Page { items, next_cursor })
     }
 
@@ -463,7 +467,8 @@ impl Store {
     // ---- messages ------------------------------------------------------------------------
 
     /// One page of a conversation's history, oldest first (one Query). Without `before`
-    /// or `after`: the newest `limit`. `before`: older than that id. `after`: newer than it.
+    /// or `after`: the newest `limit`. `before`: older than that id. `after`: the first
+    /// `limit` newer than it. `next_cursor` (an id, for `before`) only when older ones exist.
     pub async fn messages_page(
         &self,
         phone: &Phone,
@@ -482,16 +487,17 @@ impl Store {
                 .expression_attribute_values(":from", s(format!("{}\u{0}", message_sk(after))))
                 .expression_attribute_values(":to", s("MSG#~"))
                 .scan_index_forward(true)
-                .limit(limit)
+                .limit(limit + 1)
         } else {
-            // BETWEEN is inclusive: ask one more and drop `before` itself.
+            // One more than the page tells whether another follows; BETWEEN is inclusive,
+            // so one more again to drop `before` itself.
             let to = before.map(message_sk).unwrap_or_else(|| "MSG#~".to_owned());
             query
                 .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
                 .expression_attribute_values(":from", s("MSG#"))
                 .expression_attribute_values(":to", s(to))
                 .scan_index_forward(false)
-                .limit(limit + i32::from(before.is_some()))
+                .limit(limit + 1 + i32::from(before.is_some()))
         };
         let out = query.send().await.map_err(StoreError::from_sdk)?;
         let mut messages = out
@@ -503,8 +509,8 @@ impl Store {
         if let Some(before) = before {
             messages.retain(|m| m.id != before);
         }
+        let more = messages.len() > limit as usize;
         messages.truncate(limit as usize);
-        let more = out.last_evaluated_key.is_some();
         if after.is_none() {
             messages.reverse();
         }
@@ -815,6 +821,21 @@ impl Store {
             _ => u32::MAX,
         })
     }
+}
+
+/// The list's cursor: `<last_message_at, 13 digits>.<phone>` of a page's last conversation
+/// (URL-safe as it is).
+fn list_cursor(last_message_at: Millis, phone: &Phone) -> String {
+    format!("{last_message_at:013}.{phone}")
+}
+
+/// A list cursor's parts; None for anything `list_cursor` did not make.
+pub fn parse_list_cursor(cursor: &str) -> Option<(Millis, Phone)> {
+    let (ts, phone) = cursor.split_once('.')?;
+    if ts.len() != 13 || !ts.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((ts.parse().ok()?, Phone::parse(phone)?))
 }
 
 /// How long a sender holds a message before a retry may take it over.
