@@ -5,13 +5,15 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test install reset fmt lint
+.PHONY: run test install browser-install reset fmt lint lint-infra deploy destroy secrets admin
 
 run: install
 	$(CARGO) run --quiet -p edubot-local --bin edubot-local
 
-test: install
+test: install browser-install lint-infra
 	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) build --quiet -p edubot-local --bin edubot-local
+	cd tests/browser && node --test
 
 # What the stack and the tests need beyond the Rust toolchain.
 install: infra/local/node_modules/.installed
@@ -22,6 +24,16 @@ infra/local/node_modules/.installed: infra/local/package.json
 	@command -v npm >/dev/null 2>&1 || { echo "Installing Node.js and npm…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	cd infra/local && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The admin page's browser tests: Debian's Chromium (with an emoji font, so the page's 💬
+# renders in screenshots) and playwright-core.
+browser-install: tests/browser/node_modules/.installed
+	@test -x /usr/bin/chromium || { echo "Installing Chromium…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; }
+
+tests/browser/node_modules/.installed: tests/browser/package-lock.json infra/local/node_modules/.installed
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # Wipes the local stack's data (DynamoDB Local files, stream position). Builds nothing.
@@ -35,3 +47,41 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# ---- AWS (README, Deploying) -------------------------------------------------------------
+# Python tools (cfn-lint; cargo-lambda and zig for deploys) live in a venv under target/.
+INFRA_VENV := target/infra-venv
+INFRA_PATH := PATH="$(CURDIR)/$(INFRA_VENV)/bin:$$PATH"
+
+$(INFRA_VENV)/bin/cfn-lint:
+	@python3 -c 'import ensurepip' 2>/dev/null || { echo "Installing Python 3 with venv…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null; }
+	python3 -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --disable-pip-version-check cfn-lint
+
+$(INFRA_VENV)/bin/cargo-lambda: $(INFRA_VENV)/bin/cfn-lint
+	$(INFRA_VENV)/bin/pip install --quiet --disable-pip-version-check cargo-lambda ziglang
+
+# The templates against CloudFormation's specs and against the code, then the deploy plan
+# with no AWS call and no arm64 build (`make deploy DRY_RUN=1` builds too).
+lint-infra: $(INFRA_VENV)/bin/cfn-lint
+	$(INFRA_PATH) cfn-lint infra/cloudformation/*.yaml
+	$(INFRA_PATH) python3 infra/check_infra.py
+	@out=$$($(INFRA_PATH) DRY_RUN=1 BUILD=0 STACK=edubot-ci REGION=eu-west-1 infra/deploy.sh 2>&1) \
+	  || { echo "$$out"; exit 1; }; echo "infra/deploy.sh: the dry-run plan runs"
+
+# make deploy STACK=edubot-staging REGION=eu-west-1 [DRY_RUN=1]: see infra/deploy.sh.
+deploy: $(INFRA_VENV)/bin/cargo-lambda
+	$(INFRA_PATH) infra/deploy.sh
+
+# make secrets STACK=… REGION=… [ONLY=NAME]: sets the stack's secrets in SSM (prompts).
+secrets:
+	infra/secrets.sh
+
+# make admin STACK=… REGION=… ACTION=create|disable|enable NAME=<username>
+admin:
+	infra/admin.sh
+
+# make destroy STACK=… REGION=… [DELETE_TABLE=1]: removes the stack (keeps the table unless asked).
+destroy:
+	infra/destroy.sh

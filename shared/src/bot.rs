@@ -1,8 +1,14 @@
-//! The conversation state machine (DESIGN §5): given the state and what the user sent,
-//! the next state and the bot's replies. Pure: storage and sending happen elsewhere.
+//! The conversation state machine (DESIGN §5): given the conversation and what the user
+//! sent, the next state, the bot's replies and what else the turn changes. Pure: storage,
+//! the activation-code lookup and sending happen elsewhere (see [`crate::inbound`]).
 
-use crate::content::{content, Content};
-use crate::model::ConversationState as State;
+use serde::{Deserialize, Serialize};
+
+use crate::activation::{remaining_text, ActivationCode, Student, MAX_WRONG_CODES};
+use crate::content::{content, fill, Content};
+use crate::enquiry::{applicant_name, email_address, EnquiryRequest};
+use crate::model::{Conversation, ConversationState as State};
+use crate::time::{rfc3339, Millis};
 use crate::whatsapp::OutboundBody;
 
 /// What the user sent, as the state machine sees it.
@@ -15,6 +21,15 @@ pub enum Input<'a> {
     Other,
 }
 
+/// What the turn needs to know beyond the conversation: the clock, the configured lock-out,
+/// and the issued code the user's text names (read before the turn, see [`code_attempt`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    pub now: Millis,
+    pub activation_lock: Millis,
+    pub code: Option<&'a ActivationCode>,
+}
+
 /// What the turn did to chat support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SupportChange {
@@ -22,6 +37,35 @@ pub enum SupportChange {
     Started,
     EndedByUser,
     EndedByOptOut,
+}
+
+/// What the turn did to activation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActivationChange {
+    /// A wrong (unknown, used or expired) code: the count of wrong codes so far.
+    WrongCode { failures: u8 },
+    /// The last allowed wrong code: codes are refused until then.
+    Locked { until: Millis },
+    /// A good code: the conversation is linked to its student and the code is used up.
+    Linked { code_hash: String, student: Student },
+}
+
+/// What the current flow has collected so far (the conversation's state data).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowData {
+    /// The course shown in COURSE_DETAIL, carried into an admission enquiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl FlowData {
+    pub fn is_empty(&self) -> bool {
+        *self == FlowData::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,14 +77,25 @@ pub struct Turn {
     pub support: SupportChange,
     /// A 1–5 rating given after chat support.
     pub rating: Option<u8>,
+    /// The flow data after the turn; None leaves it as it was.
+    pub flow: Option<FlowData>,
+    pub activation: Option<ActivationChange>,
+    /// A confirmed admission enquiry, to store.
+    pub enquiry: Option<EnquiryRequest>,
+    /// What happened, for the history (beside the change of state).
+    pub event: Option<String>,
 }
 
 impl Turn {
     /// No reply and no change.
     pub fn silent(state: State) -> Turn {
-        Turn::reply(state, vec![])
+        Turn {
+            flow: None,
+            ..Turn::reply(state, vec![])
+        }
     }
 
+    /// Moves to `next` with these replies; the flow data is cleared.
     fn reply(next: State, replies: Vec<OutboundBody>) -> Turn {
         Turn {
             next,
@@ -48,22 +103,81 @@ impl Turn {
             to_desk: false,
             support: SupportChange::None,
             rating: None,
+            flow: Some(FlowData::default()),
+            activation: None,
+            enquiry: None,
+            event: None,
+        }
+    }
+
+    /// Moves to `next` carrying `flow`.
+    fn with_flow(next: State, replies: Vec<OutboundBody>, flow: FlowData) -> Turn {
+        Turn {
+            flow: Some(flow),
+            ..Turn::reply(next, replies)
+        }
+    }
+
+    fn event(self, event: impl Into<String>) -> Turn {
+        Turn {
+            event: Some(event.into()),
+            ..self
         }
     }
 }
 
 const SUPPORT_KEYWORDS: [&str; 4] = ["support", "agent", "human", "chat support"];
 const END_CHAT_KEYWORDS: [&str; 2] = ["end chat", "#end"];
-const CHAT_SUPPORT_ID: &str = "chat_support";
+/// Words that work in every state (outside chat support): they are never a name, an email
+/// address or an activation code.
+const GLOBAL_KEYWORDS: [&str; 3] = ["menu", "stop", "start"];
 
-/// Runs one user message through the state machine.
-pub fn react(state: State, input: Input<'_>) -> Turn {
-    react_with(content(), state, input)
+/// Main menu rows and buttons the bot acts on, by id (pinned by a content test).
+mod ids {
+    pub const CHAT_SUPPORT: &str = "chat_support";
+    pub const COURSES: &str = "courses";
+    pub const ADMISSIONS: &str = "admissions";
+    pub const FEES: &str = "fees";
+    pub const TIMETABLE: &str = "timetable";
+    pub const ACTIVATE: &str = "activate";
 }
 
-fn react_with(c: &Content, state: State, input: Input<'_>) -> Turn {
+fn keyword(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+fn is_global_keyword(word: &str) -> bool {
+    GLOBAL_KEYWORDS.contains(&word) || SUPPORT_KEYWORDS.contains(&word)
+}
+
+fn locked_until(c: &Conversation, now: Millis) -> Option<Millis> {
+    c.activation_locked_until.filter(|until| *until > now)
+}
+
+/// The text to look up as an activation code before the turn, when the turn will treat
+/// it as an attempt: any text but a global keyword, in `ACTIVATION_CODE` or in an
+/// `ACTIVATION_LOCKED` whose lock has run out.
+pub fn code_attempt<'a>(c: &Conversation, input: Input<'a>, now: Millis) -> Option<&'a str> {
+    let Input::Text(text) = input else {
+        return None;
+    };
+    let expecting = match c.state {
+        State::ActivationCode => true,
+        State::ActivationLocked => locked_until(c, now).is_none(),
+        _ => false,
+    };
+    (expecting && !is_global_keyword(&keyword(text))).then_some(text)
+}
+
+/// Runs one user message through the state machine.
+pub fn react(c: &Conversation, input: Input<'_>, facts: &Facts<'_>) -> Turn {
+    react_with(content(), c, input, facts)
+}
+
+fn react_with(c: &Content, conv: &Conversation, input: Input<'_>, facts: &Facts<'_>) -> Turn {
+    let state = conv.state;
     let word = match input {
-        Input::Text(t) => t.trim().to_lowercase(),
+        Input::Text(t) => keyword(t),
         _ => String::new(),
     };
     let text_is = |w: &str| word == w;
@@ -80,7 +194,7 @@ fn react_with(c: &Content, state: State, input: Input<'_>) -> Turn {
                 vec![OutboundBody::text(&c.welcome), c.main_menu()],
             )
         } else {
-            Turn::reply(State::OptedOut, vec![])
+            Turn::silent(State::OptedOut)
         };
     }
     // Opting out always wins, even in chat support, and is confirmed once.
@@ -113,11 +227,11 @@ fn react_with(c: &Content, state: State, input: Input<'_>) -> Turn {
             // The bot stays silent: the message is for the desk.
             Turn {
                 to_desk: true,
-                ..Turn::reply(State::ChatSupportActive, vec![])
+                ..Turn::silent(State::ChatSupportActive)
             }
         };
     }
-    if choice == Some(CHAT_SUPPORT_ID) || SUPPORT_KEYWORDS.iter().any(|k| text_is(k)) {
+    if choice == Some(ids::CHAT_SUPPORT) || SUPPORT_KEYWORDS.iter().any(|k| text_is(k)) {
         return Turn {
             support: SupportChange::Started,
             ..Turn::reply(State::ChatSupportActive, vec![c.support_ack()])
@@ -134,7 +248,8 @@ fn react_with(c: &Content, state: State, input: Input<'_>) -> Turn {
                     State::MainMenu,
                     vec![OutboundBody::text(&c.rating_thanks), c.main_menu()],
                 )
-            };
+            }
+            .event(format!("Rated the chat support {rating}/5."));
         }
         // Anything else skips the rating and is handled as at the menu.
     }
@@ -144,17 +259,283 @@ fn react_with(c: &Content, state: State, input: Input<'_>) -> Turn {
             vec![OutboundBody::text(&c.welcome), c.main_menu()],
         );
     }
-    let is_menu_row = choice.is_some_and(|id| c.menu.rows.iter().any(|r| r.id == id));
-    if is_menu_row {
-        // The other menu flows arrive with their own issue; until then, never silence.
+
+    // A lock that has run out no longer holds the user in ACTIVATION_LOCKED.
+    let locked = locked_until(conv, facts.now);
+    let state = match state {
+        State::ActivationLocked if locked.is_none() => State::ActivationCode,
+        s => s,
+    };
+    // What the current step asks for.
+    match (state, input) {
+        (State::AdmissionName, Input::Text(text)) => return name_given(c, conv, text),
+        (State::AdmissionEmail, Input::Text(text)) => return email_given(c, conv, text),
+        (State::AdmissionConfirm, Input::Choice(id)) if id == c.buttons.confirm_enquiry.id => {
+            return enquiry_confirmed(c, conv);
+        }
+        (State::AdmissionConfirm, Input::Choice(id)) if id == c.buttons.cancel_enquiry.id => {
+            return Turn::reply(
+                State::MainMenu,
+                vec![OutboundBody::text(&c.admission.cancelled), c.main_menu()],
+            )
+            .event("Admission enquiry cancelled.");
+        }
+        (State::ActivationCode, Input::Text(_)) => return code_given(c, conv, facts),
+        (State::ActivationLocked, Input::Text(_)) => {
+            return locked_out(c, locked.unwrap_or(facts.now), facts.now);
+        }
+        _ => {}
+    }
+    // Menu rows, course rows and navigation buttons work from any state, also when tapped
+    // in an older message: the user chose them.
+    if let Some(turn) = choice.and_then(|id| navigate(c, conv, id, facts)) {
+        return turn;
+    }
+    // Anything else: a step in progress asks again; elsewhere, help and the menu.
+    match state {
+        State::AdmissionName
+        | State::AdmissionEmail
+        | State::AdmissionConfirm
+        | State::ActivationCode => ask_again(c, conv, state),
+        State::ActivationLocked => locked_out(c, locked.unwrap_or(facts.now), facts.now),
+        _ => Turn::reply(
+            State::MainMenu,
+            vec![OutboundBody::text(&c.help), c.main_menu()],
+        ),
+    }
+}
+
+/// Where an interactive id leads, whatever the state; None for ids that only mean
+/// something in one state (Confirm, ratings, …) or that the bot does not know.
+fn navigate(c: &Content, conv: &Conversation, id: &str, facts: &Facts<'_>) -> Option<Turn> {
+    let turn = match id {
+        ids::COURSES => Turn::reply(State::CourseList, vec![c.course_list()]),
+        _ if id == c.buttons.back_to_courses.id => {
+            Turn::reply(State::CourseList, vec![c.course_list()])
+        }
+        _ if id == c.buttons.menu.id => Turn::reply(State::MainMenu, vec![c.main_menu()]),
+        ids::ADMISSIONS => Turn::reply(
+            State::AdmissionName,
+            vec![c.prompt(c.admission.ask_name.clone())],
+        ),
+        ids::FEES => Turn::reply(State::FeesInfo, vec![c.info_page(&c.catalogue.fees)]),
+        ids::TIMETABLE => Turn::reply(State::Timetable, vec![c.info_page(&c.catalogue.timetable)]),
+        ids::ACTIVATE => match locked_until(conv, facts.now) {
+            Some(until) => locked_out(c, until, facts.now),
+            None => Turn::reply(
+                State::ActivationCode,
+                vec![c.prompt(c.activation.ask_code.clone())],
+            ),
+        },
+        _ => {
+            if let Some(course) = c.course(id) {
+                Turn::with_flow(
+                    State::CourseDetail,
+                    vec![c.course_detail(course)],
+                    FlowData {
+                        course: Some(course.id.clone()),
+                        ..FlowData::default()
+                    },
+                )
+                .event(format!("Viewed the course {}.", course.title))
+            } else if let Some(course) = c.applied_course(id) {
+                Turn::with_flow(
+                    State::AdmissionName,
+                    vec![c.prompt(fill(
+                        &c.admission.ask_name_for_course,
+                        &[("course", &course.title)],
+                    ))],
+                    FlowData {
+                        course: Some(course.id.clone()),
+                        ..FlowData::default()
+                    },
+                )
+                .event(format!("Applying for {}.", course.title))
+            } else {
+                return None;
+            }
+        }
+    };
+    Some(turn)
+}
+
+fn course_title<'c>(c: &'c Content, flow: &FlowData) -> Option<&'c str> {
+    flow.course
+        .as_deref()
+        .and_then(|id| c.course(id))
+        .map(|course| course.title.as_str())
+}
+
+/// Stays in `state`, keeping the flow data, asking for what it needs.
+fn ask_again(c: &Content, conv: &Conversation, state: State) -> Turn {
+    let flow = conv.flow.clone();
+    let reply = match state {
+        State::AdmissionName => name_prompt(c, &flow),
+        State::AdmissionEmail => c.prompt(fill(
+            &c.admission.ask_email,
+            &[("name", flow.name.as_deref().unwrap_or_default())],
+        )),
+        State::AdmissionConfirm => c.enquiry_summary(
+            course_title(c, &flow),
+            flow.name.as_deref().unwrap_or_default(),
+            flow.email.as_deref().unwrap_or_default(),
+        ),
+        _ => c.prompt(c.activation.ask_code.clone()),
+    };
+    Turn::with_flow(state, vec![reply], flow)
+}
+
+fn name_prompt(c: &Content, flow: &FlowData) -> OutboundBody {
+    c.prompt(match course_title(c, flow) {
+        Some(course) => fill(&c.admission.ask_name_for_course, &[("course", course)]),
+        None => c.admission.ask_name.clone(),
+    })
+}
+
+fn name_given(c: &Content, conv: &Conversation, text: &str) -> Turn {
+    let Some(name) = applicant_name(text) else {
+        return Turn::with_flow(
+            State::AdmissionName,
+            vec![
+                OutboundBody::text(&c.admission.name_invalid),
+                name_prompt(c, &conv.flow),
+            ],
+            conv.flow.clone(),
+        );
+    };
+    Turn::with_flow(
+        State::AdmissionEmail,
+        vec![c.prompt(fill(&c.admission.ask_email, &[("name", &name)]))],
+        FlowData {
+            name: Some(name),
+            ..conv.flow.clone()
+        },
+    )
+}
+
+fn email_given(c: &Content, conv: &Conversation, text: &str) -> Turn {
+    match email_address(text) {
+        Ok(email) => {
+            let reply = c.enquiry_summary(
+                course_title(c, &conv.flow),
+                conv.flow.name.as_deref().unwrap_or_default(),
+                &email,
+            );
+            Turn::with_flow(
+                State::AdmissionConfirm,
+                vec![reply],
+                FlowData {
+                    email: Some(email),
+                    ..conv.flow.clone()
+                },
+            )
+        }
+        Err(problem) => Turn::with_flow(
+            State::AdmissionEmail,
+            vec![c.prompt(fill(
+                &c.admission.email_invalid,
+                &[("reason", problem.reason())],
+            ))],
+            conv.flow.clone(),
+        )
+        .event(format!("Email address refused: {}.", problem.reason())),
+    }
+}
+
+fn enquiry_confirmed(c: &Content, conv: &Conversation) -> Turn {
+    let (Some(name), Some(email)) = (&conv.flow.name, &conv.flow.email) else {
+        // Only reachable with lost state data: start again from the menu.
         return Turn::reply(
             State::MainMenu,
-            vec![OutboundBody::text(&c.coming_soon), c.main_menu()],
+            vec![OutboundBody::text(&c.help), c.main_menu()],
         );
+    };
+    let course = course_title(c, &conv.flow);
+    let request = EnquiryRequest {
+        course_id: course.and(conv.flow.course.clone()),
+        course: course.map(str::to_owned),
+        name: name.clone(),
+        email: email.clone(),
+    };
+    let event = format!(
+        "Admission enquiry sent: {} — {} <{}>.",
+        course.unwrap_or(&c.admission.no_course),
+        name,
+        email
+    );
+    Turn {
+        enquiry: Some(request),
+        ..Turn::reply(
+            State::MainMenu,
+            vec![
+                OutboundBody::text(fill(&c.admission.confirmed, &[("email", email)])),
+                c.main_menu(),
+            ],
+        )
     }
+    .event(event)
+}
+
+/// Every text in ACTIVATION_CODE is an attempt, whatever its format.
+fn code_given(c: &Content, conv: &Conversation, facts: &Facts<'_>) -> Turn {
+    if let Some(code) = facts.code.filter(|code| code.usable(facts.now)) {
+        let student = code.student.clone();
+        let event = format!(
+            "Account activated: linked to the student {} ({}).",
+            student.name, student.course
+        );
+        return Turn {
+            activation: Some(ActivationChange::Linked {
+                code_hash: code.code_hash.clone(),
+                student: student.clone(),
+            }),
+            ..Turn::reply(
+                State::MainMenu,
+                vec![
+                    OutboundBody::text(fill(
+                        &c.activation.linked,
+                        &[("name", &student.name), ("course", &student.course)],
+                    )),
+                    c.main_menu(),
+                ],
+            )
+        }
+        .event(event);
+    }
+    let failures = conv.activation_failures.saturating_add(1);
+    if failures >= MAX_WRONG_CODES {
+        let until = facts.now + facts.activation_lock;
+        return Turn {
+            activation: Some(ActivationChange::Locked { until }),
+            ..locked_out(c, until, facts.now)
+        }
+        .event(format!(
+            "Wrong activation code ({failures} of {MAX_WRONG_CODES}): activation locked until {}.",
+            rfc3339(until)
+        ));
+    }
+    let left = (MAX_WRONG_CODES - failures).to_string();
+    let template = if facts.code.is_some() {
+        &c.activation.stale_code
+    } else {
+        &c.activation.wrong_code
+    };
+    Turn {
+        activation: Some(ActivationChange::WrongCode { failures }),
+        ..Turn::reply(
+            State::ActivationCode,
+            vec![c.prompt(fill(template, &[("left", &left)]))],
+        )
+    }
+    .event(format!(
+        "Wrong activation code ({failures} of {MAX_WRONG_CODES})."
+    ))
+}
+
+fn locked_out(c: &Content, until: Millis, now: Millis) -> Turn {
     Turn::reply(
-        State::MainMenu,
-        vec![OutboundBody::text(&c.help), c.main_menu()],
+        State::ActivationLocked,
+        vec![c.activation_locked(&remaining_text(until - now))],
     )
 }
 
@@ -168,172 +549,4 @@ fn rating_of(input: Input<'_>) -> Option<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::whatsapp::OutboundBody as B;
-
-    fn ids(body: &B) -> Vec<&str> {
-        match body {
-            B::Text { .. } => vec![],
-            B::Buttons { buttons: c, .. } | B::List { rows: c, .. } => {
-                c.iter().map(|c| c.id.as_str()).collect()
-            }
-        }
-    }
-
-    #[test]
-    fn first_message_gets_welcome_and_main_menu() {
-        let t = react(State::New, Input::Text("hello"));
-        assert_eq!(t.next, State::MainMenu);
-        assert_eq!(t.replies.len(), 2);
-        assert_eq!(t.replies[0], B::text(&content().welcome));
-        assert_eq!(ids(&t.replies[1]).len(), 6);
-        assert!(ids(&t.replies[1]).contains(&"chat_support"));
-    }
-
-    #[test]
-    fn chat_support_is_entered_by_id_or_keyword_from_any_state() {
-        for state in State::ALL
-            .into_iter()
-            .filter(|s| !matches!(s, State::OptedOut | State::ChatSupportActive))
-        {
-            for input in [
-                Input::Choice("chat_support"),
-                Input::Text("support"),
-                Input::Text("  AGENT "),
-                Input::Text("Human"),
-                Input::Text("chat SUPPORT"),
-            ] {
-                let t = react(state, input);
-                assert_eq!(t.next, State::ChatSupportActive, "{state:?} {input:?}");
-                assert_eq!(t.support, SupportChange::Started);
-                assert_eq!(
-                    ids(&t.replies[0]),
-                    ["end_chat"],
-                    "the acknowledgement offers End chat"
-                );
-            }
-        }
-        // Matched by id, never by title; longer texts are not keywords.
-        assert_eq!(
-            react(State::MainMenu, Input::Choice("Chat Support")).next,
-            State::MainMenu
-        );
-        assert_eq!(
-            react(State::MainMenu, Input::Text("I need support")).next,
-            State::MainMenu
-        );
-    }
-
-    #[test]
-    fn in_chat_support_everything_goes_to_the_desk_silently() {
-        for input in [
-            Input::Text("hello?"),
-            Input::Text("menu"),
-            Input::Text("support"),
-            Input::Choice("courses"),
-            Input::Other,
-        ] {
-            let t = react(State::ChatSupportActive, input);
-            assert_eq!(t.next, State::ChatSupportActive, "{input:?}");
-            assert!(t.replies.is_empty());
-            assert!(t.to_desk);
-        }
-    }
-
-    #[test]
-    fn the_user_ends_chat_support_and_is_asked_for_a_rating() {
-        for input in [
-            Input::Choice("end_chat"),
-            Input::Text("End Chat"),
-            Input::Text(" #end "),
-        ] {
-            let t = react(State::ChatSupportActive, input);
-            assert_eq!(t.next, State::SupportFeedback, "{input:?}");
-            assert_eq!(t.support, SupportChange::EndedByUser);
-            assert_eq!(
-                ids(&t.replies[1]),
-                ["rating_5", "rating_4", "rating_3", "rating_2", "rating_1"]
-            );
-        }
-        let rated = react(State::SupportFeedback, Input::Choice("rating_4"));
-        assert_eq!((rated.next, rated.rating), (State::MainMenu, Some(4)));
-        assert_eq!(
-            react(State::SupportFeedback, Input::Text("5")).rating,
-            Some(5)
-        );
-        let skipped = react(State::SupportFeedback, Input::Text("thanks"));
-        assert_eq!((skipped.next, skipped.rating), (State::MainMenu, None));
-        assert_eq!(react(State::SupportFeedback, Input::Text("9")).rating, None);
-    }
-
-    #[test]
-    fn stop_wins_everywhere_and_start_comes_back() {
-        for state in State::ALL.into_iter().filter(|s| *s != State::OptedOut) {
-            let t = react(state, Input::Text("STOP"));
-            assert_eq!(t.next, State::OptedOut);
-            assert_eq!(
-                t.replies,
-                vec![B::text(&content().opted_out)],
-                "confirmed once"
-            );
-            let ended = if state == State::ChatSupportActive {
-                SupportChange::EndedByOptOut
-            } else {
-                SupportChange::None
-            };
-            assert_eq!(t.support, ended);
-        }
-        for input in [
-            Input::Text("hello"),
-            Input::Text("support"),
-            Input::Choice("chat_support"),
-            Input::Text("stop"),
-            Input::Text("menu"),
-        ] {
-            let t = react(State::OptedOut, input);
-            assert_eq!(
-                (t.next, t.replies.len()),
-                (State::OptedOut, 0),
-                "{input:?}: silent while opted out"
-            );
-        }
-        let back = react(State::OptedOut, Input::Text("Start"));
-        assert_eq!(back.next, State::MainMenu);
-        assert!(!back.replies.is_empty());
-    }
-
-    #[test]
-    fn menu_returns_to_the_main_menu_outside_chat_support() {
-        for state in [
-            State::MainMenu,
-            State::New,
-            State::SupportFeedback,
-            State::FeesInfo,
-        ] {
-            let t = react(state, Input::Text("Menu"));
-            assert_eq!(t.next, State::MainMenu);
-            assert_eq!(ids(t.replies.last().unwrap()).len(), 6);
-        }
-    }
-
-    #[test]
-    fn unknown_input_gets_help_and_the_menu_never_silence() {
-        for input in [
-            Input::Text("what?"),
-            Input::Other,
-            Input::Choice("no_such_id"),
-            Input::Choice("end_chat"),
-        ] {
-            let t = react(State::MainMenu, input);
-            assert_eq!(t.next, State::MainMenu);
-            assert_eq!(t.replies[0], B::text(&content().help), "{input:?}");
-            assert_eq!(ids(&t.replies[1]).len(), 6);
-        }
-        // Rows whose flows are not built yet answer, they do not crash or go silent.
-        for row in ["courses", "admissions", "fees", "timetable", "activate"] {
-            let t = react(State::MainMenu, Input::Choice(row));
-            assert_eq!(t.replies[0], B::text(&content().coming_soon));
-        }
-    }
-}
+mod tests;

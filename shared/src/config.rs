@@ -40,8 +40,22 @@ pub struct Config {
     pub jwt_secret: Secret,
     /// A user waiting longer than this for an admin is counted in `waiting_chats`.
     pub support_sla: Millis,
+    /// A user in chat support unanswered this long is told, once, that the team will reply.
+    pub support_queue_timeout: Millis,
+    /// Chat support with no message either way for this long is closed.
+    pub support_idle: Millis,
+    /// First retry of a failed send after this long, doubling each attempt.
+    pub outbound_retry_base: Millis,
+    /// Send attempts before a message is failed for good.
+    pub outbound_max_attempts: u32,
+    /// A send with no answer (timeout) is retried only after this long without a status.
+    pub outbound_unknown_grace: Millis,
+    /// Graph API request timeout.
+    pub whatsapp_timeout: Millis,
     /// Lifetime of an admin token.
     pub token_ttl: Millis,
+    /// After the third wrong activation code, codes are refused this long.
+    pub activation_lock: Millis,
 }
 
 /// What a function needs beyond the table; checked once at cold start so a missing
@@ -82,21 +96,23 @@ impl Config {
                 None => Ok(String::new()),
             }
         };
-        let seconds = |name: &'static str, default: i64| -> Result<Millis, ConfigError> {
+        let positive = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
             match get(name) {
-                None => Ok(default * SECOND),
-                Some(v) => v
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|s| *s > 0)
-                    .map(|s| s * SECOND)
-                    .ok_or(ConfigError::Invalid(
-                        name,
-                        "expected a positive number of seconds",
-                    )),
+                None => Ok(default),
+                Some(v) => {
+                    v.trim()
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or(ConfigError::Invalid(
+                            name,
+                            "expected a positive whole number",
+                        ))
+                }
             }
         };
+        let seconds =
+            |name: &'static str, default: i64| positive(name, default).map(|s| s * SECOND);
 
         let jwt_secret = required("JWT_SECRET", needs.admin_tokens)?;
         if needs.admin_tokens && jwt_secret.len() < MIN_JWT_SECRET_BYTES {
@@ -126,7 +142,14 @@ impl Config {
             )?),
             jwt_secret: Secret(jwt_secret),
             support_sla: seconds("SUPPORT_SLA_SECONDS", 300)?,
+            support_queue_timeout: seconds("SUPPORT_QUEUE_TIMEOUT_SECONDS", 900)?,
+            support_idle: seconds("SUPPORT_IDLE_SECONDS", 7200)?,
+            outbound_retry_base: seconds("OUTBOUND_RETRY_BASE_SECONDS", 30)?,
+            outbound_max_attempts: positive("OUTBOUND_MAX_ATTEMPTS", 5)?.min(100) as u32,
+            outbound_unknown_grace: seconds("OUTBOUND_UNKNOWN_GRACE_SECONDS", 300)?,
+            whatsapp_timeout: seconds("WHATSAPP_TIMEOUT_SECONDS", 10)?,
             token_ttl: seconds("ADMIN_TOKEN_TTL_SECONDS", 8 * 3600)?,
+            activation_lock: seconds("ACTIVATION_LOCK_SECONDS", 3600)?,
         })
     }
 }

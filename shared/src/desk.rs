@@ -10,7 +10,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::model::{
     new_message_id, Author, Conversation, ConversationState, Message, MessageStatus,
 };
-use crate::outbound::{deliver_in_order, Delivery};
+use crate::outbound::{deliver, deliver_in_order, Delivery};
 use crate::phone::Phone;
 use crate::store::{CommitError, Page};
 use crate::time::{serde_rfc3339, Millis, MINUTE};
@@ -74,11 +74,27 @@ pub struct Dashboard {
     pub oldest_waiting_since: Option<Millis>,
     /// Chats whose user waits for an answer, past the SLA or not.
     pub unanswered_chats: usize,
+    /// Unread user messages across the chats in support (the page's title count).
+    pub total_unread: u32,
     pub sla_seconds: i64,
+    /// The average of the ratings users gave after chat support in the last 7 days
+    /// (two decimals), null when there were none.
+    pub average_rating_7d: Option<f64>,
+    pub ratings_7d: usize,
+}
+
+/// The mean of `ratings` to two decimals; None for none.
+pub fn average_rating(ratings: &[u8]) -> Option<f64> {
+    let sum: u32 = ratings.iter().map(|r| u32::from(*r)).sum();
+    (!ratings.is_empty()).then(|| (f64::from(sum) * 100.0 / ratings.len() as f64).round() / 100.0)
 }
 
 pub async fn dashboard(ctx: &AppContext, now: Millis) -> Result<Dashboard, ApiError> {
-    let active = ctx.store.conversations_in_support().await?;
+    let (active, ratings) = tokio::join!(
+        ctx.store.conversations_in_support(),
+        ctx.store.ratings_since(now - 7 * crate::time::DAY)
+    );
+    let (active, ratings) = (active?, ratings?);
     let sla = ctx.config.support_sla;
     let waiting: Vec<Millis> = active.iter().filter_map(|c| c.waiting_since).collect();
     Ok(Dashboard {
@@ -86,7 +102,10 @@ pub async fn dashboard(ctx: &AppContext, now: Millis) -> Result<Dashboard, ApiEr
         waiting_chats: waiting.iter().filter(|since| now - **since >= sla).count(),
         oldest_waiting_since: waiting.iter().min().copied(),
         unanswered_chats: waiting.len(),
+        total_unread: active.iter().map(|c| c.unread_count).sum(),
         sla_seconds: sla / 1000,
+        average_rating_7d: average_rating(&ratings),
+        ratings_7d: ratings.len(),
     })
 }
 
@@ -138,6 +157,101 @@ pub enum SendOutcome {
     Retrying(Message),
 }
 
+/// Replies one admin may send per minute, counted per fixed minute.
+async fn limit_sends(ctx: &AppContext, admin: &str, now: Millis) -> Result<(), ApiError> {
+    let (window_key, window_end) = window(now, MINUTE);
+    let used = ctx
+        .store
+        .count_use("send-admin", admin, &window_key, window_end)
+        .await?;
+    if used > SENDS_PER_ADMIN_PER_MINUTE {
+        return Err(ApiError::rate_limited(((window_end - now) / 1000) as u64));
+    }
+    Ok(())
+}
+
+/// Whether an admin may write to the user now, refused in the order of §7 (after 404):
+/// opted_out, not_in_chat_support, window_closed.
+fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), ApiError> {
+    if c.state == ConversationState::OptedOut {
+        return Err(ApiError::new(
+            ErrorCode::OptedOut,
+            "The user opted out (STOP): nothing can be sent until they send START.",
+        ));
+    }
+    if !c.is_chat_support() {
+        return Err(ApiError::new(
+            ErrorCode::NotInChatSupport,
+            "This conversation is not in chat support.",
+        ));
+    }
+    if !c.window_open(now) {
+        return Err(ApiError::new(
+            ErrorCode::WindowClosed,
+            "More than 24 hours have passed since the user's last message: WhatsApp allows no free-form reply.",
+        ));
+    }
+    Ok(())
+}
+
+/// 201 sent, 202 retry scheduled, or 502 with the failed message (§7).
+fn send_outcome(delivery: Delivery) -> Result<SendOutcome, ApiError> {
+    match delivery {
+        Delivery::Sent(m) => Ok(SendOutcome::Sent(m)),
+        Delivery::Retrying(m) => Ok(SendOutcome::Retrying(m)),
+        Delivery::Failed(m) => {
+            let reason = m
+                .error
+                .as_ref()
+                .map(|e| e.title.as_str())
+                .unwrap_or("no reason given");
+            Err(ApiError::new(
+                ErrorCode::WhatsappError,
+                format!("WhatsApp refused the message: {reason}"),
+            )
+            .with_extra(
+                "message",
+                serde_json::to_value(m.view()).expect("view serialises"),
+            ))
+        }
+    }
+}
+
+/// Sends a failed admin reply again, as a new attempt on the same message, under the same
+/// rules as a new reply.
+pub async fn retry_admin_message(
+    ctx: &AppContext,
+    admin: &str,
+    phone: &Phone,
+    id: &str,
+    now: Millis,
+) -> Result<SendOutcome, ApiError> {
+    limit_sends(ctx, admin, now).await?;
+    let current = conversation_or_404(ctx, phone).await?;
+    let message = ctx
+        .store
+        .get_message(phone, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No message with this id in the conversation."))?;
+    check_admin_may_reply(&current, now)?;
+    let not_retryable = || {
+        ApiError::new(
+            ErrorCode::Conflict,
+            "Only a failed reply from an admin can be retried.",
+        )
+    };
+    if message.author != Author::Admin || message.status != MessageStatus::Failed {
+        return Err(not_retryable());
+    }
+    let reopened = ctx
+        .store
+        .reopen_failed_admin_message(phone, id, now)
+        .await?
+        .ok_or_else(not_retryable)?;
+    tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %id, attempts = reopened.attempts, "admin reply retried");
+    send_outcome(deliver(ctx, reopened, now).await?)
+}
+
 /// An admin's reply: refused in the order 404, opted_out, not_in_chat_support,
 /// window_closed (§7); otherwise stored pending, then sent.
 pub async fn send_admin_message(
@@ -148,35 +262,10 @@ pub async fn send_admin_message(
     now: Millis,
 ) -> Result<SendOutcome, ApiError> {
     let text = validate_text(text)?;
-    let (window_key, window_end) = window(now, MINUTE);
-    if ctx
-        .store
-        .count_use("send-admin", admin, &window_key, window_end)
-        .await?
-        > SENDS_PER_ADMIN_PER_MINUTE
-    {
-        return Err(ApiError::rate_limited(((window_end - now) / 1000) as u64));
-    }
+    limit_sends(ctx, admin, now).await?;
     for _ in 0..CONFLICT_RETRIES {
         let current = conversation_or_404(ctx, phone).await?;
-        if current.state == ConversationState::OptedOut {
-            return Err(ApiError::new(
-                ErrorCode::OptedOut,
-                "The user opted out (STOP): nothing can be sent until they send START.",
-            ));
-        }
-        if !current.is_chat_support() {
-            return Err(ApiError::new(
-                ErrorCode::NotInChatSupport,
-                "This conversation is not in chat support.",
-            ));
-        }
-        if !current.window_open(now) {
-            return Err(ApiError::new(
-                ErrorCode::WindowClosed,
-                "More than 24 hours have passed since the user's last message: WhatsApp allows no free-form reply.",
-            ));
-        }
+        check_admin_may_reply(&current, now)?;
         let mut message = Message::outbound(
             phone.clone(),
             new_message_id(),
@@ -197,28 +286,7 @@ pub async fn send_admin_message(
         {
             Ok(_) => {
                 tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %message.id, "admin reply stored");
-                let delivery = deliver_in_order(ctx, vec![message], now)
-                    .await?
-                    .pop()
-                    .expect("one pending message");
-                return match delivery {
-                    Delivery::Sent(m) => Ok(SendOutcome::Sent(m)),
-                    Delivery::Retrying(m) => Ok(SendOutcome::Retrying(m)),
-                    Delivery::Failed(m) => Err(ApiError::new(
-                        ErrorCode::WhatsappError,
-                        format!(
-                            "WhatsApp refused the message: {}",
-                            m.error
-                                .as_ref()
-                                .map(|e| e.title.as_str())
-                                .unwrap_or("no reason given")
-                        ),
-                    )
-                    .with_extra(
-                        "message",
-                        serde_json::to_value(m.view()).expect("view serialises"),
-                    )),
-                };
+                return send_outcome(deliver(ctx, message, now).await?);
             }
             Err(CommitError::Conflict) => continue,
             Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
@@ -321,6 +389,13 @@ mod tests {
         assert!(validate_text(&format!("{max}x")).is_err());
         let emoji = "💬".repeat(MAX_TEXT_CHARS);
         assert!(validate_text(&emoji).is_ok());
+    }
+
+    #[test]
+    fn ratings_average_to_two_decimals() {
+        assert_eq!(average_rating(&[]), None);
+        assert_eq!(average_rating(&[5, 4, 4]), Some(4.33));
+        assert_eq!(average_rating(&[1]), Some(1.0));
     }
 
     #[test]

@@ -2,14 +2,16 @@
 //! the state machine, commit the result in one conditional transaction, then send the
 //! replies (DESIGN §1, §5).
 
-use crate::bot::{self, Input, SupportChange, Turn};
+use crate::activation::code_hash;
+use crate::bot::{self, ActivationChange, Facts, Input, SupportChange, Turn};
 use crate::context::AppContext;
+use crate::enquiry::Enquiry;
 use crate::model::{
     new_message_id, Author, Conversation, ConversationState, Message, MessageError, MessageStatus,
 };
 use crate::outbound::deliver_in_order;
 use crate::phone::Phone;
-use crate::store::{CommitError, StoreError};
+use crate::store::{CommitError, RelatedWrite, StoreError};
 use crate::time::{now_ms, Millis};
 
 /// A conversation changed by someone else while we decided: re-read and decide again.
@@ -57,11 +59,21 @@ async fn process_message(ctx: &AppContext, message: &Message) -> Result<Option<u
         let current = ctx.store.get_conversation(&message.phone).await?;
         let current =
             current.unwrap_or_else(|| Conversation::new(message.phone.clone(), message.created_at));
-        let turn = turn_for(&current, message);
-        let (next, new_messages) = apply_turn(&current, message, &turn, now);
+        // The machine is pure: the code an attempt names is read before it runs.
+        let code = match bot::code_attempt(&current, input_of(message), now) {
+            Some(text) => ctx.store.get_activation_code(&code_hash(text)).await?,
+            None => None,
+        };
+        let facts = Facts {
+            now,
+            activation_lock: ctx.config.activation_lock,
+            code: code.as_ref(),
+        };
+        let turn = turn_for(&current, message, &facts);
+        let (next, new_messages, related) = apply_turn(&current, message, &turn, now);
         match ctx
             .store
-            .commit(&next, Some(&message.id), &new_messages, now)
+            .commit_with(&next, Some(&message.id), &new_messages, &related, now)
             .await
         {
             Ok(_) => {
@@ -87,8 +99,8 @@ async fn process_message(ctx: &AppContext, message: &Message) -> Result<Option<u
 /// The state machine's answer, except for a message written during a chat support that an
 /// admin ended before it was processed: the desk saw it there, so it is only recorded —
 /// unless it opts out, which always wins.
-fn turn_for(current: &Conversation, m: &Message) -> Turn {
-    let turn = bot::react(current.state, input_of(m));
+fn turn_for(current: &Conversation, m: &Message, facts: &Facts<'_>) -> Turn {
+    let turn = bot::react(current, input_of(m), facts);
     let written_during_ended_chat = current
         .support_ended_at
         .is_some_and(|ended| m.created_at < ended);
@@ -109,14 +121,15 @@ fn input_of(m: &Message) -> Input<'_> {
     }
 }
 
-/// The conversation after `turn`, and the messages to store with it: replies (pending, or
-/// failed when the 24-hour window is closed) and history notes.
+/// The conversation after `turn`, the messages to store with it — replies (pending, or
+/// failed when the 24-hour window is closed), then one history note saying where the user
+/// went and what happened — and the turn's other writes (enquiry, code, rating).
 pub fn apply_turn(
     current: &Conversation,
     m: &Message,
     turn: &Turn,
     now: Millis,
-) -> (Conversation, Vec<Message>) {
+) -> (Conversation, Vec<Message>, Vec<RelatedWrite>) {
     let mut c = current.clone();
     if let Some(name) = &m.profile_name {
         c.name = Some(name.clone());
@@ -127,6 +140,7 @@ pub fn apply_turn(
     c.touch(m.created_at, m.text.as_deref().unwrap_or(&m.kind));
     c.state = turn.next;
     let mut new_messages = Vec::new();
+    let mut events: Vec<&str> = Vec::new();
     match turn.support {
         SupportChange::Started => {
             c.support_started_at = Some(m.created_at);
@@ -140,12 +154,7 @@ pub fn apply_turn(
             } else {
                 "Chat support ended: the user opted out (STOP)."
             };
-            new_messages.push(Message::system_note(
-                c.phone.clone(),
-                new_message_id(),
-                why.into(),
-                now,
-            ));
+            events.push(why);
             c.support_started_at = None;
             c.support_ended_at = Some(m.created_at);
             c.waiting_since = None;
@@ -157,8 +166,43 @@ pub fn apply_turn(
         c.unread_count += 1;
         c.waiting_since.get_or_insert(m.created_at);
     }
+    if let Some(flow) = &turn.flow {
+        c.flow = flow.clone();
+    }
+    let mut related = Vec::new();
     if let Some(rating) = turn.rating {
         c.last_rating = Some(rating);
+        related.push(RelatedWrite::Rating {
+            phone: c.phone.clone(),
+            rating,
+            id: m.id.clone(),
+            at: now,
+        });
+    }
+    match &turn.activation {
+        Some(ActivationChange::WrongCode { failures }) => c.activation_failures = *failures,
+        Some(ActivationChange::Locked { until }) => {
+            c.activation_locked_until = Some(*until);
+            c.activation_failures = 0;
+        }
+        Some(ActivationChange::Linked { code_hash, student }) => {
+            c.student = Some(student.clone());
+            c.activation_failures = 0;
+            c.activation_locked_until = None;
+            related.push(RelatedWrite::RedeemCode {
+                code_hash: code_hash.clone(),
+                phone: c.phone.clone(),
+            });
+        }
+        None => {}
+    }
+    if let Some(request) = &turn.enquiry {
+        related.push(RelatedWrite::Enquiry(Enquiry {
+            id: new_message_id(),
+            phone: c.phone.clone(),
+            request: request.clone(),
+            created_at: now,
+        }));
     }
     let window_open = c.window_open(now);
     for body in &turn.replies {
@@ -178,7 +222,35 @@ pub fn apply_turn(
         c.touch(now, reply.text.as_deref().unwrap_or_default());
         new_messages.push(reply);
     }
-    (c, new_messages)
+    if let Some(event) = &turn.event {
+        events.push(event.as_str());
+    }
+    // The first message's welcome needs no note; every later change of state gets one.
+    let moved = (current.state != c.state && current.state != ConversationState::New)
+        .then(|| format!("{} → {}", state_name(current.state), state_name(c.state)));
+    let note = match (moved, events.is_empty()) {
+        (None, true) => None,
+        (None, false) => Some(events.join(" ")),
+        (Some(moved), true) => Some(moved),
+        (Some(moved), false) => Some(format!("{moved}: {}", events.join(" "))),
+    };
+    if let Some(note) = note {
+        new_messages.push(Message::system_note(
+            c.phone.clone(),
+            new_message_id(),
+            note,
+            now,
+        ));
+    }
+    (c, new_messages, related)
+}
+
+/// A state as the API names it (`COURSE_LIST`).
+fn state_name(state: ConversationState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -186,6 +258,14 @@ mod tests {
     use super::*;
     use crate::model::Direction;
     use crate::time::{DAY, HOUR};
+
+    fn facts(now: Millis) -> Facts<'static> {
+        Facts {
+            now,
+            activation_lock: HOUR,
+            code: None,
+        }
+    }
 
     fn inbound(text: &str, sent_at: Millis, created_at: Millis) -> Message {
         Message {
@@ -216,8 +296,8 @@ mod tests {
             ..Conversation::new(Phone::parse("447700900123").unwrap(), 0)
         };
         let m = inbound("support", now - 1_000, now);
-        let turn = bot::react(c.state, input_of(&m));
-        let (next, msgs) = apply_turn(&c, &m, &turn, now);
+        let turn = bot::react(&c, input_of(&m), &facts(now));
+        let (next, msgs, _) = apply_turn(&c, &m, &turn, now);
         assert!(next.is_chat_support());
         assert_eq!(next.name.as_deref(), Some("Ada"));
         assert_eq!(
@@ -228,11 +308,124 @@ mod tests {
             ),
             (1, Some(now), Some(now))
         );
-        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs.len(), 2, "the acknowledgement, then the note");
         assert_eq!(
             (msgs[0].status, msgs[0].attempts),
             (MessageStatus::Pending, 1)
         );
+        assert_eq!(msgs[1].author, Author::System);
+        assert_eq!(
+            msgs[1].text.as_deref(),
+            Some("MAIN_MENU → CHAT_SUPPORT_ACTIVE")
+        );
+    }
+
+    #[test]
+    fn each_turn_leaves_at_most_one_compact_note_and_its_related_writes() {
+        use crate::activation::{ActivationCode, Student};
+        let now = 10 * DAY;
+        let phone = Phone::parse("447700900123").unwrap();
+        let at = |state| Conversation {
+            state,
+            last_inbound_sent_at: Some(now - 1_000),
+            ..Conversation::new(phone.clone(), 0)
+        };
+        let notes = |msgs: &[Message]| -> Vec<String> {
+            msgs.iter()
+                .filter(|m| m.author == Author::System)
+                .map(|m| m.text.clone().unwrap())
+                .collect()
+        };
+
+        // Staying put says nothing; the first message's welcome needs no note.
+        let menu = at(ConversationState::MainMenu);
+        let m = inbound("menu", now - 1_000, now);
+        let (_, msgs, related) = apply_turn(
+            &menu,
+            &m,
+            &bot::react(&menu, input_of(&m), &facts(now)),
+            now,
+        );
+        assert!(notes(&msgs).is_empty() && related.is_empty());
+        let new = Conversation::new(phone.clone(), 0);
+        let m = inbound("hello", now - 1_000, now);
+        let (_, msgs, _) = apply_turn(&new, &m, &bot::react(&new, input_of(&m), &facts(now)), now);
+        assert!(notes(&msgs).is_empty());
+
+        // A rating: the note, the rating on the conversation and a rating item.
+        let feedback = at(ConversationState::SupportFeedback);
+        let m = inbound("4", now - 1_000, now);
+        let (next, msgs, related) = apply_turn(
+            &feedback,
+            &m,
+            &bot::react(&feedback, input_of(&m), &facts(now)),
+            now,
+        );
+        assert_eq!(next.last_rating, Some(4));
+        assert_eq!(
+            notes(&msgs),
+            ["SUPPORT_FEEDBACK → MAIN_MENU: Rated the chat support 4/5."]
+        );
+        assert!(matches!(
+            &related[..],
+            [RelatedWrite::Rating { rating: 4, .. }]
+        ));
+        assert_eq!(
+            msgs.last().unwrap().author,
+            Author::System,
+            "the note follows the replies"
+        );
+
+        // A good code: linked, code redeemed in the same commit.
+        let code = ActivationCode {
+            code_hash: "h".into(),
+            student: Student {
+                name: "Jane Doe".into(),
+                course: "Web".into(),
+            },
+            created_by: "admin".into(),
+            created_at: now,
+            valid_until: now + DAY,
+            used_at: None,
+        };
+        let waiting = Conversation {
+            activation_failures: 2,
+            ..at(ConversationState::ActivationCode)
+        };
+        let m = inbound("ABCD-2345", now - 1_000, now);
+        let with_code = Facts {
+            code: Some(&code),
+            ..facts(now)
+        };
+        let (next, msgs, related) = apply_turn(
+            &waiting,
+            &m,
+            &bot::react(&waiting, input_of(&m), &with_code),
+            now,
+        );
+        assert_eq!(next.student, Some(code.student.clone()));
+        assert_eq!(next.activation_failures, 0);
+        assert_eq!(
+            related,
+            [RelatedWrite::RedeemCode {
+                code_hash: "h".into(),
+                phone: phone.clone()
+            }]
+        );
+        assert!(notes(&msgs)[0].starts_with("ACTIVATION_CODE → MAIN_MENU: Account activated"));
+
+        // The third wrong code locks, and the lock is stored on the conversation.
+        let (next, msgs, related) = apply_turn(
+            &waiting,
+            &m,
+            &bot::react(&waiting, input_of(&m), &facts(now)),
+            now,
+        );
+        assert_eq!(next.state, ConversationState::ActivationLocked);
+        assert_eq!(next.activation_locked_until, Some(now + HOUR));
+        assert_eq!(next.activation_failures, 0);
+        assert!(related.is_empty());
+        assert!(notes(&msgs)[0].contains("activation locked until"));
     }
 
     #[test]
@@ -246,17 +439,17 @@ mod tests {
         };
         let written_before = inbound("thanks!", now - 1_000, now - 20);
         assert_eq!(
-            turn_for(&c, &written_before),
+            turn_for(&c, &written_before, &facts(now)),
             Turn::silent(ConversationState::SupportFeedback)
         );
         let stop = inbound("STOP", now - 1_000, now - 20);
         assert_eq!(
-            turn_for(&c, &stop).next,
+            turn_for(&c, &stop, &facts(now)).next,
             ConversationState::OptedOut,
             "opting out always wins"
         );
         let written_after = inbound("5", now - 1_000, now);
-        assert_eq!(turn_for(&c, &written_after).rating, Some(5));
+        assert_eq!(turn_for(&c, &written_after, &facts(now)).rating, Some(5));
     }
 
     #[test]
@@ -264,8 +457,8 @@ mod tests {
         let now = 10 * DAY;
         let c = Conversation::new(Phone::parse("447700900123").unwrap(), 0);
         let late = inbound("hello", now - DAY - HOUR, now);
-        let turn = bot::react(c.state, input_of(&late));
-        let (next, msgs) = apply_turn(&c, &late, &turn, now);
+        let turn = bot::react(&c, input_of(&late), &facts(now));
+        let (next, msgs, _) = apply_turn(&c, &late, &turn, now);
         assert_eq!(
             next.state,
             ConversationState::MainMenu,
@@ -286,8 +479,8 @@ mod tests {
             ..Conversation::new(Phone::parse("447700900123").unwrap(), 0)
         };
         let older = inbound("menu", now - 2 * DAY, now);
-        let turn = bot::react(c.state, input_of(&older));
-        let (next, msgs) = apply_turn(&c, &older, &turn, now);
+        let turn = bot::react(&c, input_of(&older), &facts(now));
+        let (next, msgs, _) = apply_turn(&c, &older, &turn, now);
         assert_eq!(
             next.last_inbound_sent_at,
             Some(now - HOUR),

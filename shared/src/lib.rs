@@ -9,13 +9,16 @@
 //! - [`desk`], [`inbound`], [`ingest`], [`outbound`]: the use cases the functions call;
 //! - [`http`]: request parsing and the one mapping of [`error::ApiError`] to HTTP.
 
+pub mod activation;
 pub mod auth;
 pub mod aws;
 pub mod bot;
+pub mod checks;
 pub mod config;
 pub mod content;
 pub mod context;
 pub mod desk;
+pub mod enquiry;
 pub mod error;
 pub mod http;
 pub mod inbound;

@@ -66,10 +66,20 @@ pub struct Conversation {
     pub support_started_at: Option<Millis>,
     /// When chat support last ended: messages stored before it belong to that chat.
     pub support_ended_at: Option<Millis>,
+    /// The wait (its `waiting_since`) for which the user was told the team will reply soon.
+    pub queue_notice_for: Option<Millis>,
     /// Since when the user's oldest unanswered chat-support message has waited.
     pub waiting_since: Option<Millis>,
     /// The rating (1–5) the user gave after their last chat support.
     pub last_rating: Option<u8>,
+    /// What the current bot flow has collected (course, applicant's name and email).
+    pub flow: crate::bot::FlowData,
+    /// Wrong activation codes since the last success or lock-out.
+    pub activation_failures: u8,
+    /// Activation codes are refused until then; kept when the user leaves the state (§5).
+    pub activation_locked_until: Option<Millis>,
+    /// The student an activation code linked this conversation to.
+    pub student: Option<crate::activation::Student>,
 }
 
 impl Conversation {
@@ -86,8 +96,13 @@ impl Conversation {
             unread_count: 0,
             support_started_at: None,
             support_ended_at: None,
+            queue_notice_for: None,
             waiting_since: None,
             last_rating: None,
+            flow: crate::bot::FlowData::default(),
+            activation_failures: 0,
+            activation_locked_until: None,
+            student: None,
         }
     }
 
@@ -122,6 +137,8 @@ impl Conversation {
             unread_count: self.unread_count,
             window_expires_at: self.window_expires_at(),
             last_rating: self.last_rating,
+            student: self.student.as_ref(),
+            activation_locked_until: self.activation_locked_until,
         }
     }
 }
@@ -158,6 +175,10 @@ pub struct ConversationView<'a> {
     #[serde(with = "serde_rfc3339::option")]
     pub window_expires_at: Option<Millis>,
     pub last_rating: Option<u8>,
+    /// `{"name","course"}` once an activation code linked the conversation, else null.
+    pub student: Option<&'a crate::activation::Student>,
+    #[serde(with = "serde_rfc3339::option")]
+    pub activation_locked_until: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

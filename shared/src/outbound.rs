@@ -1,16 +1,13 @@
 //! Delivering a stored, claimed outbound message over the Graph API and recording its fate.
-//! The message is always stored `pending` before this runs (DESIGN §1).
+//! The message is always stored `pending` before this runs (DESIGN §1); what fails for a
+//! passing reason stays pending for the scheduled retries, what WhatsApp refuses is failed
+//! at once with Meta's code and title.
 
 use crate::context::AppContext;
-use crate::model::{Message, MessageStatus};
+use crate::model::{Message, MessageError, MessageStatus};
 use crate::store::StoreError;
-use crate::time::{Millis, MINUTE, SECOND};
+use crate::time::Millis;
 use crate::whatsapp::SendError;
-
-/// First retry after this long, doubling each attempt.
-pub const RETRY_BASE: Millis = 30 * SECOND;
-/// A send with no answer is retried only after this long without a status webhook.
-pub const UNKNOWN_OUTCOME_GRACE: Millis = 5 * MINUTE;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
@@ -28,9 +25,9 @@ impl Delivery {
     }
 }
 
-/// When the attempt after `attempts` failed ones may run.
-pub fn next_attempt_at(attempts: u32, now: Millis) -> Millis {
-    now + RETRY_BASE * (1i64 << attempts.saturating_sub(1).min(10))
+/// When the attempt after `attempts` failed ones may run: `base`, doubling each time.
+pub fn next_attempt_at(base: Millis, attempts: u32, now: Millis) -> Millis {
+    now + base * (1i64 << attempts.saturating_sub(1).min(16))
 }
 
 /// Sends `m` (already claimed, `attempts` counting this one) and records the outcome.
@@ -42,6 +39,7 @@ pub async fn deliver(
     let Some(body) = m.body.clone() else {
         return Ok(Delivery::Sent(m));
     };
+    let config = &ctx.config;
     match ctx.whatsapp.send(&m.phone, &body, &m.id).await {
         Ok(wamid) => {
             ctx.store.mark_sent(&m, &wamid, now).await?;
@@ -51,25 +49,44 @@ pub async fn deliver(
             m.error = None;
             Ok(Delivery::Sent(m))
         }
-        Err(SendError::Permanent(error)) => {
-            tracing::warn!(phone = %m.phone.masked(), message_id = %m.id, code = %error.code, "send refused by WhatsApp");
-            ctx.store.mark_failed(&m, &error).await?;
-            m.status = MessageStatus::Failed;
-            m.error = Some(error);
-            Ok(Delivery::Failed(m))
+        Err(SendError::Permanent(error)) => fail(ctx, m, error, "send refused by WhatsApp").await,
+        Err(failure) if m.attempts >= config.outbound_max_attempts => {
+            let last = failure.error();
+            let error = MessageError {
+                code: last.code.clone(),
+                title: format!("{} (gave up after {} attempts)", last.title, m.attempts),
+            };
+            fail(ctx, m, error, "send failed for good after retries").await
         }
         Err(failure) => {
-            let error = failure.error().clone();
             let retry_at = match failure {
-                SendError::Unknown(_) => now + UNKNOWN_OUTCOME_GRACE,
-                _ => next_attempt_at(m.attempts, now),
+                // It may have reached Meta: give its status webhook time to settle it.
+                SendError::Unknown(_) => now + config.outbound_unknown_grace,
+                _ => next_attempt_at(config.outbound_retry_base, m.attempts, now),
             };
-            tracing::warn!(phone = %m.phone.masked(), message_id = %m.id, code = %error.code, attempts = m.attempts, "send will be retried");
+            let error = failure.error().clone();
+            tracing::warn!(
+                phone = %m.phone.masked(), message_id = %m.id, code = %error.code,
+                attempts = m.attempts, retry_in_ms = retry_at - now, "send will be retried"
+            );
             ctx.store.mark_retry(&m, &error, retry_at).await?;
             m.error = Some(error);
             Ok(Delivery::Retrying(m))
         }
     }
+}
+
+async fn fail(
+    ctx: &AppContext,
+    mut m: Message,
+    error: MessageError,
+    why: &str,
+) -> Result<Delivery, StoreError> {
+    tracing::warn!(phone = %m.phone.masked(), message_id = %m.id, code = %error.code, attempts = m.attempts, "{why}");
+    ctx.store.mark_failed(&m, &error).await?;
+    m.status = MessageStatus::Failed;
+    m.error = Some(error);
+    Ok(Delivery::Failed(m))
 }
 
 /// Sends messages back to back, in order (all replies to one message go out before the
@@ -92,11 +109,14 @@ pub async fn deliver_in_order(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::SECOND;
 
     #[test]
     fn backoff_doubles_from_the_base() {
-        assert_eq!(next_attempt_at(1, 0), 30 * SECOND);
-        assert_eq!(next_attempt_at(2, 0), 60 * SECOND);
-        assert_eq!(next_attempt_at(4, 0), 240 * SECOND);
+        let base = 30 * SECOND;
+        assert_eq!(next_attempt_at(base, 1, 0), 30 * SECOND);
+        assert_eq!(next_attempt_at(base, 2, 0), 60 * SECOND);
+        assert_eq!(next_attempt_at(base, 4, 0), 240 * SECOND);
+        assert_eq!(next_attempt_at(base, 100, 0), base << 16, "bounded");
     }
 }

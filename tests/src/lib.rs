@@ -269,6 +269,8 @@ pub struct RecordedSend {
     pub path: String,
     pub authorization: Option<String>,
     pub body: Value,
+    /// The wamid the stand-in assigned, when it accepted the message.
+    pub wamid: Option<String>,
 }
 
 impl RecordedSend {
@@ -312,6 +314,9 @@ pub enum Scripted {
     },
     /// A plain 5xx without a body.
     ServerError(u16),
+    /// Accepted (recorded, with a wamid) but answered only after this long: longer than
+    /// the client's timeout, it is a send whose answer was lost.
+    SlowSuccess(Duration),
 }
 
 #[derive(Default)]
@@ -340,16 +345,23 @@ async fn graph_handler(
     body: Bytes,
 ) -> axum::response::Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut s = state.lock().unwrap();
-    s.sends.push(RecordedSend {
-        path: uri.path().to_owned(),
-        authorization: headers
-            .get("authorization")
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_owned),
-        body: body.clone(),
-    });
-    match s.script.pop_front() {
+    let wamid = format!("wamid.TEST{}", new_message_id());
+    let scripted = {
+        let mut s = state.lock().unwrap();
+        let scripted = s.script.pop_front();
+        let accepted = matches!(scripted, None | Some(Scripted::SlowSuccess(_)));
+        s.sends.push(RecordedSend {
+            path: uri.path().to_owned(),
+            authorization: headers
+                .get("authorization")
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned),
+            body: body.clone(),
+            wamid: accepted.then(|| wamid.clone()),
+        });
+        scripted
+    };
+    match scripted {
         Some(Scripted::MetaError { status, code, details }) => (
             StatusCode::from_u16(status).unwrap(),
             axum::Json(json!({"error": {"message": format!("(#{code}) error"), "type": "OAuthException", "code": code,
@@ -357,13 +369,21 @@ async fn graph_handler(
         )
             .into_response(),
         Some(Scripted::ServerError(status)) => StatusCode::from_u16(status).unwrap().into_response(),
-        None => axum::Json(json!({
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-            "messages": [{"id": format!("wamid.TEST{}", new_message_id())}]
-        }))
-        .into_response(),
+        Some(Scripted::SlowSuccess(delay)) => {
+            tokio::time::sleep(delay).await;
+            accepted_response(&body, &wamid)
+        }
+        None => accepted_response(&body, &wamid),
     }
+}
+
+fn accepted_response(request: &Value, wamid: &str) -> axum::response::Response {
+    axum::Json(json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": request["to"], "wa_id": request["to"]}],
+        "messages": [{"id": wamid}]
+    }))
+    .into_response()
 }
 
 impl GraphStandIn {

@@ -188,6 +188,11 @@ fn protected_routes() -> Vec<(Method, String, Option<Value>)> {
             None,
         ),
         (Method::GET, "/api/admin/dashboard".into(), None),
+        (
+            Method::POST,
+            "/api/admin/activation-codes".into(),
+            Some(json!({"student_name": "Jane Doe", "course": "Web Development"})),
+        ),
     ]
 }
 

@@ -328,8 +328,8 @@ async fn stop_in_chat_support_ends_it_confirms_once_and_silences_until_start() {
         .into_iter()
         .filter(|m| m.author == Author::System)
         .collect();
-    assert_eq!(notes.len(), 1);
-    assert!(notes[0].text.as_deref().unwrap().contains("STOP"));
+    assert_eq!(notes.len(), 2, "entering chat support, then opting out");
+    assert!(notes[1].text.as_deref().unwrap().contains("STOP"));
     let in_support = h.ctx.store.conversations_in_support().await.unwrap();
     assert!(in_support.is_empty(), "no longer on the desk");
 

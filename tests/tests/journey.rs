@@ -587,3 +587,81 @@ async fn the_simulator_plays_the_user_against_its_own_graph_api() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn with_short_intervals_the_checks_can_be_watched_through_the_admin_api() {
+    let graph = GraphStandIn::start().await;
+    let (_, table) = new_table().await;
+    let mut env = test_env(&table, &graph.base_url());
+    for (k, v) in [
+        ("LOCAL_SCHEDULE_SECONDS", "1"),
+        ("SUPPORT_QUEUE_TIMEOUT_SECONDS", "1"),
+        ("SUPPORT_IDLE_SECONDS", "4"),
+    ] {
+        env.insert(k.into(), v.into());
+    }
+    let stack = LocalStack::start(Settings {
+        port: 0,
+        data_dir: None,
+        dynamodb_endpoint: Some(dynamodb_endpoint().await),
+        env,
+        static_dir: edubot_local::static_site::default_dir(),
+    })
+    .await
+    .unwrap();
+    let mut admin = Client::new(&stack);
+    admin.sign_in().await;
+    let user = "447700900127";
+    assert_eq!(
+        admin
+            .webhook(&user_text(user, "wamid.c1", now_secs(), "support"))
+            .await,
+        200
+    );
+
+    // The queue-timeout notice arrives once, then the idle chat is closed.
+    let notice = edubot_core::content::content()
+        .support_queue_timeout
+        .clone();
+    let history = admin
+        .wait_messages(user, |m| m.iter().any(|m| m["text"] == notice.as_str()))
+        .await;
+    assert_eq!(
+        history
+            .iter()
+            .filter(|m| m["text"] == notice.as_str())
+            .count(),
+        1
+    );
+    let started = Instant::now();
+    loop {
+        let (_, body) = admin
+            .get(&format!("/api/admin/conversations/{user}/messages"))
+            .await;
+        if body["conversation"]["state"] == "MAIN_MENU" {
+            assert_eq!(body["conversation"]["is_chat_support"], false);
+            let notes: Vec<&Value> = body["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["author"] == "system")
+                .collect();
+            assert_eq!(notes.len(), 1, "{notes:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the idle chat was never closed: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        graph
+            .sends_to(user)
+            .iter()
+            .filter(|s| s.text() == Some(notice.as_str()))
+            .count(),
+        1,
+        "told once"
+    );
+}

@@ -1,5 +1,6 @@
 //! `GET /api/admin/conversations/{phone}/messages?limit=&before=&after=`: the history,
-//! oldest first; `before` pages back, `after` polls for what is new.
+//! oldest first; `before` pages back, `after` polls for what is new. `enquiries` holds the
+//! conversation's newest admission enquiries, newest first.
 
 use edubot_core::desk::conversation_or_404;
 use edubot_core::http::{authenticate, json_response, limit_param, path_phone, query, respond};
@@ -29,15 +30,22 @@ async fn history(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiE
     if before.is_some() && after.is_some() {
         return Err(ApiError::invalid("Use before or after, not both."));
     }
-    // The two reads are independent: run them together.
-    let (conversation, page) = tokio::join!(
+    // The reads are independent: run them together.
+    let (conversation, page, enquiries) = tokio::join!(
         conversation_or_404(ctx, &phone),
-        ctx.store.messages_page(&phone, limit, before, after)
+        ctx.store.messages_page(&phone, limit, before, after),
+        ctx.store.enquiries(&phone)
     );
-    let (conversation, page) = (conversation?, page?);
+    let (conversation, page, enquiries) = (conversation?, page?, enquiries?);
     let messages: Vec<_> = page.items.iter().map(|m| m.view()).collect();
+    let enquiries: Vec<_> = enquiries.iter().map(|e| e.view()).collect();
     Ok(json_response(
         200,
-        &serde_json::json!({ "conversation": conversation.view(), "messages": messages, "next_cursor": page.next_cursor }),
+        &serde_json::json!({
+            "conversation": conversation.view(),
+            "messages": messages,
+            "next_cursor": page.next_cursor,
+            "enquiries": enquiries,
+        }),
     ))
 }

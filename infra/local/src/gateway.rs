@@ -22,10 +22,12 @@ pub enum Function {
     SendMessage,
     EndChat,
     Dashboard,
+    RetryMessage,
+    ActivationCodes,
 }
 
 /// The HTTP API's routes, as the CloudFormation template declares them.
-pub const ROUTES: [(&str, &str, Function); 8] = [
+pub const ROUTES: &[(&str, &str, Function)] = &[
     ("GET", "/webhook", Function::Webhook),
     ("POST", "/webhook", Function::Webhook),
     ("POST", "/api/admin/login", Function::AdminLogin),
@@ -50,6 +52,16 @@ pub const ROUTES: [(&str, &str, Function); 8] = [
         Function::EndChat,
     ),
     ("GET", "/api/admin/dashboard", Function::Dashboard),
+    (
+        "POST",
+        "/api/admin/conversations/{phone}/messages/{id}/retry",
+        Function::RetryMessage,
+    ),
+    (
+        "POST",
+        "/api/admin/activation-codes",
+        Function::ActivationCodes,
+    ),
 ];
 
 /// A matched route: the function, its route key and the path parameters.
@@ -186,6 +198,15 @@ pub async fn invoke(
                 .expect("response");
         }
     };
+    dispatch(ctx, function, request).await
+}
+
+/// Hands a parsed request to the function's handler.
+pub async fn dispatch(
+    ctx: &AppContext,
+    function: Function,
+    request: lambda_http::Request,
+) -> Response<Body> {
     match function {
         Function::Webhook => webhook::handle(ctx, request).await,
         Function::AdminLogin => admin_login::handle(ctx, request).await,
@@ -194,6 +215,8 @@ pub async fn invoke(
         Function::SendMessage => send_message::handle(ctx, request).await,
         Function::EndChat => end_chat::handle(ctx, request).await,
         Function::Dashboard => dashboard::handle(ctx, request).await,
+        Function::RetryMessage => retry_message::handle(ctx, request).await,
+        Function::ActivationCodes => activation_codes::handle(ctx, request).await,
     }
 }
 

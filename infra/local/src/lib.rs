@@ -5,6 +5,7 @@
 
 pub mod dynamodb_local;
 pub mod gateway;
+pub mod schedule;
 pub mod schema;
 pub mod simulator;
 pub mod static_site;
@@ -198,7 +199,19 @@ impl LocalStack {
             context.clone(),
         )
         .await?;
-        let mut tasks = vec![tokio::spawn(poller.run())];
+        let interval = match lookup("LOCAL_SCHEDULE_SECONDS") {
+            Some(v) => v.parse::<u64>().ok().filter(|s| *s > 0).ok_or(format!(
+                "LOCAL_SCHEDULE_SECONDS={v} is not a positive number"
+            ))?,
+            None => schedule::DEFAULT_INTERVAL_SECONDS,
+        };
+        let mut tasks = vec![
+            tokio::spawn(poller.run()),
+            tokio::spawn(schedule::run(
+                context.clone(),
+                std::time::Duration::from_secs(interval),
+            )),
+        ];
 
         let simulator = simulator::Simulator::new(
             &config.whatsapp_phone_number_id,

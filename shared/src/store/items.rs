@@ -61,9 +61,19 @@ pub struct ConversationItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_ended_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_notice_for: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_since: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rating: Option<u8>,
+    #[serde(default, skip_serializing_if = "crate::bot::FlowData::is_empty")]
+    pub flow: crate::bot::FlowData,
+    #[serde(default)]
+    pub activation_failures: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_locked_until: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student: Option<crate::activation::Student>,
     pub gsi1pk: String,
     pub gsi1sk: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,8 +100,13 @@ impl ConversationItem {
             unread_count: c.unread_count,
             support_started_at: c.support_started_at,
             support_ended_at: c.support_ended_at,
+            queue_notice_for: c.queue_notice_for,
             waiting_since: c.waiting_since,
             last_rating: c.last_rating,
+            flow: c.flow.clone(),
+            activation_failures: c.activation_failures,
+            activation_locked_until: c.activation_locked_until,
+            student: c.student.clone(),
             gsi1pk: ALL_CONVERSATIONS.into(),
             gsi_support_pk: c.is_chat_support().then(|| IN_SUPPORT.into()),
             gsi_support_sk: c.is_chat_support().then(|| recency.clone()),
@@ -112,8 +127,13 @@ impl ConversationItem {
             unread_count: self.unread_count,
             support_started_at: self.support_started_at,
             support_ended_at: self.support_ended_at,
+            queue_notice_for: self.queue_notice_for,
             waiting_since: self.waiting_since,
             last_rating: self.last_rating,
+            flow: self.flow,
+            activation_failures: self.activation_failures,
+            activation_locked_until: self.activation_locked_until,
+            student: self.student,
         })
     }
 }

@@ -1,7 +1,9 @@
 //! The DynamoDB adapter: every access pattern of DESIGN §3–4, each a fixed, small number
 //! of calls. No Scan anywhere; every write that could race is conditional.
 
+mod flows;
 mod items;
+mod schedule;
 
 use std::collections::HashMap;
 
@@ -11,6 +13,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
+pub use flows::{RelatedWrite, ENQUIRIES_SHOWN};
 pub use items::recency_sk;
 use items::*;
 
@@ -318,6 +321,21 @@ impl Store {
         new_messages: &[Message],
         now: Millis,
     ) -> Result<u64, CommitError> {
+        self.commit_with(conversation, processed_id, new_messages, &[], now)
+            .await
+    }
+
+    /// [`Store::commit`] with the bot turn's related writes in the same transaction. A
+    /// related write whose condition fails (a code used meanwhile) is a conflict: the turn
+    /// is decided again on fresh reads.
+    pub async fn commit_with(
+        &self,
+        conversation: &Conversation,
+        processed_id: Option<&str>,
+        new_messages: &[Message],
+        related: &[RelatedWrite],
+        now: Millis,
+    ) -> Result<u64, CommitError> {
         let next_version = conversation.version + 1;
         let mut conv_put = Put::builder()
             .table_name(&self.table)
@@ -367,6 +385,8 @@ impl Store {
                 .expect("put");
             items.push(TransactWriteItem::builder().put(put).build());
         }
+        let first_related = items.len();
+        items.extend(related.iter().map(|w| w.transact_item(&self.table, now)));
         match self
             .client
             .transact_write_items()
@@ -379,6 +399,9 @@ impl Store {
                 Some(failed) if failed.first() == Some(&true) => Err(CommitError::Conflict),
                 Some(failed) if processed_id.is_some() && failed.get(1) == Some(&true) => {
                     Err(CommitError::AlreadyProcessed)
+                }
+                Some(failed) if failed.iter().skip(first_related).any(|f| *f) => {
+                    Err(CommitError::Conflict)
                 }
                 _ => Err(StoreError::from_sdk(e).into()),
             },

@@ -42,7 +42,7 @@ impl WhatsAppClient {
     pub fn new(config: &Config) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(10))
+            .timeout(Duration::from_millis(config.whatsapp_timeout as u64))
             .build()
             .expect("reqwest client with static settings");
         WhatsAppClient {

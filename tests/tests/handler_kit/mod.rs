@@ -12,7 +12,7 @@ use edubot_e2e::{
     api_request, new_table, now_secs, signed_webhook, test_env, user_choice, user_text,
     GraphStandIn, Harness, PHONE_NUMBER_ID,
 };
-use edubot_local::gateway::{match_route, Function};
+use edubot_local::gateway::match_route;
 use http::Method;
 use lambda_http::{Body, Response};
 use serde_json::{json, Value};
@@ -117,15 +117,7 @@ pub async fn call_with_headers(
     let path = path_and_query.split('?').next().unwrap_or_default();
     let function = match_route(&method, path).expect("a route").function;
     let request = api_request(method, path_and_query, headers, body);
-    match function {
-        Function::Webhook => webhook::handle(ctx, request).await,
-        Function::AdminLogin => admin_login::handle(ctx, request).await,
-        Function::ListConversations => list_conversations::handle(ctx, request).await,
-        Function::GetMessages => get_messages::handle(ctx, request).await,
-        Function::SendMessage => send_message::handle(ctx, request).await,
-        Function::EndChat => end_chat::handle(ctx, request).await,
-        Function::Dashboard => dashboard::handle(ctx, request).await,
-    }
+    edubot_local::gateway::dispatch(ctx, function, request).await
 }
 
 /// An admin API call with an optional bearer token and JSON body.

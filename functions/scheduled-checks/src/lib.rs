@@ -1,0 +1,24 @@
+//! Run by an EventBridge schedule every minute (DESIGN §9): waiting alerts, queue-timeout
+//! notices, idle chats, send retries, replay of what the stream missed; then one line of
+//! CloudWatch metrics. A run stops within its time budget and leaves the rest to the next.
+
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use edubot_core::checks::{metrics_line, run_checks, CheckReport};
+use edubot_core::store::StoreError;
+use edubot_core::time::now_ms;
+use edubot_core::AppContext;
+
+/// Well inside the function's timeout (60 s), so a slow run ends cleanly.
+pub const TIME_BUDGET: Duration = Duration::from_secs(40);
+
+pub async fn handle(ctx: &AppContext, event: EventBridgeEvent) -> Result<CheckReport, StoreError> {
+    let now = now_ms();
+    tracing::debug!(source = %event.source, detail_type = %event.detail_type, "scheduled checks");
+    let report = run_checks(ctx, now, Instant::now() + TIME_BUDGET).await?;
+    // EMF goes to stdout as a bare JSON line: CloudWatch turns it into metrics.
+    println!("{}", metrics_line(&report, now));
+    tracing::info!(?report, "scheduled checks done");
+    Ok(report)
+}

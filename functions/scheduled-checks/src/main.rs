@@ -1,0 +1,23 @@
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use edubot_core::config::Needs;
+use edubot_core::AppContext;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    edubot_core::logging::init();
+    let ctx = AppContext::from_env(Needs {
+        whatsapp_send: true,
+        ..Needs::default()
+    })
+    .await?;
+    let ctx = &ctx;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent>| async move {
+            scheduled_checks::handle(ctx, event.payload)
+                .await
+                .map_err(Error::from)
+        },
+    ))
+    .await
+}

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Deploys (or updates in place) one EduBot stack into the current AWS account:
+#
+#   1. foundations stack  <STACK>            the table, the on-failure queue
+#   2. functions stack    <STACK>-functions  one least-privilege role + log group per function
+#   3. build              cargo lambda build --release --arm64 (every crate in functions/)
+#   4. deploy             cargo lambda deploy per function: code, role, environment; publishes
+#                         a version and moves the `live` alias to it
+#   5. wiring stack       <STACK>-wiring     HTTP API, stream mapping, schedule, S3 + CloudFront,
+#                         alarms (everything that points at the `live` aliases)
+#   6. admin page         s3 sync static-site/ + CloudFront invalidation
+#
+# Inputs (environment or make variables):
+#   STACK              required; lower-case name, e.g. edubot-staging, edubot-prod
+#   REGION             AWS region (default: AWS_REGION, AWS_DEFAULT_REGION)
+#   DRY_RUN=1          call no AWS API: lint, build, `cargo lambda deploy --dry`, print the plan
+#   BUILD=0            with DRY_RUN=1: skip the arm64 build and the --dry packaging (CI)
+#   DOMAIN_NAME, CERTIFICATE_ARN, HOSTED_ZONE_ID   optional custom domain (README, Deploying)
+#   ALARM_EMAIL        optional address for the alarms topic
+#   LOG_RETENTION_DAYS default 30
+#   TABLE_NAME         override the table (after a point-in-time restore, README)
+#
+# Secrets and settings come from SSM Parameter Store (see infra/secrets.sh):
+#   /edubot/<STACK>/secrets/<NAME>   SecureString, given only to the functions that need them
+#   /edubot/<STACK>/settings/<NAME>  String, given to every function (WHATSAPP_PHONE_NUMBER_ID,
+#                                    optional SUPPORT_SLA_SECONDS, WHATSAPP_API_BASE_URL, ...)
+# They go into each function's environment (encrypted at rest by Lambda) at deploy time, so
+# no cold start waits on a network call. Rotating a secret = infra/secrets.sh, then re-run this.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+DRY_RUN=${DRY_RUN:-0}
+BUILD=${BUILD:-1}
+REGION=${REGION:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
+LOG_RETENTION_DAYS=${LOG_RETENTION_DAYS:-30}
+ALIAS=live
+# A build directory of its own: a deploy's release build neither waits for nor blocks the
+# cargo runs of the working tree (cargo locks a whole target directory while it builds).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/deploy}"
+LAMBDA_DIR="$CARGO_TARGET_DIR/lambda"
+
+die() { echo "deploy: $*" >&2; exit 1; }
+step() { printf '\n==> %s\n' "$*"; }
+dry() { [[ "$DRY_RUN" == 1 ]]; }
+
+show() { printf '  $'; printf ' %q' "$@"; printf '\n'; }
+# Prints a command, then runs it unless this is a dry run.
+run() { show "$@"; dry || "$@"; }
+# Prints a command and runs it, dry run or not (it changes nothing in AWS).
+always() { show "$@"; "$@"; }
+
+[[ -n "${STACK:-}" ]] || die "STACK is required, e.g. make deploy STACK=edubot-staging REGION=eu-west-1"
+[[ "$STACK" =~ ^[a-z][a-z0-9-]{1,30}$ ]] || die "STACK must be 2-31 of a-z 0-9 - (starting with a letter)"
+[[ -n "$REGION" ]] || { dry && REGION=eu-west-1; } || die "REGION (or AWS_REGION) is required"
+export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
+unset AWS_ENDPOINT_URL_DYNAMODB # the local stack's variable must never reach a deploy
+
+SSM_PATH="/edubot/$STACK"
+FUNCTIONS_STACK="$STACK-functions"
+WIRING_STACK="$STACK-wiring"
+
+# Every function crate is deployed; the templates and infra/check_infra.py agree on the set.
+mapfile -t FUNCTIONS < <(cd "$ROOT/functions" && for d in */; do [[ -f "$d/Cargo.toml" ]] && echo "${d%/}"; done)
+[[ ${#FUNCTIONS[@]} -gt 0 ]] || die "no function crates under functions/"
+
+# The secrets each function is given: exactly what its main.rs `Needs` requires
+# (admin_tokens: JWT_SECRET; whatsapp_send: WHATSAPP_ACCESS_TOKEN; webhook_secrets:
+# WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN). infra/check_infra.py compares the two.
+secrets_for() {
+  case "$1" in
+    webhook) echo "WHATSAPP_APP_SECRET WHATSAPP_VERIFY_TOKEN" ;;
+    inbound-processor) echo "WHATSAPP_ACCESS_TOKEN" ;;
+    scheduled-checks) echo "WHATSAPP_ACCESS_TOKEN" ;;
+    admin-login) echo "JWT_SECRET" ;;
+    list-conversations) echo "JWT_SECRET" ;;
+    get-messages) echo "JWT_SECRET" ;;
+    dashboard) echo "JWT_SECRET" ;;
+    send-message) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
+    end-chat) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
+    retry-message) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
+    activation-codes) echo "JWT_SECRET" ;;
+    *) die "no secrets listed for function '$1': add it to secrets_for in infra/deploy.sh and to the templates" ;;
+  esac
+}
+REQUIRED_SECRETS="JWT_SECRET WHATSAPP_ACCESS_TOKEN WHATSAPP_APP_SECRET WHATSAPP_VERIFY_TOKEN"
+REQUIRED_SETTINGS="WHATSAPP_PHONE_NUMBER_ID"
+
+# `webhook` -> `Webhook`, `inbound-processor` -> `InboundProcessor` (the templates' logical ids).
+camel() { local out="" part; IFS=- read -ra parts <<<"$1"; for part in "${parts[@]}"; do out+="${part^}"; done; echo "$out"; }
+
+# A stack output; a placeholder in a dry run.
+output() {
+  if dry; then echo "output:$1:$2"; return; fi
+  aws cloudformation describe-stacks --stack-name "$1" \
+    --query "Stacks[0].Outputs[?OutputKey=='$2'].OutputValue" --output text
+}
+
+deploy_stack() { # name template [Key=Value ...]
+  local name=$1 template=$2; shift 2
+  local args=(--stack-name "$name" --template-file "infra/cloudformation/$template"
+    --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset --tags app=edubot "stack=$STACK")
+  [[ $# -eq 0 ]] || args+=(--parameter-overrides "$@")
+  run aws cloudformation deploy "${args[@]}"
+}
+
+WORK=$(umask 077 && mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# ---- 0. What is needed before anything changes ----------------------------------------------
+step "Checks (stack $STACK in $REGION$(dry && echo ', dry run: no AWS call'))"
+for tool in cargo python3 cfn-lint; do command -v "$tool" >/dev/null || die "$tool is missing (make deploy installs cfn-lint)"; done
+if ! dry || [[ "$BUILD" == 1 ]]; then
+  cargo lambda --version >/dev/null 2>&1 || die "cargo-lambda is missing (make deploy installs it; or: pip install cargo-lambda ziglang)"
+fi
+always cfn-lint infra/cloudformation/*.yaml
+always python3 infra/check_infra.py
+if ! dry; then
+  command -v aws >/dev/null || die "the AWS CLI is missing"
+  aws sts get-caller-identity --query Arn --output text ||
+    die "no AWS credentials (aws configure / AWS_PROFILE)"
+  missing=()
+  for name in $REQUIRED_SECRETS; do
+    aws ssm get-parameter --name "$SSM_PATH/secrets/$name" --query Parameter.Name --output text >/dev/null 2>&1 || missing+=("secrets/$name")
+  done
+  for name in $REQUIRED_SETTINGS; do
+    aws ssm get-parameter --name "$SSM_PATH/settings/$name" --query Parameter.Name --output text >/dev/null 2>&1 || missing+=("settings/$name")
+  done
+  [[ ${#missing[@]} -eq 0 ]] || die "missing in SSM under $SSM_PATH/: ${missing[*]} -- run: make secrets STACK=$STACK REGION=$REGION"
+fi
+
+# ---- 1-2. Foundations and roles ----------------------------------------------------------------
+step "1. Foundations stack $STACK (table ${TABLE_NAME:-$STACK-table}, on-failure queue)"
+deploy_stack "$STACK" foundations.yaml
+QUEUE_ARN=$(output "$STACK" OnFailureQueueArn)
+QUEUE_NAME=$(output "$STACK" OnFailureQueueName)
+if [[ -n "${TABLE_NAME:-}" ]]; then
+  # A restored table (README): its own ARN and stream, not the foundations stack's.
+  echo "  using TABLE_NAME=$TABLE_NAME instead of the stack's table"
+  if dry; then TABLE_ARN="arn-of:$TABLE_NAME"; STREAM_ARN="stream-arn-of:$TABLE_NAME"; else
+    TABLE_ARN=$(aws dynamodb describe-table --table-name "$TABLE_NAME" --query Table.TableArn --output text)
+    STREAM_ARN=$(aws dynamodb describe-table --table-name "$TABLE_NAME" --query Table.LatestStreamArn --output text)
+    [[ "$STREAM_ARN" == arn:* ]] || die "$TABLE_NAME has no stream: enable NEW_AND_OLD_IMAGES first (README)"
+  fi
+else
+  TABLE_NAME=$(output "$STACK" TableName)
+  TABLE_ARN=$(output "$STACK" TableArn)
+  STREAM_ARN=$(output "$STACK" TableStreamArn)
+fi
+
+step "2. Functions stack $FUNCTIONS_STACK (one role and log group per function)"
+deploy_stack "$FUNCTIONS_STACK" functions.yaml "Stack=$STACK" "TableArn=$TABLE_ARN" \
+  "TableStreamArn=$STREAM_ARN" "OnFailureQueueArn=$QUEUE_ARN" "LogRetentionDays=$LOG_RETENTION_DAYS"
+
+# ---- 3. Build ------------------------------------------------------------------------------
+step "3. Build ${#FUNCTIONS[@]} functions for arm64 (release profile)"
+packages=()
+for fn in "${FUNCTIONS[@]}"; do packages+=(-p "$fn"); done
+if [[ "$BUILD" == 1 ]]; then
+  started=$SECONDS
+  # Built even in a dry run: that is what a dry run is for (BUILD=0 skips it).
+  if command -v rustup >/dev/null; then always rustup target add aarch64-unknown-linux-gnu; fi
+  always cargo lambda build --release --arm64 "${packages[@]}"
+  echo "  built in $((SECONDS - started)) s"
+  for fn in "${FUNCTIONS[@]}"; do
+    printf '  %-20s bootstrap %s bytes\n' "$fn" "$(stat -c %s "$LAMBDA_DIR/$fn/bootstrap")"
+  done
+else
+  printf '  (BUILD=0) cargo lambda build --release --arm64'; printf ' %q' "${packages[@]}"; printf '\n'
+fi
+
+# ---- 4. Deploy each function ---------------------------------------------------------------
+# The value of /edubot/<STACK>/<kind>/<name>; a placeholder in a dry run. Never printed.
+parameter() {
+  if dry; then echo "ssm:$SSM_PATH/$1/$2"; return; fi
+  aws ssm get-parameter --name "$SSM_PATH/$1/$2" --with-decryption --query Parameter.Value --output text
+}
+# Optional settings: every String parameter under /edubot/<STACK>/settings/.
+settings_names() {
+  if dry; then echo "$REQUIRED_SETTINGS"; return; fi
+  aws ssm get-parameters-by-path --path "$SSM_PATH/settings/" --query 'Parameters[].Name' --output text |
+    tr '\t' '\n' | sed 's|.*/||'
+}
+SETTINGS=$(settings_names | tr '\n' ' ')
+
+step "4. cargo lambda deploy: ${#FUNCTIONS[@]} functions named $STACK-<crate>, alias $ALIAS$(dry && echo ' (--dry)')"
+VERSION_NOTE="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown) $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+for fn in "${FUNCTIONS[@]}"; do
+  role=$(output "$FUNCTIONS_STACK" "$(camel "$fn")RoleArn")
+  dry && role="arn:aws:iam::123456789012:role/$FUNCTIONS_STACK-$(camel "$fn")Role-placeholder"
+  env_file="$WORK/$fn.env"
+  {
+    echo "TABLE_NAME=$TABLE_NAME"
+    echo "RUST_LOG=${RUST_LOG:-info}"
+    for name in $SETTINGS; do echo "$name=$(parameter settings "$name")"; done
+    for name in $(secrets_for "$fn"); do echo "$name=$(parameter secrets "$name")"; done
+  } >"$env_file"
+  grep -qv '^[A-Z0-9_]*=[^[:space:]#"'"'"']*$' "$env_file" &&
+    die "a setting or secret for $fn is empty or holds a space, quote or '#': set it again with make secrets"
+  echo "  $STACK-$fn environment: $(cut -d= -f1 "$env_file" | tr '\n' ' ')"
+  deploy_args=(--region "$REGION" --iam-role "$role" --env-file "$env_file" --alias "$ALIAS"
+    --lambda-dir "$LAMBDA_DIR" --binary-name "$fn" --description "$VERSION_NOTE" --tag "app=edubot,stack=$STACK" "$STACK-$fn")
+  if ! dry; then
+    run cargo lambda deploy "${deploy_args[@]}"
+  elif [[ "$BUILD" == 1 ]]; then
+    always cargo lambda deploy --dry "${deploy_args[@]}" # packages the zip, calls nothing
+  else
+    printf '  (BUILD=0)'; show cargo lambda deploy "${deploy_args[@]}"
+  fi
+done
+if [[ " ${FUNCTIONS[*]} " == *" scheduled-checks "* ]]; then
+  # One run at a time. On an account whose concurrency quota is still 10 (new accounts)
+  # Lambda refuses any reservation: ask for a quota increase; the checks then run unreserved.
+  run aws lambda put-function-concurrency --function-name "$STACK-scheduled-checks" \
+    --reserved-concurrent-executions 1 ||
+    echo "  WARNING: reserved concurrency 1 not set on $STACK-scheduled-checks (account concurrency quota?)" >&2
+fi
+
+# ---- 5. Wiring -----------------------------------------------------------------------------
+step "5. Wiring stack $WIRING_STACK (HTTP API, stream, schedule, S3 + CloudFront, alarms)"
+deploy_stack "$WIRING_STACK" wiring.yaml "Stack=$STACK" "TableStreamArn=$STREAM_ARN" \
+  "OnFailureQueueArn=$QUEUE_ARN" "OnFailureQueueName=$QUEUE_NAME" \
+  "DomainName=${DOMAIN_NAME:-}" "CertificateArn=${CERTIFICATE_ARN:-}" "HostedZoneId=${HOSTED_ZONE_ID:-}" \
+  "AlarmEmail=${ALARM_EMAIL:-}" "LogRetentionDays=$LOG_RETENTION_DAYS"
+
+# ---- 6. Admin page ---------------------------------------------------------------------------
+step "6. Admin page: static-site/ to S3, CloudFront invalidation"
+BUCKET=$(output "$WIRING_STACK" SiteBucketName)
+DISTRIBUTION=$(output "$WIRING_STACK" DistributionId)
+# No build step and no hashed names: browsers revalidate every file (as the local stack serves them).
+run aws s3 sync static-site/ "s3://$BUCKET/" --delete --cache-control no-cache
+run aws cloudfront create-invalidation --distribution-id "$DISTRIBUTION" --paths '/*' \
+  --query Invalidation.Id --output text
+
+# ---- Done ----------------------------------------------------------------------------------
+ADMIN_URL=$(output "$WIRING_STACK" AdminUrl)
+WEBHOOK_URL=$(output "$WIRING_STACK" WebhookUrl)
+step "Done: $STACK in $REGION$(dry && echo ' (dry run: nothing was changed)')"
+cat <<EOF
+  Admin page:    $ADMIN_URL
+  Webhook:       $WEBHOOK_URL
+  Verify token:  $(parameter secrets WHATSAPP_VERIFY_TOKEN)
+
+  In Meta's app dashboard (WhatsApp > Configuration > Webhook) paste the webhook URL as the
+  callback URL and the verify token, then subscribe to the "messages" field.
+  First admin:   make admin STACK=$STACK REGION=$REGION ACTION=create NAME=<username>
+  Roll back a function: aws lambda update-alias --function-name $STACK-<crate> --name $ALIAS --function-version <previous>
+EOF

@@ -1,0 +1,320 @@
+//! The scheduled checks (DESIGN §9), run every minute by EventBridge: nobody waits unseen,
+//! no chat stays open for ever, no message is lost. Each works only through Queries on
+//! sparse indexes, re-reads what it acts on (indexes are eventually consistent), acts
+//! through the same conditional writes as everything else, and so is idempotent: a second
+//! run in the same minute changes nothing more.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::content::content;
+use crate::context::AppContext;
+use crate::inbound::process_conversation;
+use crate::model::{new_message_id, Author, Conversation, ConversationState, Message};
+use crate::outbound::{deliver, deliver_in_order, Delivery};
+use crate::phone::Phone;
+use crate::store::{CommitError, StoreError};
+use crate::time::{Millis, MINUTE, SECOND};
+use crate::whatsapp::OutboundBody;
+
+/// An inbound message still unprocessed this long after it was stored was missed by the
+/// stream (a batch that failed for good, or records past the stream's 24 hours).
+pub const REPLAY_AFTER: Millis = MINUTE;
+/// Items one run reads from an index; the rest waits for the next minute.
+const PAGE: i32 = 100;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    pub active_chats: usize,
+    /// Chats whose user has waited past the SLA.
+    pub waiting_chats: usize,
+    pub oldest_wait_seconds: i64,
+    pub queue_notices: usize,
+    pub idle_closed: usize,
+    pub retries: usize,
+    pub retries_sent: usize,
+    pub permanent_failures: usize,
+    pub replayed_conversations: usize,
+    /// The time budget ran out before everything was looked at.
+    pub incomplete: bool,
+}
+
+/// Runs every check once, stopping early (work left for the next run) at `deadline`.
+pub async fn run_checks(
+    ctx: &AppContext,
+    now: Millis,
+    deadline: Instant,
+) -> Result<CheckReport, StoreError> {
+    let mut report = CheckReport::default();
+    support_checks(ctx, now, deadline, &mut report).await?;
+    retry_due_sends(ctx, now, deadline, &mut report).await?;
+    replay_unprocessed(ctx, now, deadline, &mut report).await?;
+    Ok(report)
+}
+
+/// Waiting alert (counted for the metrics; the dashboard computes the same at read time),
+/// queue-timeout notice, idle close.
+async fn support_checks(
+    ctx: &AppContext,
+    now: Millis,
+    deadline: Instant,
+    report: &mut CheckReport,
+) -> Result<(), StoreError> {
+    let config = &ctx.config;
+    let in_support = ctx.store.conversations_in_support().await?;
+    report.active_chats = in_support.len();
+    report.waiting_chats = in_support
+        .iter()
+        .filter(|c| {
+            c.waiting_since
+                .is_some_and(|w| now - w >= config.support_sla)
+        })
+        .count();
+    report.oldest_wait_seconds = in_support
+        .iter()
+        .filter_map(|c| c.waiting_since)
+        .min()
+        .map_or(0, |w| (now - w) / SECOND);
+    for listed in in_support {
+        if Instant::now() >= deadline {
+            report.incomplete = true;
+            break;
+        }
+        let idle = now - listed.last_message_at >= config.support_idle;
+        let queue_timed_out = listed.waiting_since.is_some_and(|w| {
+            now - w >= config.support_queue_timeout && listed.queue_notice_for != Some(w)
+        });
+        if idle {
+            report.idle_closed += usize::from(close_idle_chat(ctx, &listed.phone, now).await?);
+        } else if queue_timed_out {
+            report.queue_notices += usize::from(send_queue_notice(ctx, &listed.phone, now).await?);
+        }
+    }
+    Ok(())
+}
+
+/// Re-reads the conversation, and if `change` still wants to act on it, commits the change
+/// with its messages and sends them. Answers whether it acted.
+async fn act_on_conversation(
+    ctx: &AppContext,
+    phone: &Phone,
+    now: Millis,
+    change: impl Fn(&Conversation) -> Option<(Conversation, Vec<Message>)>,
+) -> Result<bool, StoreError> {
+    for _ in 0..3 {
+        let Some(current) = ctx.store.get_conversation(phone).await? else {
+            return Ok(false);
+        };
+        let Some((next, messages)) = change(&current) else {
+            return Ok(false);
+        };
+        match ctx.store.commit(&next, None, &messages, now).await {
+            Ok(_) => {
+                deliver_in_order(ctx, messages, now).await?;
+                return Ok(true);
+            }
+            Err(CommitError::Conflict) => continue,
+            Err(CommitError::AlreadyProcessed) => return Ok(false),
+            Err(CommitError::Store(e)) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+/// A bot message to the user, claimed for sending now, or nothing when the 24-hour window
+/// is closed (it could not be delivered).
+fn bot_text(c: &Conversation, text: &str, now: Millis) -> Option<Message> {
+    c.window_open(now).then(|| {
+        let mut m = Message::outbound(
+            c.phone.clone(),
+            new_message_id(),
+            Author::Bot,
+            OutboundBody::text(text),
+            now,
+        );
+        m.attempts = 1;
+        m
+    })
+}
+
+async fn close_idle_chat(ctx: &AppContext, phone: &Phone, now: Millis) -> Result<bool, StoreError> {
+    let idle = ctx.config.support_idle;
+    let closed = act_on_conversation(ctx, phone, now, |c| {
+        if !c.is_chat_support() || now - c.last_message_at < idle {
+            return None;
+        }
+        let mut next = c.clone();
+        next.state = ConversationState::MainMenu; // no rating after an idle close
+        next.support_started_at = None;
+        next.support_ended_at = Some(now);
+        next.waiting_since = None;
+        next.unread_count = 0;
+        let note = format!(
+            "Chat support closed automatically after {} minutes without messages.",
+            idle / MINUTE
+        );
+        next.touch(now, &note);
+        let mut messages = vec![Message::system_note(
+            c.phone.clone(),
+            new_message_id(),
+            note,
+            now,
+        )];
+        messages.extend(bot_text(c, &content().support_closed_idle, now));
+        Some((next, messages))
+    })
+    .await?;
+    if closed {
+        tracing::info!(phone = %phone.masked(), "idle chat support closed");
+    }
+    Ok(closed)
+}
+
+async fn send_queue_notice(
+    ctx: &AppContext,
+    phone: &Phone,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let timeout = ctx.config.support_queue_timeout;
+    act_on_conversation(ctx, phone, now, |c| {
+        let wait = c.waiting_since?;
+        if !c.is_chat_support() || now - wait < timeout || c.queue_notice_for == Some(wait) {
+            return None;
+        }
+        let mut next = c.clone();
+        next.queue_notice_for = Some(wait);
+        let messages: Vec<Message> = bot_text(c, &content().support_queue_timeout, now)
+            .into_iter()
+            .collect();
+        Some((next, messages))
+    })
+    .await
+}
+
+/// Sends whose next attempt is due: claimed one by one (a send in flight is never raced),
+/// refused if the user can no longer receive them, otherwise attempted again.
+async fn retry_due_sends(
+    ctx: &AppContext,
+    now: Millis,
+    deadline: Instant,
+    report: &mut CheckReport,
+) -> Result<(), StoreError> {
+    for due in ctx.store.due_sends(now, PAGE).await? {
+        if Instant::now() >= deadline {
+            report.incomplete = true;
+            break;
+        }
+        let Some(message) = ctx.store.claim_send(&due, now).await? else {
+            continue;
+        };
+        report.retries += 1;
+        let conversation = ctx.store.get_conversation(&message.phone).await?;
+        let refusal = match &conversation {
+            Some(c) if c.state == ConversationState::OptedOut => Some(crate::model::MessageError {
+                code: "opted_out".into(),
+                title: "The user opted out (STOP) before it could be sent".into(),
+            }),
+            Some(c) if !c.window_open(now) => Some(crate::model::MessageError::window_closed()),
+            _ => None,
+        };
+        if let Some(error) = refusal {
+            ctx.store.mark_failed(&message, &error).await?;
+            report.permanent_failures += 1;
+            continue;
+        }
+        match deliver(ctx, message, now).await? {
+            Delivery::Sent(_) => report.retries_sent += 1,
+            Delivery::Failed(_) => report.permanent_failures += 1,
+            Delivery::Retrying(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Inbound messages the stream never got processed: through the same code path, in order.
+async fn replay_unprocessed(
+    ctx: &AppContext,
+    now: Millis,
+    deadline: Instant,
+    report: &mut CheckReport,
+) -> Result<(), StoreError> {
+    let stale = ctx.store.unprocessed_anywhere(PAGE).await?;
+    let mut phones: Vec<Phone> = Vec::new();
+    for m in stale.iter().filter(|m| now - m.created_at >= REPLAY_AFTER) {
+        if !phones.contains(&m.phone) {
+            phones.push(m.phone.clone());
+        }
+    }
+    for phone in phones {
+        if Instant::now() >= deadline {
+            report.incomplete = true;
+            break;
+        }
+        let processed = process_conversation(ctx, &phone, Vec::new()).await?;
+        if processed.processed > 0 {
+            tracing::warn!(phone = %phone.masked(), messages = processed.processed, "replayed messages the stream missed");
+            report.replayed_conversations += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The run's figures as one CloudWatch Embedded Metric Format line (namespace `EduBot`):
+/// metrics and alarms with no extra API call.
+pub fn metrics_line(report: &CheckReport, now: Millis) -> String {
+    let metrics = [
+        ("ActiveChats", report.active_chats as i64, "Count"),
+        ("WaitingChats", report.waiting_chats as i64, "Count"),
+        ("OldestWaitSeconds", report.oldest_wait_seconds, "Seconds"),
+        ("Retries", report.retries as i64, "Count"),
+        (
+            "PermanentFailures",
+            report.permanent_failures as i64,
+            "Count",
+        ),
+    ];
+    let mut line = serde_json::json!({
+        "_aws": {
+            "Timestamp": now,
+            "CloudWatchMetrics": [{
+                "Namespace": "EduBot",
+                "Dimensions": [[]],
+                "Metrics": metrics.iter().map(|(name, _, unit)| serde_json::json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
+            }],
+        },
+    });
+    for (name, value, _) in metrics {
+        line[name] = value.into();
+    }
+    line.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_are_embedded_metric_format() {
+        let report = CheckReport {
+            active_chats: 3,
+            waiting_chats: 1,
+            oldest_wait_seconds: 420,
+            ..Default::default()
+        };
+        let line: serde_json::Value = serde_json::from_str(&metrics_line(&report, 1_000)).unwrap();
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "EduBot");
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Metrics"][1]["Name"],
+            "WaitingChats"
+        );
+        assert_eq!(
+            (
+                line["ActiveChats"].as_i64(),
+                line["WaitingChats"].as_i64(),
+                line["OldestWaitSeconds"].as_i64()
+            ),
+            (Some(3), Some(1), Some(420))
+        );
+    }
+}

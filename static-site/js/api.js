@@ -1,0 +1,114 @@
+// The admin API (DESIGN §7) on this origin, and the signed-in session (sessionStorage).
+
+const SESSION_KEY = 'edubot.session';
+
+export class ApiError extends Error {
+  constructor(status, code, message, body) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.body = body;
+  }
+}
+
+let onUnauthorized = () => {};
+
+/** Called when the API rejects the token (expired, tampered, admin disabled). */
+export function setUnauthorizedHandler(handler) {
+  onUnauthorized = handler;
+}
+
+export function session() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+    if (s && typeof s.token === 'string' && Date.parse(s.expires_at) > Date.now()) return s;
+  } catch (e) {
+    // A damaged entry is no session.
+  }
+  return null;
+}
+
+export function hadExpiredSession() {
+  return sessionStorage.getItem(SESSION_KEY) !== null && session() === null;
+}
+
+export function clearSession() {
+  sessionStorage.removeItem(SESSION_KEY);
+}
+
+async function call(method, path, body, { auth = true } = {}) {
+  const headers = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (auth) {
+    const s = session();
+    if (!s) {
+      onUnauthorized('expired');
+      throw new ApiError(401, 'unauthorized', 'Your session has expired.');
+    }
+    headers.authorization = `Bearer ${s.token}`;
+  }
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+  } catch (e) {
+    throw new ApiError(0, 'network', 'The server could not be reached. Check the connection.');
+  }
+  const data = await response.json().catch(() => null);
+  if (response.ok) return { status: response.status, data };
+  const error = (data && data.error) || {};
+  const message = error.message || `The server answered ${response.status}.`;
+  if (response.status === 401 && auth) onUnauthorized('rejected');
+  const retryAfter = response.headers.get('retry-after');
+  const err = new ApiError(response.status, error.code || 'error', message, data);
+  err.retryAfter = retryAfter ? Number(retryAfter) : null;
+  throw err;
+}
+
+export async function signIn(username, password) {
+  const { data } = await call('POST', '/api/admin/login', { username, password }, { auth: false });
+  const s = { token: data.token, expires_at: data.expires_at, username: username.trim().toLowerCase() };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
+  return s;
+}
+
+const phonePath = (phone) => `/api/admin/conversations/${encodeURIComponent(phone)}`;
+
+export async function dashboard() {
+  return (await call('GET', '/api/admin/dashboard')).data;
+}
+
+/** `{conversations, next_cursor}`, most recent activity first. */
+export async function conversations({ supportOnly = false, limit = 50, cursor = null } = {}) {
+  const q = new URLSearchParams({ limit: String(limit) });
+  if (supportOnly) q.set('filter', 'support');
+  if (cursor) q.set('cursor', cursor);
+  return (await call('GET', `/api/admin/conversations?${q}`)).data;
+}
+
+/** `{conversation, messages, next_cursor}`; `before` pages back, `after` polls. */
+export async function messages(phone, { limit = 50, before = null, after = null } = {}) {
+  const q = new URLSearchParams({ limit: String(limit) });
+  if (before) q.set('before', before);
+  if (after) q.set('after', after);
+  return (await call('GET', `${phonePath(phone)}/messages?${q}`)).data;
+}
+
+/** `{status, data}`: 201 sent, 202 a retry is scheduled. */
+export async function send(phone, text) {
+  return call('POST', `${phonePath(phone)}/chat-support/send`, { text });
+}
+
+/** Sends a failed admin reply again: `{status, data}` as for `send`. */
+export async function retry(phone, id) {
+  return call('POST', `${phonePath(phone)}/messages/${encodeURIComponent(id)}/retry`, {});
+}
+
+export async function endChat(phone) {
+  return (await call('POST', `${phonePath(phone)}/chat-support/end`, {})).data;
+}

@@ -1,0 +1,148 @@
+// The admin page: hash routes, the session, and the unread count in the tab title.
+import * as api from './api.js';
+import { every, focusHeading } from './dom.js';
+import { renderSignIn } from './signin.js';
+import { renderDashboard } from './dashboard.js';
+import { renderConversations } from './conversations.js';
+import { renderConversation } from './conversation.js';
+
+const BASE_TITLE = 'EduBot support desk';
+const main = document.getElementById('main');
+const nav = document.getElementById('site-nav');
+const connection = document.getElementById('connection');
+
+let cleanup = null;
+let titlePoller = null;
+let expiryTimer = null;
+let pageTitle = BASE_TITLE;
+let unreadInSupport = 0;
+
+/** Routes: `#/`, `#/conversations[?filter=support&q=…]`, `#/conversations/<phone>`. */
+function parseRoute() {
+  const hash = location.hash.replace(/^#/, '') || '/';
+  const [path, query = ''] = hash.split('?');
+  const params = new URLSearchParams(query);
+  const conversation = path.match(/^\/conversations\/([0-9]{8,15})$/);
+  if (conversation) return { name: 'conversation', phone: conversation[1], params };
+  if (path === '/conversations') return { name: 'conversations', params };
+  return { name: 'dashboard', params };
+}
+
+function updateTitle() {
+  document.title = unreadInSupport > 0 ? `(${unreadInSupport}) ${pageTitle}` : pageTitle;
+}
+
+/** Each view names its page; the unread count of chat-support messages goes in front. */
+function setPageTitle(title) {
+  pageTitle = title ? `${title} · ${BASE_TITLE}` : BASE_TITLE;
+  updateTitle();
+}
+
+/** Connection trouble, shown under the header until the next successful call. */
+function reportConnection(error) {
+  if (error && error.status === 0) {
+    connection.textContent = 'Connection problem: retrying…';
+    connection.hidden = false;
+  } else if (!error) {
+    connection.hidden = true;
+    connection.textContent = '';
+  }
+}
+
+function startTitlePoller() {
+  titlePoller?.stop();
+  titlePoller = every(async () => {
+    try {
+      unreadInSupport = (await api.dashboard()).total_unread || 0;
+      updateTitle();
+      reportConnection(null);
+    } catch (e) {
+      reportConnection(e);
+    }
+  }, 10_000, 30_000);
+}
+
+function signedOut(notice) {
+  titlePoller?.stop();
+  titlePoller = null;
+  clearTimeout(expiryTimer);
+  unreadInSupport = 0;
+  cleanup?.();
+  cleanup = null;
+  nav.hidden = true;
+  reportConnection(null);
+  setPageTitle('Sign in');
+  const returnTo = location.hash && location.hash !== '#/' ? location.hash : '';
+  renderSignIn(main, {
+    notice,
+    onSignedIn(s) {
+      signedIn(s);
+      if (returnTo && location.hash !== returnTo) location.hash = returnTo;
+      else route();
+    },
+  });
+}
+
+function signedIn(s) {
+  nav.hidden = false;
+  clearTimeout(expiryTimer);
+  const left = Date.parse(s.expires_at) - Date.now();
+  // setTimeout holds at most ~24.8 days; tokens live hours.
+  expiryTimer = setTimeout(() => expire('expired'), Math.min(left, 2 ** 31 - 1));
+  startTitlePoller();
+}
+
+function expire(reason) {
+  if (!nav.hidden || api.session()) {
+    api.clearSession();
+    signedOut(reason === 'expired'
+      ? 'Your session has expired. Please sign in again.'
+      : 'Your session is no longer valid. Please sign in again.');
+  }
+}
+
+function route() {
+  if (!api.session()) {
+    if (!nav.hidden || api.hadExpiredSession()) {
+      api.clearSession();
+      signedOut('Your session has expired. Please sign in again.');
+    } else if (!main.querySelector('#sign-in-form')) {
+      signedOut(null);
+    }
+    return;
+  }
+  cleanup?.();
+  cleanup = null;
+  const r = parseRoute();
+  for (const link of nav.querySelectorAll('a[data-nav]')) {
+    const current = link.dataset.nav === r.name || (r.name === 'conversation' && link.dataset.nav === 'conversations');
+    if (current) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const context = { setPageTitle, reportConnection };
+  main.replaceChildren();
+  if (r.name === 'conversation') cleanup = renderConversation(main, r.phone, context);
+  else if (r.name === 'conversations') cleanup = renderConversations(main, r.params, context);
+  else cleanup = renderDashboard(main, context);
+  focusHeading(main);
+}
+
+api.setUnauthorizedHandler((reason) => expire(reason));
+
+document.getElementById('sign-out').addEventListener('click', () => {
+  api.clearSession();
+  location.hash = '#/';
+  signedOut('You have signed out.');
+});
+
+// The skip link moves focus without touching the address (which holds the route).
+document.querySelector('.skip-link').addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
+window.addEventListener('hashchange', route);
+
+const existing = api.session();
+if (existing) signedIn(existing);
+route();

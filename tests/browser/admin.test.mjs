@@ -1,0 +1,421 @@
+// The admin page in headless Chromium against the real local stack, used the way an admin
+// uses it: by labels, roles and visible text. Users are driven through the WhatsApp
+// simulator, so every webhook is signed by the stack itself.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStack, launchBrowser, userSends, userReceived, eventually, artifacts, repoRoot } from './stack.mjs';
+
+const ADA = { phone: '447700900123', name: 'Ada Lovelace' };
+const GRACE = { phone: '447700900456', name: 'Grace Hopper' };
+const HOSTILE = '<img src=x onerror=alert(1)>';
+
+let stack;
+let browser;
+let page;
+const problems = []; // console errors, page errors and unexpected dialogs, from every page
+let allow401 = false; // set while a test provokes a 401 on purpose
+
+function watch(p, label) {
+  p.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const text = msg.text();
+    const url = msg.location()?.url || '';
+    // Chromium logs every non-2xx answer; these two are provoked on purpose.
+    if (text.includes('status of 401') && (url.endsWith('/api/admin/login') || allow401)) return;
+    problems.push(`${label} console: ${text} (${url})`);
+  });
+  p.on('pageerror', (err) => problems.push(`${label} page error: ${err.message}`));
+  p.on('dialog', async (dialog) => {
+    problems.push(`${label} unexpected ${dialog.type()} dialog: ${dialog.message()}`);
+    await dialog.dismiss();
+  });
+}
+
+async function signIn(p, password = stack.password) {
+  await p.getByLabel('Username').fill(stack.username);
+  await p.getByLabel('Password').fill(password);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** The admin API with the page's own token, to wait for what the stack does in the background. */
+async function apiGet(p, path) {
+  const { token } = JSON.parse(await p.evaluate(() => sessionStorage.getItem('edubot.session')));
+  const response = await fetch(`${stack.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  return response.json();
+}
+
+const conversationRow = (p, who) => p.locator('li.conversation', { hasText: who.name });
+const messages = (p) => p.getByRole('log', { name: 'Messages' });
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  stack = await startStack();
+  browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await context.newPage();
+  watch(page, 'desktop');
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test('the page is light and served with the security headers', async () => {
+  const response = await fetch(`${stack.url}/`);
+  assert.equal(response.status, 200);
+  const csp = response.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+  assert.ok(response.headers.get('referrer-policy'));
+  assert.equal(response.headers.get('x-frame-options'), 'DENY');
+  const site = join(repoRoot, 'static-site');
+  const size = (dir) => readdirSync(dir).reduce((n, f) => {
+    const s = statSync(join(dir, f));
+    return n + (s.isDirectory() ? size(join(dir, f)) : s.size);
+  }, 0);
+  assert.ok(size(site) < 100 * 1024, `static-site/ is ${size(site)} bytes`);
+});
+
+test('a wrong password shows an alert and stays on sign-in', async () => {
+  await page.goto(stack.url);
+  await signIn(page, 'not the password');
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /Wrong username or password/);
+  assert.equal(await page.getByRole('heading', { name: 'Sign in' }).count(), 1);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('edubot.session')), null);
+});
+
+test('signing in by keyboard opens the dashboard, with no banner while nobody is in chat support', async () => {
+  await page.goto(stack.url);
+  await page.getByLabel('Username').focus();
+  await page.keyboard.type(stack.username);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(stack.password);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+  await page.getByText('No users are in chat support right now.').waitFor();
+  assert.equal(await page.getByRole('region', { name: 'Support Alert' }).count(), 0);
+  assert.ok(await page.evaluate(() => JSON.parse(sessionStorage.getItem('edubot.session')).token));
+  assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), true);
+});
+
+test('the yellow Support Alert banner shows users in chat support and links to them', async () => {
+  await userSends(stack, GRACE.phone, GRACE.name, 'hi');
+  await userSends(stack, ADA.phone, ADA.name, 'hi');
+  await userSends(stack, ADA.phone, ADA.name, 'support');
+  await eventually(async () => (await apiGet(page, '/api/admin/dashboard')).active_chats === 1, { what: 'Ada in chat support' });
+  // The dashboard refreshes itself every 10 s.
+  const banner = page.getByRole('region', { name: 'Support Alert' });
+  await banner.waitFor({ timeout: 15_000 });
+  const text = await banner.textContent();
+  assert.match(text, /1 user in chat support/);
+  assert.match(text, /0 waiting longer than the 5 min target/);
+  assert.match(text, /Oldest wait/);
+  const background = await banner.evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(background, 'rgb(255, 243, 191)', 'the banner is yellow');
+  await page.screenshot({ path: join(artifacts, 'dashboard.png'), fullPage: true });
+  await banner.getByRole('link', { name: 'Open chat-support conversations' }).click();
+  await page.getByRole('heading', { name: 'Conversations', level: 1 }).waitFor();
+  assert.equal(await page.getByLabel('Chat support only').isChecked(), true);
+  await conversationRow(page, ADA).waitFor();
+  assert.equal(await conversationRow(page, GRACE).count(), 0);
+});
+
+test('the list marks chat support with 💬, most recent first, with search, filter and the unread count in the title', async () => {
+  await page.getByLabel('Chat support only').uncheck();
+  await conversationRow(page, GRACE).waitFor();
+  const rows = page.locator('li.conversation');
+  assert.equal(await rows.count(), 2);
+  assert.match(await rows.nth(0).textContent(), new RegExp(ADA.name), 'most recent first');
+  const ada = conversationRow(page, ADA);
+  const badge = ada.getByRole('img', { name: 'In chat support' });
+  assert.equal(await badge.textContent(), '💬');
+  assert.match(await ada.textContent(), /Waiting/);
+  assert.match(await ada.textContent(), /\+447700900123/);
+  assert.equal(await ada.getByLabel('1 unread message').textContent(), '1');
+  const grace = conversationRow(page, GRACE);
+  assert.equal(await grace.getByRole('img', { name: 'In chat support' }).count(), 0);
+  assert.doesNotMatch(await grace.textContent(), /💬|Waiting/);
+  await eventually(async () => (await page.title()).startsWith('(1) '), { what: 'the unread count in the title' });
+
+  await page.getByLabel('Search by name or phone').fill('grace');
+  assert.equal(await rows.count(), 1);
+  await grace.waitFor();
+  await page.getByLabel('Search by name or phone').fill('900 123');
+  assert.equal(await rows.count(), 1);
+  await ada.waitFor();
+  await page.getByLabel('Search by name or phone').fill('');
+  assert.equal(await rows.count(), 2);
+});
+
+test('a hostile message is shown as literal text and runs nothing', async () => {
+  await userSends(stack, ADA.phone, ADA.name, HOSTILE);
+  await conversationRow(page, ADA).getByRole('link').click();
+  await page.getByRole('heading', { name: ADA.name, level: 1 }).waitFor();
+  const log = messages(page);
+  await log.getByText(HOSTILE, { exact: true }).waitFor();
+  assert.equal(await log.locator('img').count(), 0);
+  assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0);
+  // The bot's messages and the user's are both there, each with its author.
+  await log.getByText('support', { exact: true }).first().waitFor();
+  assert.ok(await log.locator('.author', { hasText: 'EduBot' }).count() > 0);
+  assert.ok(await log.locator('.author', { hasText: ADA.name }).count() > 0);
+  assert.equal(problems.length, 0, problems.join('\n'));
+});
+
+test('Send and Enter reach the Graph stand-in; Shift+Enter starts a new line; ticks follow', async () => {
+  const box = page.getByRole('textbox', { name: 'Message' });
+  assert.equal(await box.isEnabled(), true);
+  assert.match(await page.locator('#composer-reason').textContent(), /Reply window closes in 2\d h|Reply window closes in 23 h/);
+  await box.click();
+  await page.keyboard.type('Hello Ada,');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.type('how can I help? 👋');
+  assert.equal(await box.inputValue(), 'Hello Ada,\nhow can I help? 👋');
+  assert.match(await page.locator('#composer-counter').textContent(), /^28 \/ 4096$/, 'code points, as the API counts');
+  await page.keyboard.press('Enter');
+  const log = messages(page);
+  await log.getByText('how can I help? 👋').waitFor();
+  assert.equal(await box.inputValue(), '');
+  await eventually(async () => (await userReceived(stack, ADA.phone)).includes('Hello Ada,\nhow can I help? 👋'), { what: 'the reply on the user\'s phone' });
+
+  await box.fill('The fees are on our website.');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await log.getByText('The fees are on our website.').waitFor();
+  await eventually(async () => (await userReceived(stack, ADA.phone)).includes('The fees are on our website.'), { what: 'the second reply on the user\'s phone' });
+  const bubble = log.locator('li.msg', { hasText: 'how can I help?' });
+  assert.match(await bubble.locator('.author').textContent(), /admin \(you\)/);
+  // The phone showed both replies, so they are read: the ticks say so without a reload.
+  await bubble.getByRole('img', { name: 'Read' }).waitFor({ timeout: 20_000 });
+});
+
+test('a reply from the user appears without reloading', async () => {
+  await page.evaluate(() => { window.notReloaded = true; });
+  await userSends(stack, ADA.phone, ADA.name, 'Thanks! When are the fees due?');
+  const started = Date.now();
+  await messages(page).getByText('Thanks! When are the fees due?').waitFor({ timeout: 5_000 });
+  assert.ok(Date.now() - started < 5_000);
+  assert.equal(await page.evaluate(() => window.notReloaded), true);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(artifacts, 'conversation.png') });
+});
+
+test('ending the chat asks first, then says so, closes the composer and keeps the history', async () => {
+  await page.getByRole('button', { name: 'End Chat Support' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await dialog.isVisible(), false);
+  assert.equal(await page.getByRole('textbox', { name: 'Message' }).isEnabled(), true);
+
+  await page.getByRole('button', { name: 'End Chat Support' }).click();
+  await dialog.getByRole('button', { name: 'End chat' }).click();
+  await page.getByText('The chat has ended').first().waitFor();
+  const box = page.getByRole('textbox', { name: 'Message' });
+  assert.equal(await box.isDisabled(), true);
+  assert.equal(await page.getByRole('button', { name: 'Send' }).isDisabled(), true);
+  assert.match(await page.locator('#composer-reason').textContent(), /chat has ended/);
+  assert.equal(await page.getByRole('button', { name: 'End Chat Support' }).isVisible(), false);
+  const log = messages(page);
+  await log.getByText(HOSTILE, { exact: true }).waitFor();
+  await log.getByText('how can I help? 👋').waitFor();
+  const state = await apiGet(page, `/api/admin/conversations/${ADA.phone}/messages?limit=1`);
+  assert.equal(state.conversation.is_chat_support, false);
+  await page.screenshot({ path: join(artifacts, 'conversation-ended.png') });
+});
+
+test('a long history opens at the newest message and loads older ones on scrolling up', async () => {
+  const LINUS = { phone: '447700900789', name: 'Linus' };
+  await userSends(stack, LINUS.phone, LINUS.name, 'support');
+  await eventually(async () => (await apiGet(page, `/api/admin/conversations/${LINUS.phone}/messages?limit=1`)).conversation?.is_chat_support, { what: 'Linus in chat support' });
+  for (let i = 1; i <= 60; i += 1) await userSends(stack, LINUS.phone, LINUS.name, `Line ${i}`);
+  await page.evaluate((phone) => { location.hash = `#/conversations/${phone}`; }, LINUS.phone);
+  const log = messages(page);
+  await log.getByText('Line 60', { exact: true }).waitFor();
+  assert.equal(await log.getByText('Line 1', { exact: true }).count(), 0, 'only the newest page at first');
+  const atBottom = await log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 2);
+  assert.ok(atBottom, 'scrolled to the newest');
+  await log.evaluate((el) => { el.scrollTop = 0; });
+  await log.getByText('Line 1', { exact: true }).waitFor();
+  await log.getByText('support', { exact: true }).waitFor();
+  const ids = await log.locator('li.msg').evaluateAll((els) => els.map((e) => e.dataset.id));
+  assert.deepEqual(ids, [...ids].sort(), 'in history order');
+  assert.equal(new Set(ids).size, ids.length, 'no message twice');
+});
+
+test('failed messages show Meta\'s reason, and the composer says why it is closed', async () => {
+  // A conversation the API answers with fixed data, to show each case the stack cannot stage quickly.
+  const phone = '447700900999';
+  const now = Date.now();
+  const iso = (ms) => new Date(ms).toISOString();
+  const conversation = {
+    phone, name: 'Fixture User', state: 'CHAT_SUPPORT_ACTIVE', is_chat_support: true,
+    support_started_at: iso(now - 60_000), waiting_since: null, last_message_at: iso(now - 30_000),
+    last_message_preview: 'Hello?', unread_count: 0, window_expires_at: iso(now - 1_000), last_rating: null,
+  };
+  const fixture = {
+    conversation,
+    messages: [
+      { id: '01JAAAAAAAAAAAAAAAAAAAAAA1', direction: 'inbound', author: 'user', admin: null, kind: 'text', text: 'Hello?', status: 'received', error: null, wamid: 'wamid.A', created_at: iso(now - 90_000), sent_at: iso(now - 90_000) },
+      { id: '01JAAAAAAAAAAAAAAAAAAAAAA2', direction: 'outbound', author: 'admin', admin: 'admin', kind: 'text', text: 'Sorry for the wait.', status: 'failed', error: { code: '131047', title: 'Re-engagement message' }, wamid: null, created_at: iso(now - 30_000), sent_at: null },
+      { id: '01JAAAAAAAAAAAAAAAAAAAAAA3', direction: 'inbound', author: 'user', admin: null, kind: 'image', text: null, status: 'received', error: null, wamid: 'wamid.B', created_at: iso(now - 20_000), sent_at: iso(now - 20_000) },
+    ],
+    next_cursor: null,
+  };
+  await page.route(`**/api/admin/conversations/${phone}/messages?**`, (route) => route.fulfill({ json: fixture }));
+  const retryRoute = `**/api/admin/conversations/${phone}/messages/${fixture.messages[1].id}/retry`;
+  try {
+    await page.evaluate((p) => { location.hash = `#/conversations/${p}`; }, phone);
+    const log = messages(page);
+    await log.getByText('Not delivered: Re-engagement message (code 131047)').waitFor();
+    await log.getByText('[image]').waitFor();
+    assert.equal(await log.locator('li.msg', { hasText: 'Sorry for the wait.' }).getByRole('img', { name: 'Failed' }).count(), 1);
+    const box = page.getByRole('textbox', { name: 'Message' });
+    const reason = page.locator('#composer-reason');
+    await page.getByText('The 24-hour reply window is closed').waitFor();
+    assert.equal(await box.isDisabled(), true);
+
+    conversation.state = 'OPTED_OUT';
+    conversation.is_chat_support = false;
+    await page.getByText('The user opted out').waitFor({ timeout: 5_000 });
+    assert.equal(await box.isDisabled(), true);
+
+    conversation.state = 'MAIN_MENU';
+    await page.getByText('This conversation is not in chat support').waitFor({ timeout: 5_000 });
+    assert.equal(await box.isDisabled(), true);
+    assert.equal(await page.getByRole('button', { name: 'End Chat Support' }).isVisible(), false);
+
+    conversation.state = 'CHAT_SUPPORT_ACTIVE';
+    conversation.is_chat_support = true;
+    conversation.window_expires_at = iso(Date.now() + 90 * 60_000);
+    await page.getByText(/Reply window closes in 1 h (29|30) min/).waitFor({ timeout: 5_000 });
+    assert.equal(await box.isEnabled(), true);
+    assert.match(await reason.getAttribute('id'), /composer-reason/);
+    assert.equal(await box.getAttribute('aria-describedby'), 'composer-reason composer-counter');
+    await box.fill('x'.repeat(4097));
+    assert.match(await page.locator('#composer-counter').textContent(), /4097 \/ 4096: 1 too many/);
+    assert.equal(await page.getByRole('button', { name: 'Send' }).isDisabled(), true);
+    await box.fill('');
+
+    // A failed reply of an admin offers Retry: a new attempt on the same message.
+    const failed = fixture.messages[1];
+    let retried = null;
+    await page.route(retryRoute, (route) => {
+      retried = route.request().method();
+      fixture.messages[1] = { ...failed, status: 'sent', error: null, wamid: 'wamid.R' };
+      route.fulfill({ status: 201, json: { message: fixture.messages[1] } });
+    });
+    const bubble = log.locator('li.msg', { hasText: 'Sorry for the wait.' });
+    await bubble.getByRole('button', { name: 'Retry delivery of this message' }).click();
+    await bubble.getByRole('img', { name: 'Sent' }).waitFor();
+    assert.equal(retried, 'POST');
+    assert.equal(await bubble.getByRole('button', { name: 'Retry delivery of this message' }).count(), 0);
+    assert.equal(await log.locator('li.msg', { hasText: 'Hello?' }).getByRole('button').count(), 0, 'only admin replies');
+  } finally {
+    await page.unroute(`**/api/admin/conversations/${phone}/messages?**`);
+    await page.unroute(retryRoute);
+  }
+});
+
+test('a rejected token returns to sign-in with a message, and signing in again returns there', async () => {
+  allow401 = true;
+  try {
+    await page.evaluate(() => {
+      const s = JSON.parse(sessionStorage.getItem('edubot.session'));
+      s.token = `${s.token.slice(0, -4)}AAAA`;
+      sessionStorage.setItem('edubot.session', JSON.stringify(s));
+    });
+    await page.evaluate(() => { location.hash = '#/conversations'; });
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByText('Please sign in again').waitFor();
+  } finally {
+    allow401 = false;
+  }
+  await signIn(page);
+  await page.getByRole('heading', { name: 'Conversations', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('edubot.session')), null);
+});
+
+test('an expired session returns to sign-in with a message', async () => {
+  await signIn(page);
+  await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+  await page.evaluate(() => {
+    const s = JSON.parse(sessionStorage.getItem('edubot.session'));
+    s.expires_at = new Date(Date.now() + 1_500).toISOString();
+    sessionStorage.setItem('edubot.session', JSON.stringify(s));
+  });
+  await page.reload();
+  await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+  await page.getByText('Your session has expired. Please sign in again.').waitFor({ timeout: 5_000 });
+  assert.equal(await page.getByLabel('Password').isVisible(), true);
+  assert.equal(await page.getByRole('navigation', { name: 'Main' }).isVisible(), false);
+});
+
+for (const [label, viewport] of [['portrait', { width: 375, height: 667 }], ['landscape', { width: 667, height: 375 }]]) {
+  test(`on a phone (${label}, ${viewport.width}×${viewport.height}): no sideways scrolling and 44 px targets`, async () => {
+    // Someone is in chat support again, so the banner and the composer are on screen.
+    await userSends(stack, GRACE.phone, GRACE.name, 'support');
+    const context = await browser.newContext({ viewport, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const phone = await context.newPage();
+    watch(phone, label);
+    try {
+      await phone.goto(stack.url);
+      await checkLayout(phone, `${label} sign-in`);
+      await signIn(phone);
+      await phone.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+      await phone.getByRole('region', { name: 'Support Alert' }).waitFor({ timeout: 15_000 });
+      await checkLayout(phone, `${label} dashboard`);
+      await phone.screenshot({ path: join(artifacts, `phone-${label}-dashboard.png`) });
+      await phone.getByRole('link', { name: 'Conversations', exact: true }).click();
+      await conversationRow(phone, GRACE).waitFor();
+      await checkLayout(phone, `${label} conversations`);
+      await phone.screenshot({ path: join(artifacts, `phone-${label}-conversations.png`) });
+      await conversationRow(phone, GRACE).getByRole('link').click();
+      await phone.getByRole('heading', { name: GRACE.name, level: 1 }).waitFor();
+      await messages(phone).getByText('support', { exact: true }).first().waitFor();
+      assert.equal(await phone.getByRole('textbox', { name: 'Message' }).isEnabled(), true);
+      await checkLayout(phone, `${label} conversation`);
+      await phone.screenshot({ path: join(artifacts, `phone-${label}-conversation.png`) });
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+async function checkLayout(p, where) {
+  const result = await p.evaluate(() => {
+    const small = [];
+    const selector = 'a[href], button, input, textarea, select, summary, [tabindex]:not([tabindex="-1"])';
+    for (const el of document.querySelectorAll(selector)) {
+      if (el.closest('[hidden], dialog:not([open])') || el.classList.contains('skip-link')) continue;
+      // A checkbox's target is its label.
+      const target = el.matches('input[type=checkbox], input[type=radio]') ? (el.closest('label') || el) : el;
+      const r = target.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if (r.width < 43.5 || r.height < 43.5) small.push(`${el.tagName.toLowerCase()} "${(el.textContent || el.getAttribute('aria-label') || el.id).trim().slice(0, 30)}" ${Math.round(r.width)}×${Math.round(r.height)}`);
+    }
+    return { scrollWidth: document.scrollingElement.scrollWidth, innerWidth: window.innerWidth, small };
+  });
+  assert.ok(result.scrollWidth <= result.innerWidth, `${where}: page is ${result.scrollWidth} px wide in ${result.innerWidth}`);
+  assert.deepEqual(result.small, [], `${where}: targets under 44 px`);
+  // Keyboard focus is visible: the first tab stop gets an outline.
+  await p.keyboard.press('Tab');
+  const outline = await p.evaluate(() => {
+    const el = document.activeElement;
+    const s = getComputedStyle(el);
+    return el === document.body ? 'none' : `${s.outlineStyle} ${s.outlineWidth}`;
+  });
+  assert.match(outline, /^solid [1-9]/, `${where}: focus is visible`);
+}
+
+test('no console errors, page errors or dialogs on any page', () => {
+  assert.deepEqual(problems, []);
+});
