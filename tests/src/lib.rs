@@ -16,7 +16,7 @@ use edubot_core::config::{Config, Needs};
 use edubot_core::model::{new_message_id, Admin};
 use edubot_core::whatsapp::signature;
 use edubot_core::AppContext;
-use edubot_local::{gateway, DynamoDbLocal};
+use edubot_local::{gateway, DynamoDbLocal, LocalStack, Settings};
 use http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
@@ -439,6 +439,150 @@ impl GraphStandIn {
                 sends.len()
             );
             tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// The local stack on a free port, against this process's DynamoDB Local, with the test
+/// configuration plus `extra` (names of DESIGN §10).
+pub async fn start_stack(
+    graph: &GraphStandIn,
+    table: &str,
+    data_dir: Option<std::path::PathBuf>,
+    extra: &[(&str, &str)],
+) -> LocalStack {
+    let mut env = test_env(table, &graph.base_url());
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    LocalStack::start(Settings {
+        port: 0,
+        data_dir,
+        dynamodb_endpoint: Some(dynamodb_endpoint().await),
+        env,
+        static_dir: edubot_local::static_site::default_dir(),
+    })
+    .await
+    .expect("local stack starts")
+}
+
+/// The local stack driven over HTTP exactly as outside clients do: WhatsApp's signed
+/// webhooks, and the admin API with a bearer token.
+pub struct StackClient {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: Option<String>,
+}
+
+/// How long end-to-end tests wait for something to happen before failing.
+pub const E2E_WAIT: Duration = Duration::from_secs(15);
+
+impl StackClient {
+    pub fn new(stack: &LocalStack) -> StackClient {
+        StackClient {
+            http: reqwest::Client::new(),
+            base: stack.url(),
+            token: None,
+        }
+    }
+
+    pub async fn signed_in(stack: &LocalStack) -> StackClient {
+        let mut client = StackClient::new(stack);
+        client.sign_in().await;
+        client
+    }
+
+    pub async fn sign_in(&mut self) {
+        let (status, body) = self
+            .post(
+                "/api/admin/login",
+                json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        self.token = Some(body["token"].as_str().unwrap().to_owned());
+    }
+
+    /// Posts a webhook signed with the test app secret; answers the HTTP status.
+    pub async fn webhook(&self, payload: &Value) -> u16 {
+        let body = payload.to_string();
+        self.http
+            .post(format!("{}/webhook", self.base))
+            .header("content-type", "application/json")
+            .header(
+                "x-hub-signature-256",
+                signature::sign(APP_SECRET.as_bytes(), body.as_bytes()),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// The conversation and its history (up to 200 messages) as the admin page reads them.
+    pub async fn history(&self, phone: &str) -> Value {
+        let (status, body) = self
+            .get(&format!(
+                "/api/admin/conversations/{phone}/messages?limit=200"
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn messages(&self, phone: &str) -> Vec<Value> {
+        self.history(phone).await["messages"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Polls the history (which may not exist yet) until `done` holds.
+    pub async fn wait_messages(&self, phone: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let (_, body) = self
+                .get(&format!(
+                    "/api/admin/conversations/{phone}/messages?limit=200"
+                ))
+                .await;
+            let messages = body["messages"].as_array().cloned().unwrap_or_default();
+            if done(&messages) {
+                return messages;
+            }
+            assert!(
+                started.elapsed() < E2E_WAIT,
+                "history never got there: {messages:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }

@@ -5,103 +5,19 @@
 use std::time::Duration;
 
 use edubot_core::content::content;
-use edubot_core::whatsapp::signature;
 use edubot_e2e::*;
-use edubot_local::{LocalStack, Settings};
+use edubot_local::LocalStack;
 use serde_json::{json, Value};
 
-const WAIT: Duration = Duration::from_secs(15);
+const WAIT: Duration = E2E_WAIT;
 
-async fn start_stack(graph: &GraphStandIn, table: &str, extra: &[(&str, &str)]) -> LocalStack {
-    let mut env = test_env(table, &graph.base_url());
-    for (k, v) in extra {
-        env.insert((*k).to_owned(), (*v).to_owned());
-    }
-    LocalStack::start(Settings {
-        port: 0,
-        data_dir: None,
-        dynamodb_endpoint: Some(dynamodb_endpoint().await),
-        env,
-        static_dir: edubot_local::static_site::default_dir(),
-    })
-    .await
-    .expect("local stack starts")
+/// What only the bot's tests ask of the admin API.
+trait BotAdmin {
+    async fn state(&self, phone: &str) -> String;
+    async fn notes(&self, phone: &str) -> Vec<String>;
 }
 
-/// The admin API over HTTP (copied from journey.rs).
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: Option<String>,
-}
-
-impl Client {
-    async fn signed_in(stack: &LocalStack) -> Client {
-        let mut client = Client {
-            http: reqwest::Client::new(),
-            base: stack.url(),
-            token: None,
-        };
-        let (status, body) = client
-            .post(
-                "/api/admin/login",
-                json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        client.token = Some(body["token"].as_str().unwrap().to_owned());
-        client
-    }
-
-    async fn webhook(&self, payload: &Value) -> u16 {
-        let body = payload.to_string();
-        self.http
-            .post(format!("{}/webhook", self.base))
-            .header("content-type", "application/json")
-            .header(
-                "x-hub-signature-256",
-                signature::sign(APP_SECRET.as_bytes(), body.as_bytes()),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    /// The conversation and its history as the admin page reads them.
-    async fn history(&self, phone: &str) -> Value {
-        let (status, body) = self
-            .get(&format!(
-                "/api/admin/conversations/{phone}/messages?limit=200"
-            ))
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
+impl BotAdmin for StackClient {
     async fn state(&self, phone: &str) -> String {
         self.history(phone).await["conversation"]["state"]
             .as_str()
@@ -125,12 +41,12 @@ impl Client {
 struct User<'a> {
     phone: &'a str,
     graph: &'a GraphStandIn,
-    admin: &'a Client,
+    admin: &'a StackClient,
     sent: usize,
 }
 
 impl<'a> User<'a> {
-    fn new(phone: &'a str, graph: &'a GraphStandIn, admin: &'a Client) -> User<'a> {
+    fn new(phone: &'a str, graph: &'a GraphStandIn, admin: &'a StackClient) -> User<'a> {
         User {
             phone,
             graph,
@@ -221,14 +137,14 @@ fn main_menu_ids() -> Vec<String> {
 async fn stack() -> (GraphStandIn, LocalStack) {
     let graph = GraphStandIn::start().await;
     let (_, table) = new_table().await;
-    let stack = start_stack(&graph, &table, &[]).await;
+    let stack = start_stack(&graph, &table, None, &[]).await;
     (graph, stack)
 }
 
 #[tokio::test]
 async fn a_user_browses_the_courses_and_sends_an_admission_enquiry() {
     let (graph, stack) = stack().await;
-    let admin = Client::signed_in(&stack).await;
+    let admin = StackClient::signed_in(&stack).await;
     let mut ada = User::new("447700900123", &graph, &admin);
 
     let welcome = ada.says("Hi", 2).await;
@@ -308,6 +224,20 @@ async fn a_user_browses_the_courses_and_sends_an_admission_enquiry() {
     assert_eq!(history["conversation"]["state"], "MAIN_MENU");
     let enquiries = history["enquiries"].as_array().unwrap();
     assert_eq!(enquiries.len(), 1, "{history:#}");
+    let newest = history["messages"].as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, poll) = admin
+        .get(&format!(
+            "/api/admin/conversations/{}/messages?after={newest}",
+            ada.phone
+        ))
+        .await;
+    assert!(
+        poll.get("enquiries").is_none(),
+        "polling stays at one Query and one GetItem: {poll}"
+    );
     assert_eq!(
         (
             enquiries[0]["course_id"].as_str(),
@@ -343,7 +273,7 @@ async fn a_user_browses_the_courses_and_sends_an_admission_enquiry() {
 #[tokio::test]
 async fn an_enquiry_from_the_admissions_row_can_be_cancelled() {
     let (graph, stack) = stack().await;
-    let admin = Client::signed_in(&stack).await;
+    let admin = StackClient::signed_in(&stack).await;
     let mut bob = User::new("447700900456", &graph, &admin);
     bob.says("hello", 2).await;
     let ask = bob.taps("admissions", 1).await;
@@ -378,7 +308,7 @@ async fn an_enquiry_from_the_admissions_row_can_be_cancelled() {
 #[tokio::test]
 async fn fees_and_timetable_lead_back_to_the_menu_and_on_to_chat_support() {
     let (graph, stack) = stack().await;
-    let admin = Client::signed_in(&stack).await;
+    let admin = StackClient::signed_in(&stack).await;
     let mut cy = User::new("447700900789", &graph, &admin);
     cy.says("hi", 2).await;
 
@@ -412,7 +342,7 @@ async fn fees_and_timetable_lead_back_to_the_menu_and_on_to_chat_support() {
 #[tokio::test]
 async fn unknown_input_media_and_stale_taps_get_help_and_the_menu() {
     let (graph, stack) = stack().await;
-    let admin = Client::signed_in(&stack).await;
+    let admin = StackClient::signed_in(&stack).await;
     let mut di = User::new("447700900321", &graph, &admin);
     di.says("hi", 2).await;
     for replies in [
@@ -457,7 +387,7 @@ async fn unknown_input_media_and_stale_taps_get_help_and_the_menu() {
 #[tokio::test]
 async fn a_student_activates_their_account_with_the_code_an_admin_issued() {
     let (graph, stack) = stack().await;
-    let admin = Client::signed_in(&stack).await;
+    let admin = StackClient::signed_in(&stack).await;
     let (status, issued) = admin
         .post(
             "/api/admin/activation-codes",
@@ -495,8 +425,8 @@ async fn a_student_activates_their_account_with_the_code_an_admin_issued() {
 async fn three_wrong_codes_lock_activation_even_after_going_back_to_the_menu() {
     let graph = GraphStandIn::start().await;
     let (_, table) = new_table().await;
-    let stack = start_stack(&graph, &table, &[("ACTIVATION_LOCK_SECONDS", "600")]).await;
-    let admin = Client::signed_in(&stack).await;
+    let stack = start_stack(&graph, &table, None, &[("ACTIVATION_LOCK_SECONDS", "600")]).await;
+    let admin = StackClient::signed_in(&stack).await;
     let mut eve = User::new("447700900222", &graph, &admin);
     eve.says("hi", 2).await;
     eve.taps("activate", 1).await;
@@ -521,7 +451,7 @@ async fn three_wrong_codes_lock_activation_even_after_going_back_to_the_menu() {
 #[tokio::test]
 async fn after_chat_support_the_user_rates_it_and_the_dashboard_averages_the_week() {
     let (graph, stack) = stack().await;
-    let admin = Client::signed_in(&stack).await;
+    let admin = StackClient::signed_in(&stack).await;
     let (_, dashboard) = admin.get("/api/admin/dashboard").await;
     assert_eq!(dashboard["average_rating_7d"], Value::Null);
 
@@ -583,7 +513,7 @@ async fn after_chat_support_the_user_rates_it_and_the_dashboard_averages_the_wee
 #[tokio::test]
 async fn stop_silences_every_flow_until_start() {
     let (graph, stack) = stack().await;
-    let admin = Client::signed_in(&stack).await;
+    let admin = StackClient::signed_in(&stack).await;
     let mut ivy = User::new("447700900666", &graph, &admin);
     ivy.says("hi", 2).await;
     ivy.taps("courses", 1).await;

@@ -2,7 +2,6 @@
 //! exactly as WhatsApp (signed webhooks) and an admin client (the admin API) would, with a
 //! real HTTP stand-in for the Graph API.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use edubot_core::whatsapp::signature;
@@ -10,122 +9,14 @@ use edubot_e2e::*;
 use edubot_local::{LocalStack, Settings};
 use serde_json::{json, Value};
 
-const WAIT: Duration = Duration::from_secs(15);
-
-async fn start_stack(graph: &GraphStandIn, table: &str, data_dir: Option<PathBuf>) -> LocalStack {
-    LocalStack::start(Settings {
-        port: 0,
-        data_dir,
-        dynamodb_endpoint: Some(dynamodb_endpoint().await),
-        env: test_env(table, &graph.base_url()),
-        static_dir: edubot_local::static_site::default_dir(),
-    })
-    .await
-    .expect("local stack starts")
-}
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: Option<String>,
-}
-
-impl Client {
-    fn new(stack: &LocalStack) -> Client {
-        Client {
-            http: reqwest::Client::new(),
-            base: stack.url(),
-            token: None,
-        }
-    }
-
-    async fn webhook(&self, payload: &Value) -> u16 {
-        let body = payload.to_string();
-        self.http
-            .post(format!("{}/webhook", self.base))
-            .header("content-type", "application/json")
-            .header(
-                "x-hub-signature-256",
-                signature::sign(APP_SECRET.as_bytes(), body.as_bytes()),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn sign_in(&mut self) {
-        let (status, body) = self
-            .post(
-                "/api/admin/login",
-                json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        self.token = Some(body["token"].as_str().unwrap().to_owned());
-    }
-
-    async fn messages(&self, phone: &str) -> Vec<Value> {
-        let (status, body) = self
-            .get(&format!(
-                "/api/admin/conversations/{phone}/messages?limit=200"
-            ))
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["messages"].as_array().unwrap().clone()
-    }
-
-    /// Polls the history (which may not exist yet) until `done` holds.
-    async fn wait_messages(&self, phone: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let started = Instant::now();
-        loop {
-            let (_, body) = self
-                .get(&format!(
-                    "/api/admin/conversations/{phone}/messages?limit=200"
-                ))
-                .await;
-            let messages = body["messages"].as_array().cloned().unwrap_or_default();
-            if done(&messages) {
-                return messages;
-            }
-            assert!(
-                started.elapsed() < WAIT,
-                "history never got there: {messages:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
+const WAIT: Duration = E2E_WAIT;
 
 #[tokio::test]
 async fn a_user_is_helped_by_an_admin_from_chat_support_to_the_end() {
     let graph = GraphStandIn::start().await;
     let (_, table) = new_table().await;
-    let stack = start_stack(&graph, &table, None).await;
-    let mut admin = Client::new(&stack);
+    let stack = start_stack(&graph, &table, None, &[]).await;
+    let mut admin = StackClient::new(&stack);
     let user = "447700900123";
 
     // Meta's verification handshake.
@@ -371,8 +262,8 @@ async fn a_user_is_helped_by_an_admin_from_chat_support_to_the_end() {
 async fn bad_input_is_refused_with_clear_errors_and_loses_nothing() {
     let graph = GraphStandIn::start().await;
     let (_, table) = new_table().await;
-    let stack = start_stack(&graph, &table, None).await;
-    let mut admin = Client::new(&stack);
+    let stack = start_stack(&graph, &table, None, &[]).await;
+    let mut admin = StackClient::new(&stack);
     let user = "447700900124";
 
     // Unsigned, wrongly signed, and malformed webhooks.
@@ -492,8 +383,8 @@ async fn a_restart_neither_replays_nor_skips_messages() {
     let data_dir = std::env::temp_dir().join(format!("edubot-restart-{table}"));
     let user = "447700900125";
 
-    let stack = start_stack(&graph, &table, Some(data_dir.clone())).await;
-    let client = Client::new(&stack);
+    let stack = start_stack(&graph, &table, Some(data_dir.clone()), &[]).await;
+    let client = StackClient::new(&stack);
     assert_eq!(
         client
             .webhook(&user_text(user, "wamid.r1", now_secs(), "hi"))
@@ -505,8 +396,8 @@ async fn a_restart_neither_replays_nor_skips_messages() {
 
     // Written while the stack was down would be lost if the poller restarted from "now";
     // answered twice if it restarted from the beginning.
-    let stack = start_stack(&graph, &table, Some(data_dir.clone())).await;
-    let client = Client::new(&stack);
+    let stack = start_stack(&graph, &table, Some(data_dir.clone()), &[]).await;
+    let client = StackClient::new(&stack);
     assert_eq!(
         client
             .webhook(&user_text(user, "wamid.r2", now_secs(), "menu"))
@@ -592,24 +483,13 @@ async fn the_simulator_plays_the_user_against_its_own_graph_api() {
 async fn with_short_intervals_the_checks_can_be_watched_through_the_admin_api() {
     let graph = GraphStandIn::start().await;
     let (_, table) = new_table().await;
-    let mut env = test_env(&table, &graph.base_url());
-    for (k, v) in [
+    let intervals = [
         ("LOCAL_SCHEDULE_SECONDS", "1"),
         ("SUPPORT_QUEUE_TIMEOUT_SECONDS", "1"),
         ("SUPPORT_IDLE_SECONDS", "4"),
-    ] {
-        env.insert(k.into(), v.into());
-    }
-    let stack = LocalStack::start(Settings {
-        port: 0,
-        data_dir: None,
-        dynamodb_endpoint: Some(dynamodb_endpoint().await),
-        env,
-        static_dir: edubot_local::static_site::default_dir(),
-    })
-    .await
-    .unwrap();
-    let mut admin = Client::new(&stack);
+    ];
+    let stack = start_stack(&graph, &table, None, &intervals).await;
+    let mut admin = StackClient::new(&stack);
     admin.sign_in().await;
     let user = "447700900127";
     assert_eq!(

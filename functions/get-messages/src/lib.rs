@@ -1,6 +1,7 @@
 //! `GET /api/admin/conversations/{phone}/messages?limit=&before=&after=`: the history,
-//! oldest first; `before` pages back, `after` polls for what is new. `enquiries` holds the
-//! conversation's newest admission enquiries, newest first.
+//! oldest first; `before` pages back, `after` polls for what is new. The first page (no
+//! `before` or `after`) also holds `enquiries`, the conversation's newest admission
+//! enquiries, newest first; paging and polling stay at one Query and one GetItem.
 
 use edubot_core::desk::conversation_or_404;
 use edubot_core::http::{authenticate, json_response, limit_param, path_phone, query, respond};
@@ -30,22 +31,28 @@ async fn history(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiE
     if before.is_some() && after.is_some() {
         return Err(ApiError::invalid("Use before or after, not both."));
     }
+    let first_page = before.is_none() && after.is_none();
     // The reads are independent: run them together.
     let (conversation, page, enquiries) = tokio::join!(
         conversation_or_404(ctx, &phone),
         ctx.store.messages_page(&phone, limit, before, after),
-        ctx.store.enquiries(&phone)
+        async {
+            match first_page {
+                true => ctx.store.enquiries(&phone).await.map(Some),
+                false => Ok(None),
+            }
+        }
     );
     let (conversation, page, enquiries) = (conversation?, page?, enquiries?);
     let messages: Vec<_> = page.items.iter().map(|m| m.view()).collect();
-    let enquiries: Vec<_> = enquiries.iter().map(|e| e.view()).collect();
-    Ok(json_response(
-        200,
-        &serde_json::json!({
-            "conversation": conversation.view(),
-            "messages": messages,
-            "next_cursor": page.next_cursor,
-            "enquiries": enquiries,
-        }),
-    ))
+    let mut body = serde_json::json!({
+        "conversation": conversation.view(),
+        "messages": messages,
+        "next_cursor": page.next_cursor,
+    });
+    if let Some(enquiries) = enquiries {
+        let views: Vec<_> = enquiries.iter().map(|e| e.view()).collect();
+        body["enquiries"] = serde_json::to_value(views).expect("views serialise");
+    }
+    Ok(json_response(200, &body))
 }
