@@ -177,11 +177,7 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if super::condition_failed(&e) => Ok(false),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        Ok(super::conditional(result)?.is_some())
     }
 
     /// The code with this hash, if one was issued (a strongly consistent read).

@@ -104,9 +104,22 @@ fn from_item<T: serde::de::DeserializeOwned>(
 ) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
-/// True when the error is a failed condition (a single-item write).
-fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
+/// A single-item conditional write: its output, None when its condition failed.
+fn conditional<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e)
+            if e.as_service_error().and_then(|se| se.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(StoreError::from_sdk(e)),
+    }
 }
 /// For a cancelled transaction: which of its items failed their condition.
 fn cancelled_conditions<R>(
@@ -278,11 +291,10 @@ impl Store {
             .condition_expression(condition)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(StatusOutcome::Applied),
-            Err(e) if condition_failed(&e) => Ok(StatusOutcome::Stale),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        Ok(match conditional(result)? {
+            Some(_) => StatusOutcome::Applied,
+            None => StatusOutcome::Stale,
+        })
     }
 
     // ---- conversations -------------------------------------------------------------------
@@ -605,11 +617,9 @@ impl Store {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        // A failed condition: the message already moved on (a status got there first).
+        conditional(result)?;
+        Ok(())
     }
 
     /// Records a permanent failure with its reason (only from pending or sent).
@@ -632,11 +642,9 @@ impl Store {
             .expression_attribute_values(":sent_rank", n(MessageStatus::Sent.rank()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        // A failed condition: the message already moved on (a status got there first).
+        conditional(result)?;
+        Ok(())
     }
 
     /// Leaves a message pending after a transient failure: releases the claim, records the
@@ -665,11 +673,9 @@ impl Store {
             .expression_attribute_values(":pending_rank", n(MessageStatus::Pending.rank()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        // A failed condition: the message already moved on (a status got there first).
+        conditional(result)?;
+        Ok(())
     }
 
     // ---- admins and rate limits ----------------------------------------------------------
@@ -716,11 +722,7 @@ impl Store {
             .expression_attribute_values(":d", AttributeValue::Bool(disabled))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        Ok(conditional(result)?.is_some())
     }
 
     /// The login's one read: the admin and the failure counters of the current window for

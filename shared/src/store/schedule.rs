@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::items::{conversation_pk, message_sk, PENDING, UNPROCESSED};
 use super::{
-    condition_failed, index, key, message_from_item, n, pending_sk, s, to_attr, Store, StoreError,
+    conditional, index, key, message_from_item, n, pending_sk, s, to_attr, Store, StoreError,
     SEND_CLAIM,
 };
 use crate::model::{Author, Message, MessageStatus};
@@ -80,11 +80,10 @@ impl Store {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(out) => out.attributes.map(message_from_item).transpose(),
-            Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        conditional(result)?
+            .and_then(|out| out.attributes)
+            .map(message_from_item)
+            .transpose()
     }
 
     /// Puts a failed admin message back to pending, claimed for a new attempt on the same
@@ -117,11 +116,10 @@ impl Store {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(out) => out.attributes.map(message_from_item).transpose(),
-            Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        conditional(result)?
+            .and_then(|out| out.attributes)
+            .map(message_from_item)
+            .transpose()
     }
 
     /// One message, strongly consistent.
