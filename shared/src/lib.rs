@@ -1,12 +1,14 @@
 //! EduBot's domain crate: everything the Lambda functions share.
 //!
 //! Layers, from the inside out:
-//! - [`model`], [`bot`], [`content`]: conversations, messages and the bot state machine
-//!   (no I/O);
+//! - [`model`], [`bot`], [`content`], [`enquiry`]: conversations, messages, the bot state
+//!   machine and its content, admission enquiries (no I/O);
 //! - [`store`]: the DynamoDB adapter (the only module that knows item shapes);
 //! - [`whatsapp`]: the Graph API client, webhook payloads and their signature;
 //! - [`auth`]: admin passwords (argon2id) and tokens (JWT);
-//! - [`desk`], [`inbound`], [`ingest`], [`outbound`]: the use cases the functions call;
+//! - [`desk`], [`inbound`], [`ingest`], [`outbound`], [`checks`], [`activation`]: the use
+//!   cases the functions call (the desk, the processor, the webhook, sending, the scheduled
+//!   checks, activation codes);
 //! - [`http`]: request parsing and the one mapping of [`error::ApiError`] to HTTP.
 
 pub mod activation;
