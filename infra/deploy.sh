@@ -84,7 +84,8 @@ secrets_for() {
   esac
 }
 REQUIRED_SECRETS="JWT_SECRET WHATSAPP_ACCESS_TOKEN WHATSAPP_APP_SECRET WHATSAPP_VERIFY_TOKEN"
-REQUIRED_SETTINGS="WHATSAPP_PHONE_NUMBER_ID"
+# ORIGIN_VERIFY_SECRET is a String: CloudFront's origin header reads it with {{resolve:ssm}}.
+REQUIRED_SETTINGS="WHATSAPP_PHONE_NUMBER_ID ORIGIN_VERIFY_SECRET"
 
 # `webhook` -> `Webhook`, `inbound-processor` -> `InboundProcessor` (the templates' logical ids).
 camel() { local out="" part; IFS=- read -ra parts <<<"$1"; for part in "${parts[@]}"; do out+="${part^}"; done; echo "$out"; }

@@ -23,6 +23,7 @@ VALUES=(
   "WHATSAPP_APP_SECRET secrets Meta app > App settings > Basic: 'App secret'"
   "WHATSAPP_VERIFY_TOKEN secrets any string you choose; Enter on an empty one generates it"
   "JWT_SECRET secrets the admin tokens' key; Enter on an empty one generates it"
+  "ORIGIN_VERIFY_SECRET settings what CloudFront sends the API to prove a request came through it; Enter on an empty one generates it"
 )
 
 WORK=$(umask 077 && mktemp -d)
@@ -53,7 +54,7 @@ for entry in "${VALUES[@]}"; do
   if [[ -z "$value" ]]; then
     if [[ "$state" != "not set" ]]; then continue; fi
     case "$name" in
-      WHATSAPP_VERIFY_TOKEN | JWT_SECRET) value=$(python3 -c 'import secrets; print(secrets.token_hex(32))') ;;
+      WHATSAPP_VERIFY_TOKEN | JWT_SECRET | ORIGIN_VERIFY_SECRET) value=$(python3 -c 'import secrets; print(secrets.token_hex(32))') ;;
       *) die "$name is required" ;;
     esac
   fi

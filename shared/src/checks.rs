@@ -260,9 +260,10 @@ async fn replay_unprocessed(
     Ok(())
 }
 
-/// The run's figures as one CloudWatch Embedded Metric Format line (namespace `EduBot`):
-/// metrics and alarms with no extra API call.
-pub fn metrics_line(report: &CheckReport, now: Millis) -> String {
+/// The run's figures as one CloudWatch Embedded Metric Format line (namespace `EduBot`,
+/// dimension `FunctionName`, so two stacks in one account keep apart): metrics and alarms
+/// with no extra API call.
+pub fn metrics_line(report: &CheckReport, function_name: &str, now: Millis) -> String {
     let metrics = [
         ("ActiveChats", report.active_chats as i64, "Count"),
         ("WaitingChats", report.waiting_chats as i64, "Count"),
@@ -275,11 +276,12 @@ pub fn metrics_line(report: &CheckReport, now: Millis) -> String {
         ),
     ];
     let mut line = serde_json::json!({
+        "FunctionName": function_name,
         "_aws": {
             "Timestamp": now,
             "CloudWatchMetrics": [{
                 "Namespace": "EduBot",
-                "Dimensions": [[]],
+                "Dimensions": [["FunctionName"]],
                 "Metrics": metrics.iter().map(|(name, _, unit)| serde_json::json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
             }],
         },
@@ -302,7 +304,9 @@ mod tests {
             oldest_wait_seconds: 420,
             ..Default::default()
         };
-        let line: serde_json::Value = serde_json::from_str(&metrics_line(&report, 1_000)).unwrap();
+        let line: serde_json::Value = serde_json::from_str(&metrics_line(&report, "prod-scheduled-checks", 1_000)).unwrap();
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["FunctionName"]]));
+        assert_eq!(line["FunctionName"], "prod-scheduled-checks");
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "EduBot");
         assert_eq!(
             line["_aws"]["CloudWatchMetrics"][0]["Metrics"][1]["Name"],

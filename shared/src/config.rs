@@ -38,6 +38,8 @@ pub struct Config {
     pub whatsapp_app_secret: Secret,
     pub whatsapp_verify_token: Secret,
     pub jwt_secret: Secret,
+    /// What CloudFront sends in `X-Origin-Verify`; empty when not behind CloudFront.
+    pub origin_verify_secret: Secret,
     /// A user waiting longer than this for an admin is counted in `waiting_chats`.
     pub support_sla: Millis,
     /// A user in chat support unanswered this long is told, once, that the team will reply.
@@ -141,6 +143,7 @@ impl Config {
                 needs.webhook_secrets,
             )?),
             jwt_secret: Secret(jwt_secret),
+            origin_verify_secret: Secret(required("ORIGIN_VERIFY_SECRET", false)?),
             support_sla: seconds("SUPPORT_SLA_SECONDS", 300)?,
             support_queue_timeout: seconds("SUPPORT_QUEUE_TIMEOUT_SECONDS", 900)?,
             support_idle: seconds("SUPPORT_IDLE_SECONDS", 7200)?,

@@ -92,9 +92,19 @@ pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The caller's address: CloudFront's viewer address when behind it, else API Gateway's.
-pub fn source_address(req: &Request) -> String {
-    if let Some(viewer) = header(req, "cloudfront-viewer-address") {
+/// The header CloudFront adds to every request it sends the API, carrying
+/// `ORIGIN_VERIFY_SECRET`: proof that the request came through CloudFront.
+pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
+
+/// The caller's address: CloudFront's viewer address when the request provably came
+/// through CloudFront, else API Gateway's source address. Anyone can send a
+/// `CloudFront-Viewer-Address` header straight to the API's own URL; only CloudFront knows
+/// the origin secret.
+pub fn source_address(ctx: &AppContext, req: &Request) -> String {
+    let secret = ctx.config.origin_verify_secret.expose().as_bytes();
+    let via_cloudfront = !secret.is_empty()
+        && header(req, ORIGIN_VERIFY_HEADER).is_some_and(|given| constant_time_eq(given.as_bytes(), secret));
+    if let Some(viewer) = header(req, "cloudfront-viewer-address").filter(|_| via_cloudfront) {
         // "203.0.113.7:46532" or "[2001:db8::1]:46532": drop the port.
         if let Some((ip, _port)) = viewer.rsplit_once(':') {
             return ip.trim_matches(['[', ']']).to_owned();
@@ -106,6 +116,11 @@ pub fn source_address(req: &Request) -> String {
         }
         _ => String::new(),
     }
+}
+
+/// Equal bytes, compared in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The admin making the request: a valid token of an admin who is still enabled.
@@ -150,4 +165,45 @@ macro_rules! http_function_main {
             .await
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Needs};
+
+    fn context(origin_secret: &str) -> AppContext {
+        let env = [("TABLE_NAME", "t"), ("ORIGIN_VERIFY_SECRET", origin_secret)];
+        let config = Config::from_lookup(Needs::default(), |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder().behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest()).build(),
+        );
+        AppContext::new(config, dynamodb)
+    }
+
+    /// An API Gateway v2 request from 198.51.100.9 with these headers.
+    fn request(headers: serde_json::Value) -> Request {
+        let event = serde_json::json!({
+            "version": "2.0", "routeKey": "POST /api/admin/login", "rawPath": "/api/admin/login", "rawQueryString": "",
+            "headers": headers, "isBase64Encoded": false,
+            "requestContext": {"accountId": "1", "apiId": "a", "domainName": "d", "domainPrefix": "d", "requestId": "r",
+                "routeKey": "POST /api/admin/login", "stage": "$default", "time": "", "timeEpoch": 0,
+                "http": {"method": "POST", "path": "/api/admin/login", "protocol": "HTTP/1.1", "sourceIp": "198.51.100.9", "userAgent": "t"}}
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_viewer_address_is_trusted_only_from_cloudfront() {
+        let ctx = context("origin-secret");
+        let forged = request(serde_json::json!({"cloudfront-viewer-address": "203.0.113.7:4000"}));
+        assert_eq!(source_address(&ctx, &forged), "198.51.100.9", "no origin secret: API Gateway's address");
+        let wrong = request(serde_json::json!({"cloudfront-viewer-address": "203.0.113.7:4000", "x-origin-verify": "guess"}));
+        assert_eq!(source_address(&ctx, &wrong), "198.51.100.9");
+        let cloudfront = request(serde_json::json!({"cloudfront-viewer-address": "[2001:db8::1]:4000", "x-origin-verify": "origin-secret"}));
+        assert_eq!(source_address(&ctx, &cloudfront), "2001:db8::1");
+        let not_behind_cloudfront = context("");
+        let empty_secret = request(serde_json::json!({"cloudfront-viewer-address": "203.0.113.7:4000", "x-origin-verify": ""}));
+        assert_eq!(source_address(&not_behind_cloudfront, &empty_secret), "198.51.100.9");
+    }
 }

@@ -27,7 +27,7 @@ async fn sign_in(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiE
         ctx,
         &username,
         &creds.password,
-        &source_address(req),
+        &source_address(ctx, req),
         now_ms(),
     )
     .await?;

@@ -2,7 +2,7 @@
 //! Verifies and records only: it never calls the Graph API (DESIGN §1, §6).
 
 use edubot_core::error::{ApiError, ErrorCode};
-use edubot_core::http::{body_bytes, error_response, header, query};
+use edubot_core::http::{body_bytes, constant_time_eq, error_response, header, query};
 use edubot_core::ingest::ingest;
 use edubot_core::time::now_ms;
 use edubot_core::whatsapp::payload::WebhookPayload;
@@ -44,10 +44,6 @@ fn verify_subscription(ctx: &AppContext, req: &Request) -> Response<Body> {
             plain(403, "Forbidden")
         }
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn receive(ctx: &AppContext, req: &Request) -> Response<Body> {
