@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test install browser-install reset fmt lint lint-infra deploy destroy secrets admin
+.PHONY: run test install browser-install reset fmt lint lint-infra deploy destroy secrets admin bench
 
 run: install
 	$(CARGO) run --quiet -p edubot-local --bin edubot-local
@@ -14,6 +14,19 @@ test: install browser-install lint-infra
 	$(CARGO) test --workspace --no-fail-fast
 	$(CARGO) build --quiet -p edubot-local --bin edubot-local
 	cd tests/browser && node --test
+	$(CARGO) build --quiet $(BENCH_PACKAGES)
+	target/debug/edubot-bench --quick --bin-dir target/debug
+
+# `make bench` (issue 7): release builds of every function and of the floor (bench/floor),
+# then cold start, warm latency, a burst, the admin API at size and sizes; prints a table
+# and writes bench/BENCHMARKS.md and bench/results.csv. `make test` runs it in --quick mode
+# (debug builds, tiny sizes, results under target/bench-quick) to prove the harness works.
+BENCH_PACKAGES = $(foreach f,$(wildcard functions/*/Cargo.toml),-p $(notdir $(patsubst %/Cargo.toml,%,$(f)))) \
+	-p edubot-bench-floor -p edubot-bench
+
+bench: install
+	$(CARGO) build --release --quiet $(BENCH_PACKAGES)
+	target/release/edubot-bench
 
 # What the stack and the tests need beyond the Rust toolchain.
 install: infra/local/node_modules/.installed

@@ -304,8 +304,12 @@ mod tests {
             oldest_wait_seconds: 420,
             ..Default::default()
         };
-        let line: serde_json::Value = serde_json::from_str(&metrics_line(&report, "prod-scheduled-checks", 1_000)).unwrap();
-        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["FunctionName"]]));
+        let line: serde_json::Value =
+            serde_json::from_str(&metrics_line(&report, "prod-scheduled-checks", 1_000)).unwrap();
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["FunctionName"]])
+        );
         assert_eq!(line["FunctionName"], "prod-scheduled-checks");
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "EduBot");
         assert_eq!(

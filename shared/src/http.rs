@@ -103,7 +103,8 @@ pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
 pub fn source_address(ctx: &AppContext, req: &Request) -> String {
     let secret = ctx.config.origin_verify_secret.expose().as_bytes();
     let via_cloudfront = !secret.is_empty()
-        && header(req, ORIGIN_VERIFY_HEADER).is_some_and(|given| constant_time_eq(given.as_bytes(), secret));
+        && header(req, ORIGIN_VERIFY_HEADER)
+            .is_some_and(|given| constant_time_eq(given.as_bytes(), secret));
     if let Some(viewer) = header(req, "cloudfront-viewer-address").filter(|_| via_cloudfront) {
         // "203.0.113.7:46532" or "[2001:db8::1]:46532": drop the port.
         if let Some((ip, _port)) = viewer.rsplit_once(':') {
@@ -174,9 +175,16 @@ mod tests {
 
     fn context(origin_secret: &str) -> AppContext {
         let env = [("TABLE_NAME", "t"), ("ORIGIN_VERIFY_SECRET", origin_secret)];
-        let config = Config::from_lookup(Needs::default(), |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+        let config = Config::from_lookup(Needs::default(), |k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap();
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::Config::builder().behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest()).build(),
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+                .build(),
         );
         AppContext::new(config, dynamodb)
     }
@@ -197,13 +205,26 @@ mod tests {
     async fn the_viewer_address_is_trusted_only_from_cloudfront() {
         let ctx = context("origin-secret");
         let forged = request(serde_json::json!({"cloudfront-viewer-address": "203.0.113.7:4000"}));
-        assert_eq!(source_address(&ctx, &forged), "198.51.100.9", "no origin secret: API Gateway's address");
-        let wrong = request(serde_json::json!({"cloudfront-viewer-address": "203.0.113.7:4000", "x-origin-verify": "guess"}));
+        assert_eq!(
+            source_address(&ctx, &forged),
+            "198.51.100.9",
+            "no origin secret: API Gateway's address"
+        );
+        let wrong = request(
+            serde_json::json!({"cloudfront-viewer-address": "203.0.113.7:4000", "x-origin-verify": "guess"}),
+        );
         assert_eq!(source_address(&ctx, &wrong), "198.51.100.9");
-        let cloudfront = request(serde_json::json!({"cloudfront-viewer-address": "[2001:db8::1]:4000", "x-origin-verify": "origin-secret"}));
+        let cloudfront = request(
+            serde_json::json!({"cloudfront-viewer-address": "[2001:db8::1]:4000", "x-origin-verify": "origin-secret"}),
+        );
         assert_eq!(source_address(&ctx, &cloudfront), "2001:db8::1");
         let not_behind_cloudfront = context("");
-        let empty_secret = request(serde_json::json!({"cloudfront-viewer-address": "203.0.113.7:4000", "x-origin-verify": ""}));
-        assert_eq!(source_address(&not_behind_cloudfront, &empty_secret), "198.51.100.9");
+        let empty_secret = request(
+            serde_json::json!({"cloudfront-viewer-address": "203.0.113.7:4000", "x-origin-verify": ""}),
+        );
+        assert_eq!(
+            source_address(&not_behind_cloudfront, &empty_secret),
+            "198.51.100.9"
+        );
     }
 }

@@ -18,7 +18,8 @@ pub async fn handle(ctx: &AppContext, event: EventBridgeEvent) -> Result<CheckRe
     tracing::debug!(source = %event.source, detail_type = %event.detail_type, "scheduled checks");
     let report = run_checks(ctx, now, Instant::now() + TIME_BUDGET).await?;
     // EMF goes to stdout as a bare JSON line: CloudWatch turns it into metrics.
-    let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
+    let function_name =
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
     println!("{}", metrics_line(&report, &function_name, now));
     tracing::info!(?report, "scheduled checks done");
     Ok(report)

@@ -1,0 +1,14 @@
+//! The floor of the cold-start bench: the smallest `lambda_runtime` function, built with
+//! the same release profile as the real ones. Whatever a function spends above this at
+//! init is its own (clients, configuration, TLS set-up).
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
+        Ok::<_, Error>(serde_json::json!({ "hello": "world", "echo": event.payload }))
+    }))
+    .await
+}
