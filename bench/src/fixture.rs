@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use edubot_core::config::{Config, Needs};
-use edubot_core::model::{new_message_id, Admin};
+use edubot_core::model::new_message_id;
 use edubot_core::AppContext;
 use edubot_e2e::{signed_webhook, stream_event, test_env, user_text, GraphStandIn};
 
@@ -62,13 +62,7 @@ impl Fixture {
 
     /// An admin (a cheap argon2 hash is not needed: the login bench needs the real one).
     pub async fn admin_token(&self, username: &str, password: &str) -> String {
-        let admin = Admin {
-            username: username.to_owned(),
-            password_hash: edubot_core::auth::hash_password(password),
-            role: edubot_core::auth::ROLE_ADMIN.to_owned(),
-            disabled: false,
-            created_at: edubot_core::time::now_ms(),
-        };
+        let admin = edubot_core::auth::new_admin(username, password);
         self.ctx
             .store
             .put_admin(&admin)

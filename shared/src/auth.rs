@@ -45,6 +45,17 @@ pub fn burn_password_check(password: &str) {
     let _ = verify_password(password, &DUMMY);
 }
 
+/// A new, enabled admin with this password (hashed with argon2id).
+pub fn new_admin(username: &str, password: &str) -> crate::model::Admin {
+    crate::model::Admin {
+        username: username.to_owned(),
+        password_hash: hash_password(password),
+        role: ROLE_ADMIN.to_owned(),
+        disabled: false,
+        created_at: crate::time::now_ms(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use edubot_core::config::{Config, Needs};
-use edubot_core::model::{new_message_id, Admin};
+use edubot_core::model::new_message_id;
 use edubot_core::whatsapp::signature;
 use edubot_core::AppContext;
 use edubot_local::{gateway, DynamoDbLocal, LocalStack, Settings};
@@ -104,13 +104,7 @@ impl Harness {
     }
 
     pub async fn create_admin(&self, username: &str, password: &str) {
-        let admin = Admin {
-            username: username.to_owned(),
-            password_hash: edubot_core::auth::hash_password(password),
-            role: edubot_core::auth::ROLE_ADMIN.to_owned(),
-            disabled: false,
-            created_at: edubot_core::time::now_ms(),
-        };
+        let admin = edubot_core::auth::new_admin(username, password);
         self.ctx
             .store
             .put_admin(&admin)

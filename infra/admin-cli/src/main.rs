@@ -10,9 +10,8 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use edubot_core::auth::{hash_password, ROLE_ADMIN};
 use edubot_core::config::{Config, Needs};
-use edubot_core::model::{valid_username, Admin};
+use edubot_core::model::valid_username;
 use edubot_core::store::Store;
 
 /// Shorter passwords are refused: admins hold every conversation.
@@ -78,13 +77,7 @@ async fn create(store: &Store, username: &str) -> Result<String, String> {
             "the password must have at least {MIN_PASSWORD_CHARS} characters"
         ));
     }
-    let admin = Admin {
-        username: username.to_owned(),
-        password_hash: hash_password(&password),
-        role: ROLE_ADMIN.to_owned(),
-        disabled: false,
-        created_at: edubot_core::time::now_ms(),
-    };
+    let admin = edubot_core::auth::new_admin(username, &password);
     store.put_admin(&admin).await.map_err(|e| e.to_string())?;
     Ok(format!("admin {username} created (or password reset)"))
 }

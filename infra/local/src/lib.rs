@@ -23,7 +23,6 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use edubot_core::config::{Config, Needs};
-use edubot_core::model::Admin;
 use edubot_core::AppContext;
 use tokio::task::JoinHandle;
 
@@ -278,13 +277,7 @@ async fn ensure_admin(
         (None, Some(_)) => return Ok(None),
         (None, None) => (generate_password(), true),
     };
-    let admin = Admin {
-        username: username.to_owned(),
-        password_hash: edubot_core::auth::hash_password(&password),
-        role: edubot_core::auth::ROLE_ADMIN.to_owned(),
-        disabled: false,
-        created_at: edubot_core::time::now_ms(),
-    };
+    let admin = edubot_core::auth::new_admin(username, &password);
     ctx.store
         .put_admin(&admin)
         .await
