@@ -490,6 +490,44 @@ async fn a_status_carrying_our_message_id_settles_a_send_whose_answer_was_lost()
 }
 
 #[tokio::test]
+async fn a_sent_mark_overtaken_by_a_status_keeps_the_status_and_still_writes_the_pointer() {
+    let h = Harness::new().await;
+    let token = h.admin_token().await;
+    user_says(&h, ADA, "support").await;
+    h.graph.script(Scripted::ServerError(500));
+    let (_, json) = admin_send(&h, &token, ADA, "Let me check").await;
+    let id = json["message"]["id"].as_str().unwrap().to_owned();
+    let wamid = new_wamid();
+    // The status webhook (found by our id) gets there before the send's answer is recorded.
+    assert_eq!(
+        post_webhook(&h, &status(&wamid, "delivered", ADA, Some(&id))).await,
+        200
+    );
+    let pending = history(&h, ADA)
+        .await
+        .into_iter()
+        .find(|m| m.id == id)
+        .unwrap();
+    h.ctx
+        .store
+        .mark_sent(&pending, &wamid, edubot_core::time::now_ms())
+        .await
+        .expect("a late sent mark is not an error");
+    let m = history(&h, ADA)
+        .await
+        .into_iter()
+        .find(|m| m.id == id)
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Delivered, "not moved back to sent");
+    // The pointer was written: a later status without callback data still finds the message.
+    assert_eq!(
+        post_webhook(&h, &status(&wamid, "read", ADA, None)).await,
+        200
+    );
+    assert_eq!(status_of(&h, &wamid).await.0, MessageStatus::Read);
+}
+
+#[tokio::test]
 async fn the_webhook_never_calls_the_graph_api() {
     let h = Harness::new().await;
     for text in ["hello", "support", "STOP"] {

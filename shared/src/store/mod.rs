@@ -582,26 +582,24 @@ impl Store {
             .collect()
     }
 
-    /// Records Meta's acceptance of a send. Never moves a status backwards: if a status
-    /// webhook got there first, only the wamid pointer is added.
+    /// Records Meta's acceptance of a send: the wamid pointer (for its status webhooks) and
+    /// the message marked sent, in one transaction — one round trip per reply. Never moves a
+    /// status backwards: if a status webhook got there first (it finds the message by its
+    /// callback data), the transaction is cancelled and only the pointer is written.
     pub async fn mark_sent(&self, m: &Message, wamid: &str, now: Millis) -> Result<(), StoreError> {
-        let pointer = WamidItem {
+        let pointer = to_item(&WamidItem {
             pk: wamid_pk(wamid),
             sk: SINGLETON_SK.into(),
             phone: m.phone.to_string(),
             message_id: m.id.clone(),
             expires_at: (now + WAMID_POINTER_TTL) / SECOND,
-        };
-        self.client
-            .put_item()
+        });
+        let put_pointer = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(to_item(&pointer)))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let result = self
-            .client
-            .update_item()
+            .set_item(Some(pointer.clone()))
+            .build()
+            .expect("put");
+        let mark = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(conversation_pk(&m.phone), message_sk(&m.id))))
             .update_expression(
@@ -615,11 +613,32 @@ impl Store {
             .expression_attribute_values(":rank", n(MessageStatus::Sent.rank()))
             .expression_attribute_values(":wamid", s(wamid))
             .expression_attribute_values(":now", n(now))
+            .build()
+            .expect("update");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_pointer).build())
+            .transact_items(TransactWriteItem::builder().update(mark).build())
             .send()
             .await;
-        // A failed condition: the message already moved on (a status got there first).
-        conditional(result)?;
-        Ok(())
+        match result {
+            Ok(_) => Ok(()),
+            // The message already moved on: the pointer alone.
+            Err(e)
+                if cancelled_conditions(&e).is_some_and(|failed| failed.get(1) == Some(&true)) =>
+            {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(pointer))
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                Ok(())
+            }
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
     }
 
     /// Records a permanent failure with its reason (only from pending or sent).
