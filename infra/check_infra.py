@@ -13,6 +13,7 @@
 - Table: foundations.yaml reads as plain YAML (the local stack parses its Table resource),
   holds the only table, and defines every index the store names.
 - Headers: CloudFront's response headers policy carries the local stack's CSP and headers.
+- Stream: the local stack batches the stream for the processor as the deployed mapping does.
 """
 
 import pathlib
@@ -387,8 +388,18 @@ def check_headers():
             fail(f"CloudFront serves {name}: {served.get(name)!r}, the local stack {value!r}")
 
 
+def check_stream_batch():
+    mapping = load_template("wiring.yaml")["Resources"]["InboundStream"]["Properties"]
+    local = re.search(r"pub const BATCH_SIZE: usize = (\d+);",
+                      (ROOT / "infra/local/src/stream.rs").read_text())
+    if not local or int(local.group(1)) != mapping["BatchSize"]:
+        fail(f"the stream's BatchSize is {mapping['BatchSize']} in wiring.yaml but "
+             f"{local.group(1) if local else 'missing'} in infra/local/src/stream.rs")
+
+
 def main():
     functions = function_crates()
+    check_stream_batch()
     check_table()
     check_routes(functions)
     check_function_set(functions)

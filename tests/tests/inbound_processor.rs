@@ -278,6 +278,98 @@ async fn several_unprocessed_messages_are_handled_in_order() {
 }
 
 #[tokio::test]
+async fn a_batch_of_several_conversations_answers_each_and_reports_only_the_one_that_failed() {
+    let h = Harness::new().await;
+    let users = [
+        "447700900201",
+        "447700900202",
+        "447700900203",
+        "447700900204",
+    ];
+    let ts = now_secs();
+    for text in ["hello", "menu"] {
+        for user in users {
+            assert_eq!(
+                post_webhook(&h, &user_text(user, &new_wamid(), ts, text)).await,
+                200
+            );
+        }
+    }
+    // The third user's conversation item is unreadable: only its processing fails.
+    let broken = users[2];
+    h.ctx
+        .store
+        .client()
+        .put_item()
+        .table_name(h.ctx.store.table())
+        .item(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("CONV#{broken}")),
+        )
+        .item(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("#META".into()),
+        )
+        .item(
+            "state",
+            aws_sdk_dynamodb::types::AttributeValue::N("42".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let event = h.stream_event_for_unprocessed().await;
+    assert_eq!(event.records.len(), 8);
+    let broken_first_sequence = event
+        .records
+        .iter()
+        .find(|r| {
+            inbound_processor::inserted_inbound_message(r)
+                .unwrap()
+                .phone
+                .to_string()
+                == broken
+        })
+        .and_then(|r| r.change.sequence_number.clone());
+
+    let failures = inbound_processor::handle(&h.ctx, event)
+        .await
+        .batch_item_failures;
+    let reported: Vec<_> = failures.iter().map(|f| f.item_identifier.clone()).collect();
+    assert_eq!(
+        reported,
+        vec![broken_first_sequence],
+        "only the broken conversation, from its first record"
+    );
+    for user in users.iter().filter(|u| **u != broken) {
+        let sends = h.graph.sends_to(user);
+        assert_eq!(sends.len(), 3, "{user}: welcome, menu, menu again");
+        assert_eq!(
+            sends[0].text(),
+            Some(content().welcome.as_str()),
+            "{user}: in order"
+        );
+    }
+    assert!(h.graph.sends_to(broken).is_empty());
+    let left: Vec<_> = h
+        .stream_event_for_unprocessed()
+        .await
+        .records
+        .iter()
+        .map(|r| {
+            inbound_processor::inserted_inbound_message(r)
+                .unwrap()
+                .phone
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        left,
+        vec![broken.to_owned(); 2],
+        "the broken user's messages wait for the retry"
+    );
+}
+
+#[tokio::test]
 async fn a_message_whose_stream_record_is_missing_is_still_picked_up_first() {
     let h = Harness::new().await;
     for text in ["hello", "support"] {

@@ -10,6 +10,7 @@ use edubot_core::inbound::process_conversation;
 use edubot_core::model::{Direction, Message};
 use edubot_core::store::message_from_item;
 use edubot_core::AppContext;
+use futures_util::future::join_all;
 
 /// The inbound message a record inserted, if it is one (the filter the event source
 /// mapping applies in AWS, applied again here).
@@ -41,9 +42,19 @@ pub async fn handle(ctx: &AppContext, event: Event) -> DynamoDbEventResponse {
             )),
         }
     }
+    // Conversations are independent: they are processed side by side (each one's messages
+    // stay in order inside `process_conversation`). A batch is at most the mapping's
+    // BatchSize records, so this is at most that many at once.
+    let outcomes = join_all(groups.into_iter().map(
+        |(first, sequence_number, messages)| async move {
+            let result = process_conversation(ctx, &first.phone, messages).await;
+            (first, sequence_number, result)
+        },
+    ))
+    .await;
     let mut failures = Vec::new();
-    for (first, sequence_number, messages) in groups {
-        match process_conversation(ctx, &first.phone, messages).await {
+    for (first, sequence_number, result) in outcomes {
+        match result {
             Ok(report) => {
                 tracing::debug!(phone = %first.phone.masked(), ?report, "conversation processed")
             }

@@ -15,8 +15,11 @@ use aws_sdk_dynamodbstreams::Client;
 use edubot_core::AppContext;
 use serde::{Deserialize, Serialize};
 
-/// Lambda's default batch size for DynamoDB streams.
-const BATCH_SIZE: i32 = 100;
+/// Records read per GetRecords call (Lambda's default for DynamoDB streams).
+const READ_LIMIT: i32 = 100;
+/// The deployed mapping's BatchSize (wiring.yaml, InboundStream; infra/check_infra.py
+/// holds the two equal): the filtered records reach the processor in batches this big.
+pub const BATCH_SIZE: usize = 10;
 const IDLE_POLL: Duration = Duration::from_millis(200);
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
@@ -174,7 +177,7 @@ impl StreamPoller {
             .client
             .get_records()
             .shard_iterator(iterator)
-            .limit(BATCH_SIZE)
+            .limit(READ_LIMIT)
             .send()
             .await
         {
@@ -220,19 +223,23 @@ impl StreamPoller {
         Ok(count)
     }
 
-    /// Hands the batch's inbound INSERTs to the processor; false if any must be retried.
+    /// Hands the records' inbound INSERTs to the processor, filtered then batched as the
+    /// event source mapping does; false if any must be retried.
     async fn deliver(&self, records: &[Record]) -> bool {
-        let mut event = Event::default();
-        event.records = records
+        let inbound: Vec<EventRecord> = records
             .iter()
             .map(|r| to_event_record(r, &self.stream_arn))
             .filter(|r| inbound_processor::inserted_inbound_message(r).is_some())
             .collect();
-        if event.records.is_empty() {
-            return true;
+        for batch in inbound.chunks(BATCH_SIZE) {
+            let mut event = Event::default();
+            event.records = batch.to_vec();
+            let response = inbound_processor::handle(&self.ctx, event).await;
+            if !response.batch_item_failures.is_empty() {
+                return false;
+            }
         }
-        let response = inbound_processor::handle(&self.ctx, event).await;
-        response.batch_item_failures.is_empty()
+        true
     }
 
     fn save(&self) {
