@@ -1,12 +1,13 @@
-//! Cold start: a Lambda Runtime API emulator on 127.0.0.1 and each function's binary
-//! started as Lambda starts it. Measured from spawn to its first `GET …/invocation/next`
-//! (init) and to the end of its first invocation; then its peak RSS, then it is killed.
+//! A Lambda Runtime API emulator on 127.0.0.1 and a function's binary started as Lambda
+//! starts it (a "sandbox"). Cold start: spawn → its first `GET …/invocation/next` (init),
+//! spawn → the end of its first invocation. Then as many invocations as wanted, one at a
+//! time as Lambda gives them to one instance, and its peak RSS.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -26,7 +27,8 @@ enum Seen {
 }
 
 struct Emulator {
-    event: Mutex<Option<Vec<u8>>>,
+    /// The events to hand out, one per `next`.
+    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Vec<u8>>>,
     request_id: String,
     function_arn: String,
     seen: mpsc::UnboundedSender<Seen>,
@@ -34,9 +36,8 @@ struct Emulator {
 
 async fn next(State(emu): State<Arc<Emulator>>) -> Response {
     let _ = emu.seen.send(Seen::Next(Instant::now()));
-    let event = emu.event.lock().unwrap().take();
-    let Some(body) = event else {
-        // Lambda freezes the sandbox here; we kill it.
+    // Between invocations Lambda freezes the sandbox here; so does the wait for the next event.
+    let Some(body) = emu.events.lock().await.recv().await else {
         std::future::pending::<()>().await;
         unreachable!()
     };
@@ -136,7 +137,154 @@ fn peak_rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Starts `binary` against a fresh emulator holding `event`; answers its figures.
+/// A function's process and the emulator it talks to. Killed when dropped.
+pub struct Sandbox {
+    function: String,
+    child: tokio::process::Child,
+    pid: u32,
+    spawned: Instant,
+    init: Option<Duration>,
+    events: mpsc::UnboundedSender<Vec<u8>>,
+    seen: mpsc::UnboundedReceiver<Seen>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// One invocation's answer.
+pub struct Invoked {
+    /// Event handed over → response posted.
+    pub elapsed: Duration,
+    /// Spawn → response posted.
+    pub since_spawn: Duration,
+    /// The HTTP status a function answered (API Gateway responses), or "ok"/"error: …".
+    pub outcome: String,
+}
+
+impl Sandbox {
+    /// Starts `binary` with the Lambda environment and `own_env`, against a fresh emulator.
+    pub async fn start(
+        binary: &Path,
+        function: &str,
+        own_env: &HashMap<String, String>,
+    ) -> Result<Sandbox, String> {
+        let (seen_tx, seen) = mpsc::unbounded_channel();
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let emu = Arc::new(Emulator {
+            events: tokio::sync::Mutex::new(events_rx),
+            request_id: format!("bench-{}", edubot_core::model::new_message_id()),
+            function_arn: format!(
+                "arn:aws:lambda:us-east-1:123456789012:function:edubot-bench-{function}"
+            ),
+            seen: seen_tx,
+        });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(emu);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let env = lambda_env(function, addr, own_env);
+        let spawned = Instant::now();
+        let child = tokio::process::Command::new(binary)
+            .env_clear()
+            .envs(env)
+            .current_dir(std::env::temp_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let pid = child.id().unwrap_or(0);
+        Ok(Sandbox {
+            function: function.to_owned(),
+            child,
+            pid,
+            spawned,
+            init: None,
+            events,
+            seen,
+            server,
+        })
+    }
+
+    /// Spawn → the first `next`, once the function has asked for its first event.
+    pub fn init(&self) -> Option<Duration> {
+        self.init
+    }
+
+    /// Hands `event` to the function and waits for its answer.
+    pub async fn invoke(
+        &mut self,
+        event: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<Invoked, String> {
+        let handed = Instant::now();
+        let _ = self.events.send(serde_json::to_vec(event).unwrap());
+        let function = self.function.clone();
+        let answer = async {
+            loop {
+                tokio::select! {
+                    seen = self.seen.recv() => match seen {
+                        Some(Seen::Next(t)) => {
+                            if self.init.is_none() {
+                                self.init = Some(t - self.spawned);
+                            }
+                        }
+                        Some(Seen::Response(t, body)) => {
+                            let status = serde_json::from_slice::<serde_json::Value>(&body)
+                                .ok()
+                                .and_then(|v| v.get("statusCode").and_then(|s| s.as_u64()).map(|s| s.to_string()))
+                                .unwrap_or_else(|| "ok".into());
+                            return Ok((t, status));
+                        }
+                        Some(Seen::Error(t, body)) => {
+                            return Ok((t, format!("error: {}",
+                                String::from_utf8_lossy(&body).chars().take(120).collect::<String>())));
+                        }
+                        Some(Seen::InitError(body)) => {
+                            return Err(format!("{function}: init error {}", String::from_utf8_lossy(&body)));
+                        }
+                        None => return Err("emulator stopped".to_owned()),
+                    },
+                    status = self.child.wait() => {
+                        return Err(format!("{function} exited during an invocation: {status:?}"));
+                    }
+                }
+            }
+        };
+        let (t, outcome) = tokio::time::timeout(timeout, answer)
+            .await
+            .map_err(|_| format!("{}: no answer within {timeout:?}", self.function))??;
+        Ok(Invoked {
+            elapsed: t.saturating_duration_since(handed),
+            since_spawn: t - self.spawned,
+            outcome,
+        })
+    }
+
+    /// VmHWM: the most memory the process has held.
+    pub fn peak_rss_kb(&self) -> u64 {
+        peak_rss_kb(self.pid)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        self.server.abort();
+    }
+}
+
+/// Starts `binary`, gives it `event`, answers its cold-start figures and stops it.
 pub async fn start_once(
     binary: &Path,
     function: &str,
@@ -144,91 +292,18 @@ pub async fn start_once(
     own_env: &HashMap<String, String>,
     timeout: Duration,
 ) -> Result<Start, String> {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let emu = Arc::new(Emulator {
-        event: Mutex::new(Some(serde_json::to_vec(event).unwrap())),
-        request_id: format!("bench-{}", edubot_core::model::new_message_id()),
-        function_arn: format!(
-            "arn:aws:lambda:us-east-1:123456789012:function:edubot-bench-{function}"
-        ),
-        seen: tx,
-    });
-    let app = Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route(
-            "/2018-06-01/runtime/invocation/{id}/response",
-            post(response),
-        )
-        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-        .route("/2018-06-01/runtime/init/error", post(init_error))
-        .with_state(emu);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let env = lambda_env(function, addr, own_env);
-
-    let spawned = Instant::now();
-    let mut child = tokio::process::Command::new(binary)
-        .env_clear()
-        .envs(env)
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let pid = child.id().unwrap_or(0);
-
-    let result = async {
-        let mut init = None;
-        loop {
-            tokio::select! {
-                seen = rx.recv() => match seen {
-                    Some(Seen::Next(t)) => {
-                        if init.is_none() {
-                            init = Some(t - spawned);
-                        }
-                    }
-                    Some(Seen::Response(t, body)) => {
-                        let status = serde_json::from_slice::<serde_json::Value>(&body)
-                            .ok()
-                            .and_then(|v| v.get("statusCode").and_then(|s| s.as_u64()).map(|s| s.to_string()))
-                            .unwrap_or_else(|| "ok".into());
-                        return Ok((init.unwrap_or_default(), t - spawned, status));
-                    }
-                    Some(Seen::Error(t, body)) => {
-                        return Ok((init.unwrap_or_default(), t - spawned,
-                            format!("error: {}", String::from_utf8_lossy(&body).chars().take(120).collect::<String>())));
-                    }
-                    Some(Seen::InitError(body)) => {
-                        return Err(format!("{function}: init error {}", String::from_utf8_lossy(&body)));
-                    }
-                    None => return Err("emulator stopped".to_owned()),
-                },
-                status = child.wait() => {
-                    return Err(format!("{function} exited during its first invocation: {status:?}"));
-                }
-            }
-        }
-    };
-    let outcome = tokio::time::timeout(timeout, result).await;
+    let mut sandbox = Sandbox::start(binary, function, own_env).await?;
+    let invoked = sandbox.invoke(event, timeout).await;
     // Peak RSS before it goes (it now waits in its second `next`, frozen as in Lambda).
-    let rss = peak_rss_kb(pid);
-    let _ = child.start_kill();
-    let _ = child.wait().await;
-    server.abort();
-    let (init, first, status) =
-        outcome.map_err(|_| format!("{function}: no answer within {timeout:?}"))??;
+    let rss = sandbox.peak_rss_kb();
+    let init = sandbox.init();
+    sandbox.stop().await;
+    let invoked = invoked?;
     Ok(Start {
-        init_ms: crate::stats::ms(init),
-        first_invoke_ms: crate::stats::ms(first),
+        init_ms: crate::stats::ms(init.unwrap_or_default()),
+        first_invoke_ms: crate::stats::ms(invoked.since_spawn),
         peak_rss_kb: rss,
-        outcome: status,
+        outcome: invoked.outcome,
     })
 }
 

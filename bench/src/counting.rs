@@ -1,6 +1,7 @@
 //! DynamoDB calls seen by an SDK interceptor: which operation, when, how many items a
 //! Query read, and the input (so the same calls can be replayed on a bare client).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ use aws_sdk_dynamodb::operation::query::{QueryInput, QueryOutput};
 use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsInput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -230,16 +232,147 @@ fn concurrent_groups(calls: &[Call]) -> Vec<Vec<Replay>> {
 }
 
 /// Replays the calls on `client` the way they ran (concurrent ones together); answers the
-/// wall time. Failed conditions are expected (the handler's write already happened) and
-/// cost the same round trip.
+/// wall time. Writes are replayed without their conditions: the handler's write already
+/// happened, and a write whose condition fails costs DynamoDB (Local) less than one that
+/// lands, so a conditional replay would flatter the bare side. Unconditioned, each write
+/// lands again with the same content — the same work the handler's did.
 pub async fn replay(client: &Client, calls: &[Call]) -> Duration {
     let groups = concurrent_groups(calls);
     let started = Instant::now();
     for group in groups {
-        let futures = group.into_iter().map(|r| replay_one(client, r));
+        let futures = group
+            .into_iter()
+            .map(|r| replay_one(client, unconditional(r)));
         futures::future::join_all(futures).await;
     }
     started.elapsed()
+}
+
+type Names = Option<HashMap<String, String>>;
+type Values = Option<HashMap<String, AttributeValue>>;
+
+/// Only the `#names` and `:values` the remaining expressions use (DynamoDB refuses unused ones).
+fn used_only(expressions: &[Option<&str>], names: Names, values: Values) -> (Names, Values) {
+    let text: String = expressions
+        .iter()
+        .flatten()
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let used = |token: &str| {
+        text.match_indices(token).any(|(at, _)| {
+            text[at + token.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+        })
+    };
+    let names = names
+        .map(|m| {
+            m.into_iter()
+                .filter(|(k, _)| used(k))
+                .collect::<HashMap<_, _>>()
+        })
+        .filter(|m| !m.is_empty());
+    let values = values
+        .map(|m| {
+            m.into_iter()
+                .filter(|(k, _)| used(k))
+                .collect::<HashMap<_, _>>()
+        })
+        .filter(|m| !m.is_empty());
+    (names, values)
+}
+
+/// The same write without its condition (reads are unchanged; a transaction's condition
+/// checks are dropped).
+fn unconditional(r: Replay) -> Replay {
+    match r {
+        Replay::Put(mut i) => {
+            i.condition_expression = None;
+            (i.expression_attribute_names, i.expression_attribute_values) = used_only(
+                &[],
+                i.expression_attribute_names.take(),
+                i.expression_attribute_values.take(),
+            );
+            Replay::Put(i)
+        }
+        Replay::Update(mut i) => {
+            i.condition_expression = None;
+            (i.expression_attribute_names, i.expression_attribute_values) = used_only(
+                &[i.update_expression.as_deref()],
+                i.expression_attribute_names.take(),
+                i.expression_attribute_values.take(),
+            );
+            Replay::Update(i)
+        }
+        Replay::Delete(mut i) => {
+            i.condition_expression = None;
+            (i.expression_attribute_names, i.expression_attribute_values) = used_only(
+                &[],
+                i.expression_attribute_names.take(),
+                i.expression_attribute_values.take(),
+            );
+            Replay::Delete(i)
+        }
+        Replay::TransactWrite(mut i) => {
+            i.transact_items = i.transact_items.map(|items| {
+                items
+                    .into_iter()
+                    .filter(|t| t.condition_check.is_none())
+                    .map(unconditional_item)
+                    .collect()
+            });
+            Replay::TransactWrite(i)
+        }
+        other => other,
+    }
+}
+
+fn unconditional_item(mut t: TransactWriteItem) -> TransactWriteItem {
+    if let Some(p) = t.put.take() {
+        let (names, values) = used_only(
+            &[],
+            p.expression_attribute_names,
+            p.expression_attribute_values,
+        );
+        t.put = Some(
+            Put::builder()
+                .table_name(p.table_name)
+                .set_item(Some(p.item))
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .build()
+                .expect("put"),
+        );
+    }
+    if let Some(u) = t.update.take() {
+        let (names, values) = used_only(
+            &[Some(u.update_expression.as_str())],
+            u.expression_attribute_names,
+            u.expression_attribute_values,
+        );
+        t.update = Some(
+            Update::builder()
+                .table_name(u.table_name)
+                .set_key(Some(u.key))
+                .update_expression(u.update_expression)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .build()
+                .expect("update"),
+        );
+    }
+    if let Some(d) = t.delete.take() {
+        t.delete = Some(
+            Delete::builder()
+                .table_name(d.table_name)
+                .set_key(Some(d.key))
+                .build()
+                .expect("delete"),
+        );
+    }
+    t
 }
 
 async fn replay_one(client: &Client, r: Replay) {

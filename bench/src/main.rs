@@ -12,6 +12,7 @@ mod fixture;
 mod scenarios;
 mod size;
 mod stats;
+mod sustained;
 mod warm;
 
 use std::collections::BTreeMap;
@@ -87,7 +88,7 @@ fn parse_args() -> Result<Options, String> {
             "-h" | "--help" => {
                 println!(
                     "edubot-bench [--quick] [--bin-dir target/release] [--out-dir bench] [--starts 20]\n\
-                     \t[--only coldstart,warm,burst,admin,size] [--speed-bin-dir DIR]\n\
+                     \t[--only coldstart,sustained,warm,burst,admin,size] [--speed-bin-dir DIR]\n\
                      \t[--admin-size 5000,40] [--burst-size 200,10,32]"
                 );
                 std::process::exit(0);
@@ -145,6 +146,17 @@ async fn main() {
         eprintln!("edubot-bench: cold starts ({} per function)…", o.starts);
         sections.push(cold_starts(&o, &endpoint, &mut raw).await);
         timings.push(("cold start".into(), t.elapsed().as_secs_f64()));
+        done(&o, &sections, &raw, &timings, started);
+    }
+    if wants(&o, "sustained") {
+        let t = Instant::now();
+        let n = if o.quick { 3 } else { 200 };
+        eprintln!("edubot-bench: memory and warm invocations ({n} per release binary)…");
+        sections.push(sustained::run(&o.bin_dir, &endpoint, n, &mut raw).await);
+        timings.push((
+            "memory and warm invocations".into(),
+            t.elapsed().as_secs_f64(),
+        ));
         done(&o, &sections, &raw, &timings, started);
     }
     if wants(&o, "warm") {
@@ -359,8 +371,7 @@ async fn cold_starts(o: &Options, endpoint: &str, raw: &mut Raw) -> Section {
             .into(),
     );
     section.notes.push(
-        "Peak RSS is after one invocation of a fresh process; the burst runs the handlers in-process in the \
-         local stack, so per-function RSS under a burst is not measured separately."
+        "Peak RSS here is after one invocation; after a long run of invocations it is in the next section."
             .into(),
     );
     let sdk: Vec<f64> = samples
@@ -379,14 +390,9 @@ async fn cold_starts(o: &Options, endpoint: &str, raw: &mut Raw) -> Section {
         section.notes.push(format!(
             "Where the init time goes: the functions' median init is {} ms, the floor's {} ms (a gap of {} ms); \
              the floor plus `edubot_core::aws::dynamodb_client()` alone is {} ms, i.e. {} ms ({:.0}% of the \
-             gap) is building the DynamoDB client. That call runs `aws_config::defaults(..).load()` (the default \
-             provider chains for region, credentials and every SDK setting, each consulting the environment \
-             and the shared profile files) and `build_https()` with rustls, whose trust store comes from the \
-             platform's root certificates on the filesystem (rustls-native-certs). The levers the issue names \
-             apply here: an `aws_sdk_dynamodb::Config` built straight from AWS_REGION, \
-             AWS_ENDPOINT_URL_DYNAMODB and the AWS_ACCESS_KEY_ID/SECRET/SESSION_TOKEN variables (static \
-             credentials, no provider chain, no profile files, no IMDS), and compiled-in roots (webpki-roots) \
-             for the SDK's HTTPS client. Not changed here: shared/ is others' work in progress.",
+             gap) is building the DynamoDB client. In Lambda that client takes region and credentials straight \
+             from the environment (no provider chain, profile files or IMDS) and trusts five compiled-in \
+             Amazon roots (no filesystem scan): what is left is the SDK's own configuration building.",
             f2(fn_init),
             f2(floor_init),
             f2(gap),

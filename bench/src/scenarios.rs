@@ -269,6 +269,24 @@ impl<'a> Scenarios<'a> {
     }
 }
 
+impl Scenarios<'_> {
+    /// A stream batch as a burst fills it: the new messages of `users` users (of 200,
+    /// in turn), each stored through the webhook handler (untimed).
+    pub async fn stream_batch(&self, i: usize, users: usize) -> Invocation {
+        let mut batch = aws_lambda_events::dynamodb::Event::default();
+        for u in 0..users {
+            let p = phone(5, (i * users + u) % 200);
+            self.fx
+                .inbound(&p, if (i + u) % 3 == 0 { "menu" } else { "Hello" })
+                .await;
+            batch
+                .records
+                .extend(self.fx.stream_event_for(&p).await.records);
+        }
+        Invocation::Stream(batch)
+    }
+}
+
 fn signed_event(payload: &Value) -> ApiGatewayV2httpRequest {
     let body = payload.to_string();
     let sig = edubot_core::whatsapp::signature::sign(APP_SECRET.as_bytes(), body.as_bytes());
