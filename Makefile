@@ -25,6 +25,8 @@ BENCH_PACKAGES = $(foreach f,$(wildcard functions/*/Cargo.toml),-p $(notdir $(pa
 	-p edubot-bench-floor -p edubot-bench
 
 bench: install
+	@command -v zip >/dev/null 2>&1 || { echo "Installing zip (bootstrap.zip sizes)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip >/dev/null; }
 	$(CARGO) build --release --quiet $(BENCH_PACKAGES)
 	target/release/edubot-bench
 

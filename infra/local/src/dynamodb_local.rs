@@ -37,8 +37,16 @@ fn free_port() -> Result<u16, String> {
 
 impl DynamoDbLocal {
     /// Starts DynamoDB Local, persisting to `data_dir` (in memory without one), and waits
-    /// until it answers.
+    /// until it answers. A laptop-sized JVM (1 GB heap).
     pub async fn start(data_dir: Option<&Path>) -> Result<DynamoDbLocal, String> {
+        Self::start_with(data_dir, "-Xms64m -Xmx1g -XX:+UseSerialGC").await
+    }
+
+    /// [`DynamoDbLocal::start`] with these JVM options.
+    pub async fn start_with(
+        data_dir: Option<&Path>,
+        java_options: &str,
+    ) -> Result<DynamoDbLocal, String> {
         let dir = install_dir()?;
         let port = free_port()?;
         let storage = match data_dir {
@@ -51,7 +59,7 @@ impl DynamoDbLocal {
         };
         // The shell is a watchdog: it stops Java when we stop (TERM) or die (parent gone).
         let script = format!(
-            "java -Xms64m -Xmx1g -XX:+UseSerialGC -Djava.library.path='{lib}' -jar '{jar}' -sharedDb {storage} -port {port} & \
+            "java {java_options} -Djava.library.path='{lib}' -jar '{jar}' -sharedDb {storage} -port {port} & \
              j=$!; trap 'kill $j 2>/dev/null; wait $j; exit 0' TERM INT EXIT; \
              while kill -0 {parent} 2>/dev/null && kill -0 $j 2>/dev/null; do sleep 1; done",
             lib = dir.join("DynamoDBLocal_lib").display(),
