@@ -5,12 +5,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test install browser-install reset fmt lint lint-infra deploy destroy secrets admin bench
+.PHONY: run test install zip-install browser-install reset fmt lint lint-infra deploy destroy secrets admin bench
 
 run: install
 	$(CARGO) run --quiet -p edubot-local --bin edubot-local
 
-test: install browser-install lint-infra
+test: install browser-install lint-infra zip-install
 	$(CARGO) test --workspace --no-fail-fast
 	$(CARGO) build --quiet -p edubot-local --bin edubot-local
 	cd tests/browser && node --test
@@ -24,11 +24,14 @@ test: install browser-install lint-infra
 BENCH_PACKAGES = $(foreach f,$(wildcard functions/*/Cargo.toml),-p $(notdir $(patsubst %/Cargo.toml,%,$(f)))) \
 	-p edubot-bench-floor -p edubot-bench
 
-bench: install
-	@command -v zip >/dev/null 2>&1 || { echo "Installing zip (bootstrap.zip sizes)…"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip >/dev/null; }
+bench: install zip-install
 	$(CARGO) build --release --quiet $(BENCH_PACKAGES)
 	target/release/edubot-bench
+
+# The bench zips each binary as Lambda takes it.
+zip-install:
+	@command -v zip >/dev/null 2>&1 || { echo "Installing zip…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip >/dev/null; }
 
 # What the stack and the tests need beyond the Rust toolchain.
 install: infra/local/node_modules/.installed
