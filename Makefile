@@ -5,6 +5,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
+# Python tools (cfn-lint; cargo-lambda and zig for deploys) live in a venv under target/.
+INFRA_VENV := target/infra-venv
+INFRA_PATH := PATH="$(CURDIR)/$(INFRA_VENV)/bin:$$PATH"
+
 .PHONY: run test install zip-install browser-install reset fmt lint lint-infra deploy destroy secrets admin bench
 
 run: install
@@ -18,15 +22,22 @@ test: install browser-install lint-infra zip-install
 	target/debug/edubot-bench --quick --bin-dir target/debug
 
 # `make bench` (issue 7): release builds of every function and of the floor (bench/floor),
-# then cold start, warm latency, a burst, the admin API at size and sizes; prints a table
-# and writes bench/BENCHMARKS.md and bench/results.csv. `make test` runs it in --quick mode
-# (debug builds, tiny sizes, results under target/bench-quick) to prove the harness works.
-BENCH_PACKAGES = $(foreach f,$(wildcard functions/*/Cargo.toml),-p $(notdir $(patsubst %/Cargo.toml,%,$(f)))) \
-	-p edubot-bench-floor -p edubot-bench
+# then cold start, memory, warm latency, a burst, the admin API at size and sizes; prints a
+# table and writes bench/BENCHMARKS.md and bench/results.csv. `make test` runs it in --quick
+# mode (debug builds, tiny sizes, results under target/bench-quick) to prove the harness works.
+# Two comparisons need builds of their own, too slow for every run:
+#   ARM64=1  builds every function for arm64 as a deploy does (cargo lambda, in target/deploy)
+#            and sizes its bootstrap.zip next to the x86_64 one;
+#   SPEED=1  builds the speed-optimised profile (release-speed: opt-level 3) and starts and
+#            sizes it next to the size-optimised release profile.
+BENCH_FUNCTIONS = $(foreach f,$(wildcard functions/*/Cargo.toml),-p $(notdir $(patsubst %/Cargo.toml,%,$(f))))
+BENCH_PACKAGES = $(BENCH_FUNCTIONS) -p edubot-bench-floor -p edubot-bench
 
-bench: install zip-install
+bench: install zip-install $(if $(ARM64),$(INFRA_VENV)/bin/cargo-lambda)
 	$(CARGO) build --release --quiet $(BENCH_PACKAGES)
-	target/release/edubot-bench
+	$(if $(SPEED),$(CARGO) build --profile release-speed --quiet $(BENCH_FUNCTIONS) -p edubot-bench-floor)
+	$(if $(ARM64),$(INFRA_PATH) CARGO_TARGET_DIR=target/deploy cargo lambda build --release --arm64 $(BENCH_FUNCTIONS))
+	target/release/edubot-bench $(if $(SPEED),--speed-bin-dir target/release-speed)
 
 # The bench zips each binary as Lambda takes it.
 zip-install:
@@ -67,9 +78,6 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # ---- AWS (README, Deploying) -------------------------------------------------------------
-# Python tools (cfn-lint; cargo-lambda and zig for deploys) live in a venv under target/.
-INFRA_VENV := target/infra-venv
-INFRA_PATH := PATH="$(CURDIR)/$(INFRA_VENV)/bin:$$PATH"
 
 $(INFRA_VENV)/bin/cfn-lint:
 	@python3 -c 'import ensurepip' 2>/dev/null || { echo "Installing Python 3 with venv…"; \

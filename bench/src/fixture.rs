@@ -35,7 +35,8 @@ impl Fixture {
         let counter = Counter::default();
         let client = counted_client(endpoint, &counter);
         let table = format!("bench-{label}-{}", new_message_id().to_lowercase());
-        edubot_local::schema::create_table(&client, &table)
+        // No stream: these tables' events are built by the bench, not read from a stream.
+        edubot_local::schema::create_table_with(&client, &table, false)
             .await
             .expect("table created");
         let env = test_env(&table, &graph.base_url());

@@ -26,9 +26,13 @@ pub fn bootstrap_zip(binary: &Path, work: &Path) -> Result<u64, String> {
         .map_err(|e| e.to_string())
 }
 
-/// arm64 builds lying around from `cargo lambda build --release --arm64` (deploys), if any.
+/// arm64 builds from `cargo lambda build --release --arm64` (`make bench ARM64=1` and
+/// deploys build in target/deploy), if any.
 pub fn arm64_binary(root: &Path, name: &str) -> Option<PathBuf> {
     [
+        root.join("target/deploy/lambda")
+            .join(name)
+            .join("bootstrap"),
         root.join("target/lambda").join(name).join("bootstrap"),
         root.join("target/aarch64-unknown-linux-gnu/release")
             .join(name),

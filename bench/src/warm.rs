@@ -196,8 +196,8 @@ pub async fn run(endpoint: &str, iterations: usize, raw: &mut Raw) -> Section {
     section.notes.push(
         "The bare side replays each write without its condition (and a transaction without its condition \
          checks), so it lands again with the same content: a write whose condition fails is cheaper for \
-         DynamoDB Local than one that lands, and would flatter the bare side. The handler's client carries \
-         the counting interceptor (a clone of each input), the bare client does not."
+         DynamoDB Local than one that lands, and would flatter the bare side. Both clients carry the \
+         counting interceptor (a clone of each input), so its cost is on both sides."
             .into(),
     );
     section.notes.push(format!(

@@ -5,7 +5,8 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
-#[tokio::main]
+// The functions run a single-threaded runtime (one invocation at a time); so does the floor.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
         Ok::<_, Error>(serde_json::json!({ "hello": "world", "echo": event.payload }))

@@ -3,7 +3,8 @@ use edubot_core::config::Needs;
 use edubot_core::AppContext;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
-#[tokio::main]
+// One invocation at a time per instance: one thread (see edubot_core::http_function_main).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     edubot_core::logging::init();
     let ctx = AppContext::from_env(Needs {

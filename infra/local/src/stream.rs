@@ -21,6 +21,10 @@ const READ_LIMIT: i32 = 100;
 /// holds the two equal): the filtered records reach the processor in batches this big.
 pub const BATCH_SIZE: usize = 10;
 const IDLE_POLL: Duration = Duration::from_millis(200);
+/// How long the shard list is trusted. DescribeStream costs DynamoDB Local more as the
+/// stream grows (it rebuilds the description on each call), and shards change rarely: the
+/// list is also refreshed at once when a shard ends or a read fails.
+const SHARD_LIST_TTL: Duration = Duration::from_secs(5);
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -38,6 +42,7 @@ pub struct StreamPoller {
     checkpoint: Checkpoint,
     checkpoint_file: Option<PathBuf>,
     iterators: HashMap<String, String>,
+    shards: Option<(std::time::Instant, Vec<Shard>)>,
     ctx: Arc<AppContext>,
 }
 
@@ -77,6 +82,7 @@ impl StreamPoller {
             checkpoint,
             checkpoint_file,
             iterators: HashMap::new(),
+            shards: None,
             ctx,
         })
     }
@@ -89,6 +95,7 @@ impl StreamPoller {
                 Err(e) => {
                     tracing::warn!(error = %e, "stream poll failed; retrying");
                     self.iterators.clear();
+                    self.shards = None;
                     0
                 }
             };
@@ -126,7 +133,14 @@ impl StreamPoller {
 
     /// One pass over the open shards; answers how many records were read.
     pub async fn poll_once(&mut self) -> Result<usize, String> {
-        let shards = self.shards().await?;
+        let shards = match &self.shards {
+            Some((listed, shards)) if listed.elapsed() < SHARD_LIST_TTL => shards.clone(),
+            _ => {
+                let shards = self.shards().await?;
+                self.shards = Some((std::time::Instant::now(), shards.clone()));
+                shards
+            }
+        };
         let ids: HashSet<&str> = shards.iter().filter_map(|s| s.shard_id()).collect();
         let mut read = 0;
         for shard in &shards {
@@ -186,6 +200,7 @@ impl StreamPoller {
                 // Expired or trimmed iterator: forget it and start again from the checkpoint.
                 tracing::debug!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e), "iterator refused; re-listing");
                 self.iterators.remove(shard);
+                self.shards = None;
                 return Ok(0);
             }
         };
@@ -213,8 +228,10 @@ impl StreamPoller {
                 self.iterators.insert(shard.to_owned(), next);
             }
             None => {
+                // Its children (if any) are in a fresh list.
                 self.iterators.remove(shard);
                 self.checkpoint.finished.insert(shard.to_owned());
+                self.shards = None;
             }
         }
         if count > 0 || !self.iterators.contains_key(shard) {
