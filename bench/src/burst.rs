@@ -56,7 +56,7 @@ pub async fn run(
     concurrency: usize,
     raw: &mut Raw,
 ) -> Section {
-    let fx = Fixture::new(endpoint, "burst").await;
+    let fx = Fixture::with_stream(endpoint, "burst", true).await;
     let mut env = fx.env.clone();
     env.insert("LOCAL_SCHEDULE_SECONDS".into(), "3600".into());
     env.insert("ADMIN_PASSWORD".into(), "bench-burst-password".into());

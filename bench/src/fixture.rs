@@ -30,13 +30,18 @@ pub fn all_needs() -> Needs {
 }
 
 impl Fixture {
+    /// A fixture whose table has no stream (its events are built by the bench).
     pub async fn new(endpoint: &str, label: &str) -> Fixture {
+        Self::with_stream(endpoint, label, false).await
+    }
+
+    /// A fixture whose table has the stream, for the local stack's stream poller.
+    pub async fn with_stream(endpoint: &str, label: &str, stream: bool) -> Fixture {
         let graph = GraphStandIn::start().await;
         let counter = Counter::default();
         let client = counted_client(endpoint, &counter);
         let table = format!("bench-{label}-{}", new_message_id().to_lowercase());
-        // No stream: these tables' events are built by the bench, not read from a stream.
-        edubot_local::schema::create_table_with(&client, &table, false)
+        edubot_local::schema::create_table_with(&client, &table, stream)
             .await
             .expect("table created");
         let env = test_env(&table, &graph.base_url());

@@ -96,7 +96,11 @@ fn parse_args() -> Result<Options, String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
+    // Binaries start in a temporary directory: their paths must not be relative.
     o.bin_dir = std::fs::canonicalize(&o.bin_dir).unwrap_or(o.bin_dir);
+    o.speed_bin_dir = o
+        .speed_bin_dir
+        .map(|d| std::fs::canonicalize(&d).unwrap_or(d));
     if o.quick {
         if !out_set {
             o.out_dir = root.join("target/bench-quick");
@@ -384,8 +388,9 @@ async fn cold_starts(o: &Options, endpoint: &str, raw: &mut Raw) -> Section {
         floor.len()
     ));
     section.notes.push(
-        "(bench-floor-sdk) is the floor plus `edubot_core::aws::dynamodb_client()` only (what every function \
-         builds at init): its distance from the floor is the cost of building the SDK client."
+        "(bench-floor-sdk) is the floor plus `edubot_core::aws::dynamodb_client()` (what every function \
+         builds at init) and one GetItem per invocation: its init's distance from the floor is the cost of \
+         building the SDK client."
             .into(),
     );
     section.notes.push(
