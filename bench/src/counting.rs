@@ -289,13 +289,11 @@ fn used_only(expressions: &[Option<&str>], names: Names, values: Values) -> (Nam
 /// checks are dropped).
 fn unconditional(r: Replay) -> Replay {
     match r {
+        // A put or delete has no expression but its condition: nothing else names anything.
         Replay::Put(mut i) => {
             i.condition_expression = None;
-            (i.expression_attribute_names, i.expression_attribute_values) = used_only(
-                &[],
-                i.expression_attribute_names.take(),
-                i.expression_attribute_values.take(),
-            );
+            i.expression_attribute_names = None;
+            i.expression_attribute_values = None;
             Replay::Put(i)
         }
         Replay::Update(mut i) => {
@@ -309,11 +307,8 @@ fn unconditional(r: Replay) -> Replay {
         }
         Replay::Delete(mut i) => {
             i.condition_expression = None;
-            (i.expression_attribute_names, i.expression_attribute_values) = used_only(
-                &[],
-                i.expression_attribute_names.take(),
-                i.expression_attribute_values.take(),
-            );
+            i.expression_attribute_names = None;
+            i.expression_attribute_values = None;
             Replay::Delete(i)
         }
         Replay::TransactWrite(mut i) => {
@@ -332,17 +327,10 @@ fn unconditional(r: Replay) -> Replay {
 
 fn unconditional_item(mut t: TransactWriteItem) -> TransactWriteItem {
     if let Some(p) = t.put.take() {
-        let (names, values) = used_only(
-            &[],
-            p.expression_attribute_names,
-            p.expression_attribute_values,
-        );
         t.put = Some(
             Put::builder()
                 .table_name(p.table_name)
                 .set_item(Some(p.item))
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
                 .build()
                 .expect("put"),
         );

@@ -68,12 +68,7 @@ impl Fixture {
 
     /// An admin (a cheap argon2 hash is not needed: the login bench needs the real one).
     pub async fn admin_token(&self, username: &str, password: &str) -> String {
-        let admin = edubot_core::auth::new_admin(username, password);
-        self.ctx
-            .store
-            .put_admin(&admin)
-            .await
-            .expect("admin stored");
+        edubot_e2e::create_admin(&self.ctx, username, password).await;
         self.ctx
             .tokens
             .issue(username, edubot_core::time::now_ms())

@@ -104,12 +104,7 @@ impl Harness {
     }
 
     pub async fn create_admin(&self, username: &str, password: &str) {
-        let admin = edubot_core::auth::new_admin(username, password);
-        self.ctx
-            .store
-            .put_admin(&admin)
-            .await
-            .expect("admin stored");
+        create_admin(&self.ctx, username, password).await;
     }
 
     /// A valid token for a newly created admin.
@@ -134,6 +129,14 @@ impl Harness {
             .expect("query unprocessed");
         stream_event(out.items.unwrap_or_default())
     }
+}
+
+/// Stores a new, enabled admin with this password (the real argon2id hash).
+pub async fn create_admin(ctx: &AppContext, username: &str, password: &str) {
+    ctx.store
+        .put_admin(&edubot_core::auth::new_admin(username, password))
+        .await
+        .expect("admin stored");
 }
 
 /// A stream event of INSERT records carrying these items as new images.
