@@ -10,7 +10,8 @@ import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../..');
-export const artifacts = join(here, 'artifacts');
+// Screenshots go under target/, so a test run leaves the work tree as it found it.
+export const artifacts = join(repoRoot, 'target/browser-artifacts');
 
 const BINARY = process.env.EDUBOT_LOCAL_BIN || join(repoRoot, 'target/debug/edubot-local');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';

