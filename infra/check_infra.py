@@ -8,7 +8,7 @@
   deploy section in its Cargo.toml and an entry in infra/deploy.sh; nothing else does.
 - Roles: each function's role grants exactly what its code calls. STORE_CALLS below holds,
   per function, the `Store` methods it calls (directly or through edubot-core); the DynamoDB
-  actions and table/index ARNs of each method are read from shared/src/store/*.rs.
+  actions and table/index ARNs of each method are read from the DynamoDB adapter (shared/adapters/src/store/*.rs).
 - Secrets: infra/deploy.sh gives each function exactly the secrets its `Needs` requires.
 - Table: foundations.yaml reads as plain YAML (the local stack parses its Table resource),
   holds the only table, and defines every index the store names.
@@ -99,6 +99,9 @@ def load_template(name):
     return yaml.safe_load((CFN / name).read_text())
 
 
+# The DynamoDB adapter: the only code that talks to the table.
+STORE_DIR = ROOT / "shared/adapters/src/store"
+
 def function_crates():
     return sorted(p.parent.name for p in (ROOT / "functions").glob("*/Cargo.toml"))
 
@@ -107,7 +110,7 @@ def function_crates():
 
 def store_methods():
     """{method: set of (action, resource)}, resource "table" or an index name."""
-    source = "\n".join(p.read_text() for p in sorted((ROOT / "shared/src/store").glob("*.rs")))
+    source = "\n".join(p.read_text() for p in sorted(STORE_DIR.glob("*.rs")))
     consts = dict(re.findall(r'pub const (\w+): &str = "(\w+)";', source))
     # Split into methods: from one `fn name(` to the next.
     bodies = {}
@@ -153,9 +156,9 @@ def strip_tests(source):
 
 
 def reachable_store_methods(function, store_grants):
-    """The store methods the function's code can reach, by name, through edubot-core."""
+    """The store methods the function's code can reach, by name, through the shared crates."""
     defs = {}
-    for path in (ROOT / "shared/src").rglob("*.rs"):
+    for path in (ROOT / "shared").rglob("*.rs"):
         parts = re.split(r"\n\s*(?:pub(?:\([^)]*\))? )?(?:async )?fn (\w+)", strip_tests(path.read_text()))
         for name, body in zip(parts[1::2], parts[2::2]):
             defs[name] = defs.get(name, "") + body
@@ -351,7 +354,7 @@ def check_table():
         if other.name != "foundations.yaml" and "AWS::DynamoDB::Table" in other.read_text():
             fail(f"{other.name} defines a table: the table exists once, in foundations.yaml")
     defined = {g["IndexName"] for g in props.get("GlobalSecondaryIndexes", [])}
-    index_block = (ROOT / "shared/src/store/mod.rs").read_text()
+    index_block = (STORE_DIR / "mod.rs").read_text()
     named = set(re.findall(r'pub const \w+: &str = "(\w+)";', index_block[index_block.index("pub mod index"):].split("}")[0]))
     for name in sorted(named - defined):
         fail(f"the store queries index {name}, which foundations.yaml does not define")

@@ -23,7 +23,7 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
 async fn issue(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiError> {
     let admin = authenticate(ctx, req).await?;
     let request: IssueRequest = json_body(req)?;
-    let student = student_of(&request.student_name, &request.course)?;
+    let student = student_of(&request.student_name, &request.course).map_err(ApiError::invalid)?;
     let (code, expires_at) = issue_code(ctx, &admin, student.clone(), now_ms()).await?;
     Ok(json_response(
         201,

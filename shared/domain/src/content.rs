@@ -113,8 +113,8 @@ pub struct Page {
     pub body: String,
 }
 
-const BOT_TOML: &str = include_str!("../content/bot.toml");
-const CATALOGUE_TOML: &str = include_str!("../content/catalogue.toml");
+const BOT_TOML: &str = include_str!("../../content/bot.toml");
+const CATALOGUE_TOML: &str = include_str!("../../content/catalogue.toml");
 
 fn parse(bot: &str, catalogue: &str) -> Result<Content, toml::de::Error> {
     let mut content: Content = toml::from_str(bot)?;

@@ -1,14 +1,12 @@
 //! Activation codes: admins issue a single-use code for a student; a user who types it in
 //! `ACTIVATION_CODE` links their conversation to that student. Codes are stored only as
 //! their SHA-256, are valid for 7 days, and three wrong attempts lock activation for
-//! `ACTIVATION_LOCK_SECONDS` (DESIGN §5).
+//! `ACTIVATION_LOCK_SECONDS`.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::context::AppContext;
-use crate::error::ApiError;
 use crate::time::{Millis, DAY, HOUR, MINUTE};
 
 /// How long an issued code can be used.
@@ -81,48 +79,17 @@ pub fn remaining_text(ms: Millis) -> String {
 }
 
 /// The validated request of `POST /api/admin/activation-codes`.
-pub fn student_of(name: &str, course: &str) -> Result<Student, ApiError> {
+/// Refused with the reason, for a person.
+pub fn student_of(name: &str, course: &str) -> Result<Student, &'static str> {
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     let course = course.split_whitespace().collect::<Vec<_>>().join(" ");
     if !(2..=STUDENT_NAME_MAX_CHARS).contains(&name.chars().count()) {
-        return Err(ApiError::invalid(
-            "student_name must be 2 to 100 characters.",
-        ));
+        return Err("student_name must be 2 to 100 characters.");
     }
     if !(1..=COURSE_MAX_CHARS).contains(&course.chars().count()) {
-        return Err(ApiError::invalid("course must be 1 to 100 characters."));
+        return Err("course must be 1 to 100 characters.");
     }
     Ok(Student { name, course })
-}
-
-/// Issues a code for `student`: answers the code (shown once, stored only hashed) and
-/// when it stops working.
-pub async fn issue_code(
-    ctx: &AppContext,
-    admin: &str,
-    student: Student,
-    now: Millis,
-) -> Result<(String, Millis), ApiError> {
-    // A collision of 40 random bits is all but impossible; one is still never overwritten.
-    for _ in 0..3 {
-        let code = new_code();
-        let record = ActivationCode {
-            code_hash: code_hash(&code),
-            student: student.clone(),
-            created_by: admin.to_owned(),
-            created_at: now,
-            valid_until: now + CODE_VALIDITY,
-            used_at: None,
-        };
-        if ctx.store.put_activation_code(&record).await? {
-            tracing::info!(admin = %admin, "activation code issued");
-            return Ok((code, record.valid_until));
-        }
-    }
-    Err(ApiError::new(
-        crate::error::ErrorCode::Conflict,
-        "Could not issue a unique code; try again.",
-    ))
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ impl WhatsAppClient {
         body: &OutboundBody,
         callback: &str,
     ) -> Result<String, SendError> {
-        let request = body.to_graph_request(to.as_str(), callback);
+        let request = super::graph_request(body, to.as_str(), callback);
         let response = self
             .http
             .post(&self.messages_url)

@@ -1,6 +1,6 @@
 //! The conversation state machine (DESIGN §5): given the conversation and what the user
 //! sent, the next state, the bot's replies and what else the turn changes. Pure: storage,
-//! the activation-code lookup and sending happen elsewhere (see [`crate::inbound`]).
+//! the activation-code lookup and sending happen in the inbound processor.
 
 use serde::{Deserialize, Serialize};
 

@@ -14,25 +14,19 @@
 pub mod activation;
 pub mod auth;
 pub mod aws;
-pub mod bot;
 pub mod checks;
 pub mod config;
-pub mod content;
 pub mod context;
 pub mod desk;
-pub mod enquiry;
 pub mod error;
 pub mod http;
 pub mod inbound;
 pub mod ingest;
 pub mod logging;
-pub mod model;
 pub mod outbound;
-pub mod phone;
 pub mod store;
-pub mod time;
 pub mod whatsapp;
 
 pub use context::AppContext;
+pub use edubot_domain::{bot, content, enquiry, model, phone, time, Phone};
 pub use error::{ApiError, ErrorCode};
-pub use phone::Phone;

@@ -1,0 +1,21 @@
+//! EduBot's domain: what a conversation and a message are, the bot's state machine and the
+//! content it says, and the rules of the desk. Types and pure decisions only; storage,
+//! WhatsApp and HTTP live in the crates above (`edubot-app`, `edubot-adapters`), which the
+//! compiler keeps from being imported here.
+//!
+//! - [`time`], [`phone`]: milliseconds since the epoch, WhatsApp ids;
+//! - [`model`]: conversations, messages, admins;
+//! - [`bot`]: the conversation state machine, with [`content`] (texts and catalogue as data),
+//!   [`enquiry`] (admission enquiries) and [`activation`] (activation codes);
+//! - [`whatsapp`]: outbound message bodies and WhatsApp's limits.
+
+pub mod activation;
+pub mod bot;
+pub mod content;
+pub mod enquiry;
+pub mod model;
+pub mod phone;
+pub mod time;
+pub mod whatsapp;
+
+pub use phone::Phone;
