@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::conflict::{retry_on_conflict, Attempt};
 use crate::content::content;
 use crate::context::AppContext;
 use crate::inbound::process_conversation;
@@ -15,8 +16,9 @@ use crate::model::{new_message_id, Author, Conversation, ConversationState, Mess
 use crate::outbound::{deliver, deliver_in_order, Delivery};
 use crate::phone::Phone;
 use crate::store::{CommitError, StoreError};
-use crate::time::{Millis, MINUTE, SECOND};
+use crate::time::{Millis, MINUTE};
 use crate::whatsapp::OutboundBody;
+use edubot_domain::desk::{claimed_outbound, end_support, may_send, Waiting};
 
 /// An inbound message still unprocessed this long after it was stored was missed by the
 /// stream (a batch that failed for good, or records past the stream's 24 hours).
@@ -64,18 +66,9 @@ async fn support_checks(
     let config = &ctx.config;
     let in_support = ctx.store.conversations_in_support().await?;
     report.active_chats = in_support.len();
-    report.waiting_chats = in_support
-        .iter()
-        .filter(|c| {
-            c.waiting_since
-                .is_some_and(|w| now - w >= config.support_sla)
-        })
-        .count();
-    report.oldest_wait_seconds = in_support
-        .iter()
-        .filter_map(|c| c.waiting_since)
-        .min()
-        .map_or(0, |w| (now - w) / SECOND);
+    let waiting = Waiting::of(&in_support, config.support_sla, now);
+    report.waiting_chats = waiting.past_sla;
+    report.oldest_wait_seconds = waiting.oldest_wait_seconds(now);
     for listed in in_support {
         if Instant::now() >= deadline {
             report.incomplete = true;
@@ -102,40 +95,35 @@ async fn act_on_conversation(
     now: Millis,
     change: impl Fn(&Conversation) -> Option<(Conversation, Vec<Message>)>,
 ) -> Result<bool, StoreError> {
-    for _ in 0..3 {
+    let change = &change;
+    let messages = retry_on_conflict(move || async move {
         let Some(current) = ctx.store.get_conversation(phone).await? else {
-            return Ok(false);
+            return Ok(Attempt::Done(None));
         };
         let Some((next, messages)) = change(&current) else {
-            return Ok(false);
+            return Ok(Attempt::Done(None));
         };
         match ctx.store.commit(&next, None, &messages, now).await {
-            Ok(_) => {
-                deliver_in_order(ctx, messages, now).await?;
-                return Ok(true);
-            }
-            Err(CommitError::Conflict) => continue,
-            Err(CommitError::AlreadyProcessed) => return Ok(false),
-            Err(CommitError::Store(e)) => return Err(e),
+            Ok(_) => Ok(Attempt::Done(Some(messages))),
+            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
+            Err(CommitError::AlreadyProcessed) => Ok(Attempt::Done(None)),
+            Err(CommitError::Store(e)) => Err(e),
         }
-    }
-    Ok(false)
+    })
+    .await?;
+    let Some(messages) = messages else {
+        return Ok(false);
+    };
+    deliver_in_order(ctx, messages, now).await?;
+    Ok(true)
 }
 
 /// A bot message to the user, claimed for sending now, or nothing when the 24-hour window
 /// is closed (it could not be delivered).
 fn bot_text(c: &Conversation, text: &str, now: Millis) -> Option<Message> {
-    c.window_open(now).then(|| {
-        let mut m = Message::outbound(
-            c.phone.clone(),
-            new_message_id(),
-            Author::Bot,
-            OutboundBody::text(text),
-            now,
-        );
-        m.attempts = 1;
-        m
-    })
+    may_send(c, now)
+        .is_ok()
+        .then(|| claimed_outbound(c.phone.clone(), Author::Bot, OutboundBody::text(text), now))
 }
 
 async fn close_idle_chat(ctx: &AppContext, phone: &Phone, now: Millis) -> Result<bool, StoreError> {
@@ -146,10 +134,7 @@ async fn close_idle_chat(ctx: &AppContext, phone: &Phone, now: Millis) -> Result
         }
         let mut next = c.clone();
         next.state = ConversationState::MainMenu; // no rating after an idle close
-        next.support_started_at = None;
-        next.support_ended_at = Some(now);
-        next.waiting_since = None;
-        next.unread_count = 0;
+        end_support(&mut next, now);
         let note = format!(
             "Chat support closed automatically after {} minutes without messages.",
             idle / MINUTE
@@ -210,16 +195,11 @@ async fn retry_due_sends(
         };
         report.retries += 1;
         let conversation = ctx.store.get_conversation(&message.phone).await?;
-        let refusal = match &conversation {
-            Some(c) if c.state == ConversationState::OptedOut => Some(crate::model::MessageError {
-                code: "opted_out".into(),
-                title: "The user opted out (STOP) before it could be sent".into(),
-            }),
-            Some(c) if !c.window_open(now) => Some(crate::model::MessageError::window_closed()),
-            _ => None,
-        };
-        if let Some(error) = refusal {
-            ctx.store.mark_failed(&message, &error).await?;
+        let refusal = conversation.as_ref().and_then(|c| may_send(c, now).err());
+        if let Some(refusal) = refusal {
+            ctx.store
+                .mark_failed(&message, &refusal.message_error())
+                .await?;
             report.permanent_failures += 1;
             continue;
         }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::auth::{burn_password_check, verify_password};
+use crate::conflict::{retry_on_conflict, Attempt};
 use crate::content::content;
 use crate::context::AppContext;
 use crate::error::{ApiError, ErrorCode};
@@ -15,6 +16,7 @@ use crate::phone::Phone;
 use crate::store::{CommitError, Page};
 use crate::time::{serde_rfc3339, Millis, MINUTE};
 use crate::whatsapp::{OutboundBody, MAX_TEXT_CHARS};
+use edubot_domain::desk::{claimed_outbound, end_support, may_send, SendRefusal, Waiting};
 
 /// Failed logins allowed per username, and per source address, in one window.
 pub const LOGIN_FAILURES_PER_USER: u32 = 5;
@@ -22,8 +24,6 @@ pub const LOGIN_FAILURES_PER_SOURCE: u32 = 20;
 pub const LOGIN_WINDOW: Millis = 15 * MINUTE;
 /// Replies one admin may send per minute.
 pub const SENDS_PER_ADMIN_PER_MINUTE: u32 = 60;
-/// Retries of a write that lost an optimistic-lock race.
-const CONFLICT_RETRIES: usize = 3;
 
 /// Fixed windows: the window key and when it ends.
 fn window(now: Millis, length: Millis) -> (String, Millis) {
@@ -96,12 +96,12 @@ pub async fn dashboard(ctx: &AppContext, now: Millis) -> Result<Dashboard, ApiEr
     );
     let (active, ratings) = (active?, ratings?);
     let sla = ctx.config.support_sla;
-    let waiting: Vec<Millis> = active.iter().filter_map(|c| c.waiting_since).collect();
+    let waiting = Waiting::of(&active, sla, now);
     Ok(Dashboard {
         active_chats: active.len(),
-        waiting_chats: waiting.iter().filter(|since| now - **since >= sla).count(),
-        oldest_waiting_since: waiting.iter().min().copied(),
-        unanswered_chats: waiting.len(),
+        waiting_chats: waiting.past_sla,
+        oldest_waiting_since: waiting.oldest_since,
+        unanswered_chats: waiting.unanswered,
         total_unread: active.iter().map(|c| c.unread_count).sum(),
         sla_seconds: sla / 1000,
         average_rating_7d: average_rating(&ratings),
@@ -173,7 +173,8 @@ async fn limit_sends(ctx: &AppContext, admin: &str, now: Millis) -> Result<(), A
 /// Whether an admin may write to the user now, refused in the order of §7 (after 404):
 /// opted_out, not_in_chat_support, window_closed.
 fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), ApiError> {
-    if c.state == ConversationState::OptedOut {
+    let refusal = may_send(c, now).err();
+    if refusal == Some(SendRefusal::OptedOut) {
         return Err(ApiError::new(
             ErrorCode::OptedOut,
             "The user opted out (STOP): nothing can be sent until they send START.",
@@ -185,7 +186,7 @@ fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), ApiError> 
             "This conversation is not in chat support.",
         ));
     }
-    if !c.window_open(now) {
+    if refusal == Some(SendRefusal::WindowClosed) {
         return Err(ApiError::new(
             ErrorCode::WindowClosed,
             "More than 24 hours have passed since the user's last message: WhatsApp allows no free-form reply.",
@@ -263,18 +264,12 @@ pub async fn send_admin_message(
 ) -> Result<SendOutcome, ApiError> {
     let text = validate_text(text)?;
     limit_sends(ctx, admin, now).await?;
-    for _ in 0..CONFLICT_RETRIES {
+    let message = retry_on_conflict(move || async move {
         let current = conversation_or_404(ctx, phone).await?;
         check_admin_may_reply(&current, now)?;
-        let mut message = Message::outbound(
-            phone.clone(),
-            new_message_id(),
-            Author::Admin,
-            OutboundBody::text(text),
-            now,
-        );
+        let mut message =
+            claimed_outbound(phone.clone(), Author::Admin, OutboundBody::text(text), now);
         message.admin = Some(admin.to_owned());
-        message.attempts = 1;
         let mut next = current.clone();
         next.touch(now, text);
         next.unread_count = 0;
@@ -284,19 +279,15 @@ pub async fn send_admin_message(
             .commit(&next, None, std::slice::from_ref(&message), now)
             .await
         {
-            Ok(_) => {
-                tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %message.id, "admin reply stored");
-                return send_outcome(deliver(ctx, message, now).await?);
-            }
-            Err(CommitError::Conflict) => continue,
+            Ok(_) => Ok(Attempt::Done(message)),
+            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
             Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
-            Err(CommitError::Store(e)) => return Err(e.into()),
+            Err(CommitError::Store(e)) => Err(ApiError::from(e)),
         }
-    }
-    Err(ApiError::new(
-        ErrorCode::Conflict,
-        "The conversation changed while sending; try again.",
-    ))
+    })
+    .await?;
+    tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %message.id, "admin reply stored");
+    send_outcome(deliver(ctx, message, now).await?)
 }
 
 /// Ends chat support from the desk: a note in the history, a closing message and the
@@ -307,7 +298,7 @@ pub async fn end_chat_support(
     phone: &Phone,
     now: Millis,
 ) -> Result<Conversation, ApiError> {
-    for _ in 0..CONFLICT_RETRIES {
+    let (next, messages) = retry_on_conflict(move || async move {
         let current = conversation_or_404(ctx, phone).await?;
         if !current.is_chat_support() {
             return Err(ApiError::new(
@@ -316,10 +307,7 @@ pub async fn end_chat_support(
             ));
         }
         let mut next = current.clone();
-        next.support_started_at = None;
-        next.support_ended_at = Some(now);
-        next.waiting_since = None;
-        next.unread_count = 0;
+        end_support(&mut next, now);
         let note = format!("Chat support ended by {admin}.");
         let mut messages = vec![Message::system_note(
             phone.clone(),
@@ -335,9 +323,7 @@ pub async fn end_chat_support(
                 OutboundBody::text(&content().support_ended_by_admin),
                 content().rating_question(),
             ] {
-                let mut m =
-                    Message::outbound(phone.clone(), new_message_id(), Author::Bot, body, now);
-                m.attempts = 1;
+                let m = claimed_outbound(phone.clone(), Author::Bot, body, now);
                 next.touch(now, m.text.as_deref().unwrap_or_default());
                 messages.push(m);
             }
@@ -346,28 +332,18 @@ pub async fn end_chat_support(
         }
         match ctx.store.commit(&next, None, &messages, now).await {
             Ok(version) => {
-                tracing::info!(phone = %phone.masked(), admin = %admin, "chat support ended by admin");
                 next.version = version;
-                deliver_in_order(
-                    ctx,
-                    messages
-                        .into_iter()
-                        .filter(|m| m.status == MessageStatus::Pending)
-                        .collect(),
-                    now,
-                )
-                .await?;
-                return Ok(next);
+                Ok(Attempt::Done((next, messages)))
             }
-            Err(CommitError::Conflict) => continue,
+            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
             Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
-            Err(CommitError::Store(e)) => return Err(e.into()),
+            Err(CommitError::Store(e)) => Err(ApiError::from(e)),
         }
-    }
-    Err(ApiError::new(
-        ErrorCode::Conflict,
-        "The conversation changed while ending the chat; try again.",
-    ))
+    })
+    .await?;
+    tracing::info!(phone = %phone.masked(), admin = %admin, "chat support ended by admin");
+    deliver_in_order(ctx, messages, now).await?;
+    Ok(next)
 }
 
 #[cfg(test)]

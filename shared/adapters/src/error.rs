@@ -114,7 +114,19 @@ impl std::error::Error for ApiError {}
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::internal(e)
+        match e {
+            crate::store::StoreError::Contended(c) => c.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<crate::conflict::Contended> for ApiError {
+    fn from(_: crate::conflict::Contended) -> Self {
+        ApiError::new(
+            ErrorCode::Conflict,
+            "The conversation changed while this was being saved; try again.",
+        )
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::activation::code_hash;
 use crate::bot::{self, ActivationChange, Facts, Input, SupportChange, Turn};
+use crate::conflict::{retry_on_conflict, Attempt};
 use crate::context::AppContext;
 use crate::enquiry::Enquiry;
 use crate::model::{
@@ -13,9 +14,7 @@ use crate::outbound::deliver_in_order;
 use crate::phone::Phone;
 use crate::store::{CommitError, RelatedWrite, StoreError};
 use crate::time::{now_ms, Millis};
-
-/// A conversation changed by someone else while we decided: re-read and decide again.
-const MAX_CONFLICT_RETRIES: usize = 5;
+use edubot_domain::desk::{claimed_outbound, end_support};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ProcessReport {
@@ -54,7 +53,7 @@ pub async fn process_conversation(
 
 /// Handles one message; answers the number of replies, or None if it was already processed.
 async fn process_message(ctx: &AppContext, message: &Message) -> Result<Option<usize>, StoreError> {
-    for _ in 0..MAX_CONFLICT_RETRIES {
+    retry_on_conflict(move || async move {
         let now = now_ms();
         let current = ctx.store.get_conversation(&message.phone).await?;
         let current =
@@ -83,17 +82,14 @@ async fn process_message(ctx: &AppContext, message: &Message) -> Result<Option<u
                     "inbound message processed"
                 );
                 deliver_in_order(ctx, new_messages, now).await?;
-                return Ok(Some(turn.replies.len()));
+                Ok(Attempt::Done(Some(turn.replies.len())))
             }
-            Err(CommitError::AlreadyProcessed) => return Ok(None),
-            Err(CommitError::Conflict) => continue,
-            Err(CommitError::Store(e)) => return Err(e),
+            Err(CommitError::AlreadyProcessed) => Ok(Attempt::Done(None)),
+            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
+            Err(CommitError::Store(e)) => Err(e),
         }
-    }
-    Err(StoreError::Dynamo(format!(
-        "conversation kept changing while processing message {}",
-        message.id
-    )))
+    })
+    .await
 }
 
 /// The state machine's answer, except for a message written during a chat support that an
@@ -155,10 +151,7 @@ pub fn apply_turn(
                 "Chat support ended: the user opted out (STOP)."
             };
             events.push(why);
-            c.support_started_at = None;
-            c.support_ended_at = Some(m.created_at);
-            c.waiting_since = None;
-            c.unread_count = 0;
+            end_support(&mut c, m.created_at);
         }
         SupportChange::None => {}
     }
@@ -204,21 +197,23 @@ pub fn apply_turn(
             created_at: now,
         }));
     }
+    // By the window alone: the opt-out's own confirmation is sent to a user now opted out.
     let window_open = c.window_open(now);
     for body in &turn.replies {
-        let mut reply = Message::outbound(
-            c.phone.clone(),
-            new_message_id(),
-            Author::Bot,
-            body.clone(),
-            now,
-        );
-        if window_open {
-            reply.attempts = 1;
+        let reply = if window_open {
+            claimed_outbound(c.phone.clone(), Author::Bot, body.clone(), now)
         } else {
-            reply.status = MessageStatus::Failed;
-            reply.error = Some(MessageError::window_closed());
-        }
+            let mut failed = Message::outbound(
+                c.phone.clone(),
+                new_message_id(),
+                Author::Bot,
+                body.clone(),
+                now,
+            );
+            failed.status = MessageStatus::Failed;
+            failed.error = Some(MessageError::window_closed());
+            failed
+        };
         c.touch(now, reply.text.as_deref().unwrap_or_default());
         new_messages.push(reply);
     }

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod aws;
 pub mod checks;
 pub mod config;
+pub mod conflict;
 pub mod context;
 pub mod desk;
 pub mod error;

@@ -7,11 +7,13 @@
 //! - [`model`]: conversations, messages, admins;
 //! - [`bot`]: the conversation state machine, with [`content`] (texts and catalogue as data),
 //!   [`enquiry`] (admission enquiries) and [`activation`] (activation codes);
-//! - [`whatsapp`]: outbound message bodies and WhatsApp's limits.
+//! - [`whatsapp`]: outbound message bodies and WhatsApp's limits;
+//! - [`desk`]: the desk's rules (ending support, waiting, may we send, claimed sends).
 
 pub mod activation;
 pub mod bot;
 pub mod content;
+pub mod desk;
 pub mod enquiry;
 pub mod model;
 pub mod phone;

@@ -39,6 +39,8 @@ pub enum StoreError {
     Dynamo(String),
     #[error("stored item could not be read: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Contended(#[from] crate::conflict::Contended),
 }
 
 impl StoreError {
