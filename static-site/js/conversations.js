@@ -2,6 +2,8 @@
 // refreshed every 10 s (30 s while the tab is hidden).
 import * as api from './api.js';
 import { h, every, since, plural, timeElement, displayName } from './dom.js';
+import { showError, clearFeedback } from './feedback.js';
+import { MAX_PAGE_SIZE } from './limits.js';
 
 const PAGE = 50;
 
@@ -96,8 +98,8 @@ export function renderConversations(root, params, { setPageTitle, reportConnecti
   const refresh = async () => {
     const wanted = supportOnly;
     try {
-      // Re-read as many as are shown (at most 200, the API's page limit), newest first.
-      const page = await api.conversations({ supportOnly: wanted, limit: Math.min(200, Math.max(PAGE, loaded.length)) });
+      // Re-read as many as are shown (at most the API's page limit), newest first.
+      const page = await api.conversations({ supportOnly: wanted, limit: Math.min(MAX_PAGE_SIZE, Math.max(PAGE, loaded.length)) });
       if (wanted !== supportOnly) {
         // The filter changed while this page was on its way: read again with the new one.
         setTimeout(() => poller.now(), 0);
@@ -106,12 +108,12 @@ export function renderConversations(root, params, { setPageTitle, reportConnecti
       loaded = page.conversations;
       nextCursor = page.next_cursor;
       reportConnection(null);
-      error.replaceChildren();
+      clearFeedback(error);
       render();
       updated.replaceChildren('Updated ', timeElement(new Date().toISOString()));
     } catch (e) {
       reportConnection(e);
-      if (e.status !== 0 && e.status !== 401) error.replaceChildren(h('p', { class: 'error', role: 'alert' }, e.message));
+      showError(error, e, { unlessOffline: true });
     }
   };
 
@@ -126,7 +128,7 @@ export function renderConversations(root, params, { setPageTitle, reportConnecti
       nextCursor = page.next_cursor;
       render();
     } catch (e) {
-      if (e.status !== 401) error.replaceChildren(h('p', { class: 'error', role: 'alert' }, e.message));
+      showError(error, e);
     } finally {
       loadingMore = false;
       more.disabled = false;

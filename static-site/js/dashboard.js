@@ -2,6 +2,7 @@
 import * as api from './api.js';
 import { h, every, duration, since, plural, timeElement } from './dom.js';
 import { conversationItem } from './conversations.js';
+import { showError, clearFeedback } from './feedback.js';
 
 function banner(d) {
   const sla = duration(d.sla_seconds * 1000);
@@ -46,7 +47,7 @@ export function renderDashboard(root, { setPageTitle, reportConnection }) {
         api.conversations({ supportOnly: true, limit: 20 }),
       ]);
       reportConnection(null);
-      error.replaceChildren();
+      clearFeedback(error);
       bannerSlot.replaceChildren(d.active_chats > 0 ? banner(d) : h('p', { class: 'all-clear' }, 'No users are in chat support right now.'));
       stats.replaceChildren(
         stat('In chat support', String(d.active_chats)),
@@ -60,7 +61,7 @@ export function renderDashboard(root, { setPageTitle, reportConnection }) {
       updated.replaceChildren('Updated ', timeElement(new Date().toISOString()));
     } catch (e) {
       reportConnection(e);
-      if (e.status !== 0 && e.status !== 401) error.replaceChildren(h('p', { class: 'error', role: 'alert' }, e.message));
+      showError(error, e, { unlessOffline: true });
     }
   }, 10_000, 30_000);
 

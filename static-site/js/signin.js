@@ -1,6 +1,7 @@
 // Sign-in: username and password for a token kept in sessionStorage (this tab only).
 import * as api from './api.js';
 import { h } from './dom.js';
+import { showError, noticeNode } from './feedback.js';
 
 export function renderSignIn(root, { notice, onSignedIn }) {
   const username = h('input', { id: 'username', name: 'username', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', required: true });
@@ -11,22 +12,17 @@ export function renderSignIn(root, { notice, onSignedIn }) {
   const form = h('form', { id: 'sign-in-form', class: 'card sign-in', novalidate: true },
     h('h1', {}, 'Sign in'),
     h('p', { class: 'muted' }, 'Support desk for EduBot’s WhatsApp conversations.'),
-    notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+    notice ? noticeNode(notice) : null,
     errorSlot,
     h('div', { class: 'field' }, h('label', { for: 'username' }, 'Username'), username),
     h('div', { class: 'field' }, h('label', { for: 'password' }, 'Password'), password),
     submit,
   );
 
-  const showError = (message) => {
-    // A fresh alert node each time, so assistive technology announces a repeated error too.
-    errorSlot.replaceChildren(h('p', { class: 'error', role: 'alert' }, message));
-  };
-
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!username.value.trim() || !password.value) {
-      showError('Enter your username and password.');
+      showError(errorSlot, 'Enter your username and password.');
       (username.value.trim() ? password : username).focus();
       return;
     }
@@ -38,11 +34,11 @@ export function renderSignIn(root, { notice, onSignedIn }) {
     } catch (e) {
       submit.disabled = false;
       submit.textContent = 'Sign in';
-      if (e.status === 401) showError('Wrong username or password.');
+      if (e.status === 401) showError(errorSlot, 'Wrong username or password.');
       else if (e.status === 429) {
         const wait = e.retryAfter ? ` Try again in ${Math.ceil(e.retryAfter / 60)} min.` : ' Try again later.';
-        showError(`Too many failed attempts.${wait}`);
-      } else showError(e.message);
+        showError(errorSlot, `Too many failed attempts.${wait}`);
+      } else showError(errorSlot, e);
       password.value = '';
       password.focus();
     }

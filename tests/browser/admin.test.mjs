@@ -16,6 +16,7 @@ let browser;
 let page;
 const problems = []; // console errors, page errors and unexpected dialogs, from every page
 let allow401 = false; // set while a test provokes a 401 on purpose
+const provoked = new Set(); // other statuses a test provokes on purpose, while it does
 
 function watch(p, label) {
   p.on('console', (msg) => {
@@ -24,6 +25,7 @@ function watch(p, label) {
     const url = msg.location()?.url || '';
     // Chromium logs every non-2xx answer; these two are provoked on purpose.
     if (text.includes('status of 401') && (url.endsWith('/api/admin/login') || allow401)) return;
+    if ([...provoked].some((status) => text.includes(`status of ${status}`))) return;
     problems.push(`${label} console: ${text} (${url})`);
   });
   p.on('pageerror', (err) => problems.push(`${label} page error: ${err.message}`));
@@ -320,6 +322,66 @@ test('failed messages show Meta\'s reason, and the composer says why it is close
   } finally {
     await page.unroute(`**/api/admin/conversations/${phone}/messages?**`);
     await page.unroute(retryRoute);
+  }
+});
+
+test('errors show where they happen: a missing conversation, a refused send, a chat that had already ended', async () => {
+  const missing = '447700900998';
+  const phone = '447700900997';
+  const now = Date.now();
+  const iso = (ms) => new Date(ms).toISOString();
+  const fixture = {
+    conversation: {
+      phone, name: 'Fixture Two', state: 'CHAT_SUPPORT_ACTIVE', is_chat_support: true,
+      support_started_at: iso(now - 60_000), waiting_since: null, last_message_at: iso(now - 30_000),
+      last_message_preview: 'Hi', unread_count: 0, window_expires_at: iso(now + 3_600_000), last_rating: null,
+    },
+    messages: [
+      { id: '01JBBBBBBBBBBBBBBBBBBBBBB1', direction: 'inbound', author: 'user', admin: null, kind: 'text', text: 'Hi', status: 'received', error: null, wamid: 'wamid.C', created_at: iso(now - 30_000), sent_at: iso(now - 30_000) },
+    ],
+    next_cursor: null,
+  };
+  const routes = {
+    [`**/api/admin/conversations/${missing}/messages?**`]: (route) => route.fulfill({ status: 404, json: { error: { code: 'not_found', message: 'No such conversation.' } } }),
+    [`**/api/admin/conversations/${phone}/messages?**`]: (route) => route.fulfill({ json: fixture }),
+  };
+  let sendAnswer = null;
+  routes[`**/api/admin/conversations/${phone}/chat-support/send`] = (route) => route.fulfill(sendAnswer);
+  routes[`**/api/admin/conversations/${phone}/chat-support/end`] = (route) => route.fulfill({ status: 409, json: { error: { code: 'conflict', message: 'Not in chat support.' } } });
+  for (const [url, handler] of Object.entries(routes)) await page.route(url, handler);
+  for (const status of [404, 409, 429, 500]) provoked.add(status);
+  try {
+    await page.evaluate((p) => { location.hash = `#/conversations/${p}`; }, missing);
+    await page.getByText('There is no conversation with this number yet.').waitFor();
+    assert.equal(await page.getByRole('heading', { name: `+${missing}`, level: 1 }).count(), 1);
+    assert.equal(await page.getByRole('textbox', { name: 'Message' }).isVisible(), false, 'no composer');
+
+    await page.evaluate((p) => { location.hash = `#/conversations/${p}`; }, phone);
+    await page.getByRole('heading', { name: 'Fixture Two', level: 1 }).waitFor();
+    const box = page.getByRole('textbox', { name: 'Message' });
+    const composer = page.getByRole('form', { name: 'Reply' });
+    await box.fill('Are you there?');
+    sendAnswer = { status: 429, headers: { 'retry-after': '7' }, json: { error: { code: 'rate_limited', message: 'Slow down.' } } };
+    await page.getByRole('button', { name: 'Send' }).click();
+    await composer.getByRole('alert').getByText('Too many messages in a minute. Wait 7 s.').waitFor();
+    assert.equal(await box.inputValue(), 'Are you there?', 'the text stays to send again');
+    sendAnswer = { status: 500, json: { error: { code: 'internal', message: 'Something broke on the server.' } } };
+    await page.getByRole('button', { name: 'Send' }).click();
+    await composer.getByRole('alert').getByText('Something broke on the server.').waitFor();
+    assert.equal(await composer.getByRole('alert').count(), 1, 'one error at a time');
+
+    await page.getByRole('button', { name: 'End Chat Support' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
+    await page.getByText('This chat had already ended.').waitFor();
+    assert.equal(await page.getByRole('dialog').isVisible(), false);
+    assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1');
+
+    await page.evaluate(() => { location.hash = '#/conversations'; });
+    await page.getByRole('heading', { name: 'Conversations', level: 1 }).waitFor();
+    await page.waitForTimeout(500); // a poll still on its way ends under the routes
+  } finally {
+    for (const url of Object.keys(routes)) await page.unroute(url);
+    provoked.clear();
   }
 });
 

@@ -1,0 +1,221 @@
+// The history of one conversation as a chat: messages in id order with their authors,
+// delivery ticks and failures (with Retry); new ones polled with `after=` every 2.5 s (10 s in
+// a hidden tab), the newest page re-read now and then while ticks can still change, and
+// older pages loaded on scrolling up.
+import * as api from './api.js';
+import { h, every, timeElement } from './dom.js';
+import { MAX_PAGE_SIZE } from './limits.js';
+
+const PAGE = 50;
+const TICKS = {
+  pending: ['🕓', 'Sending'],
+  sent: ['✓', 'Sent'],
+  delivered: ['✓✓', 'Delivered'],
+  read: ['✓✓', 'Read'],
+  failed: ['⚠', 'Failed'],
+};
+
+/**
+ * `me`: the signed-in admin's username; `userName()`: how the user is named now.
+ * Reports to the page: `onConversation(c)` with the conversation of every page read,
+ * `onMissing()` when the number has no conversation, `onError(e)` when a page could not be
+ * read, `onRetry()` and `onRetryError(e)` around a Retry, `onJump()` after "New messages ↓".
+ * Nothing is read before `start()`.
+ */
+export function createHistory({ phone, me, userName, reportConnection, onConversation, onMissing, onError, onRetry, onRetryError, onJump }) {
+  let loaded = false;
+  let pollCursor = null;
+  let olderCursor = null;
+  let loadingOlder = false;
+  let polls = 0;
+  let poller = null;
+  const byId = new Map();
+
+  const olderButton = h('button', { type: 'button', class: 'secondary older', hidden: true }, 'Load older messages');
+  const list = h('ol', { class: 'messages' });
+  const history = h('div', { class: 'history', role: 'log', 'aria-label': 'Messages', tabindex: '0' }, olderButton, list);
+  const jump = h('button', { type: 'button', class: 'jump', hidden: true }, 'New messages ↓');
+  const element = h('div', { class: 'history-wrap' }, history, jump);
+
+  // ---- one message ----
+
+  function authorOf(m) {
+    if (m.author === 'user') return userName();
+    if (m.author === 'admin') return m.admin === me ? `${m.admin} (you)` : (m.admin || 'Admin');
+    if (m.author === 'bot') return 'EduBot';
+    return 'System';
+  }
+
+  function messageNode(m) {
+    const side = m.author === 'system' ? 'system' : (m.direction === 'inbound' ? 'in' : 'out');
+    const body = m.text !== null && m.text !== undefined && m.text !== ''
+      ? h('p', { class: 'text' }, m.text)
+      : h('p', { class: 'text other' }, `[${m.kind}]`);
+    const meta = h('p', { class: 'meta' }, timeElement(m.created_at));
+    if (m.direction === 'outbound' && m.author !== 'system' && TICKS[m.status]) {
+      const [glyph, label] = TICKS[m.status];
+      meta.append(' ', h('span', { class: `tick tick-${m.status}`, role: 'img', 'aria-label': label, title: label }, glyph));
+    }
+    const bubble = h('div', { class: 'bubble' }, h('p', { class: 'author' }, authorOf(m)), body, meta);
+    if (m.status === 'failed') {
+      const e = m.error || {};
+      bubble.append(h('p', { class: 'failure' }, `Not delivered: ${e.title || 'unknown reason'}${e.code ? ` (code ${e.code})` : ''}`));
+      if (m.author === 'admin') bubble.append(retryButton(m));
+    }
+    return h('li', { class: `msg ${side} by-${m.author}${m.status === 'failed' ? ' failed' : ''}`, 'data-id': m.id }, bubble);
+  }
+
+  /** "Retry": a new attempt on the same failed reply. */
+  function retryButton(m) {
+    const button = h('button', { type: 'button', class: 'retry' }, 'Retry');
+    button.setAttribute('aria-label', 'Retry delivery of this message');
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      button.textContent = 'Retrying…';
+      onRetry();
+      try {
+        const { data } = await api.retry(phone, m.id);
+        merge([data.message]);
+      } catch (e) {
+        if (e.body && e.body.message) merge([e.body.message]);
+        else {
+          button.disabled = false;
+          button.textContent = 'Retry';
+        }
+        onRetryError(e);
+      }
+    });
+    return button;
+  }
+
+  // ---- the list ----
+
+  const nearBottom = () => history.scrollHeight - history.scrollTop - history.clientHeight < 80;
+  const scrollToNewest = () => {
+    history.scrollTop = history.scrollHeight;
+    jump.hidden = true;
+  };
+
+  /** Adds or updates messages, keeping id order (ids sort as the history does). */
+  function merge(messages) {
+    let added = false;
+    for (const m of messages) {
+      const known = byId.get(m.id);
+      if (known) {
+        if (known.data.status !== m.status || JSON.stringify(known.data.error) !== JSON.stringify(m.error)) {
+          const node = messageNode(m);
+          known.node.replaceWith(node);
+          byId.set(m.id, { data: m, node });
+        }
+        continue;
+      }
+      const node = messageNode(m);
+      byId.set(m.id, { data: m, node });
+      // Most messages are the newest: append those; older pages go before the first later id.
+      let before = null;
+      const last = list.lastElementChild;
+      if (last && last.dataset.id && last.dataset.id > m.id) {
+        before = [...list.children].find((child) => child.dataset.id && child.dataset.id > m.id) || null;
+      }
+      list.insertBefore(node, before);
+      added = true;
+    }
+    return added;
+  }
+
+  function unsettledTail() {
+    const tail = [...byId.values()].slice(-PAGE);
+    return tail.some(({ data }) => data.direction === 'outbound' && data.author !== 'system' && ['pending', 'sent', 'delivered'].includes(data.status));
+  }
+
+  // ---- reading ----
+
+  async function loadFirst() {
+    try {
+      const page = await api.messages(phone, { limit: PAGE });
+      reportConnection(null);
+      loaded = true;
+      onConversation(page.conversation);
+      merge(page.messages);
+      pollCursor = page.messages.length ? page.messages[page.messages.length - 1].id : null;
+      olderCursor = page.next_cursor;
+      olderButton.hidden = !olderCursor;
+      if (page.messages.length === 0) list.append(h('li', { class: 'empty' }, 'No messages yet.'));
+      scrollToNewest();
+    } catch (e) {
+      reportConnection(e);
+      if (e.status === 404) onMissing();
+      else onError(e);
+    }
+  }
+
+  async function poll() {
+    if (!loaded) {
+      await loadFirst();
+      return;
+    }
+    polls += 1;
+    try {
+      const page = await api.messages(phone, { limit: MAX_PAGE_SIZE, after: pollCursor });
+      reportConnection(null);
+      const stick = nearBottom();
+      list.querySelector('.empty')?.remove();
+      const added = merge(page.messages);
+      if (page.messages.length) pollCursor = page.messages[page.messages.length - 1].id;
+      onConversation(page.conversation);
+      // Delivery ticks change on messages already shown: re-read the newest page now and then.
+      if (polls % 3 === 0 && unsettledTail()) merge((await api.messages(phone, { limit: PAGE })).messages);
+      if (added) {
+        if (stick) scrollToNewest();
+        else jump.hidden = false;
+      }
+    } catch (e) {
+      reportConnection(e);
+    }
+  }
+
+  async function loadOlder() {
+    if (!olderCursor || loadingOlder) return;
+    loadingOlder = true;
+    olderButton.disabled = true;
+    olderButton.textContent = 'Loading older messages…';
+    try {
+      const page = await api.messages(phone, { limit: PAGE, before: olderCursor });
+      const height = history.scrollHeight;
+      const top = history.scrollTop;
+      merge(page.messages);
+      olderCursor = page.next_cursor;
+      // Keep the messages in view where they were.
+      history.scrollTop = top + (history.scrollHeight - height);
+    } catch (e) {
+      onError(e);
+    } finally {
+      loadingOlder = false;
+      olderButton.disabled = false;
+      olderButton.textContent = 'Load older messages';
+      olderButton.hidden = !olderCursor;
+    }
+  }
+
+  history.addEventListener('scroll', () => {
+    if (history.scrollTop < 60) loadOlder();
+    if (nearBottom()) jump.hidden = true;
+  }, { passive: true });
+  olderButton.addEventListener('click', loadOlder);
+  jump.addEventListener('click', () => { scrollToNewest(); onJump(); });
+
+  return {
+    element,
+    /** Starts polling: the first page now, then new messages. */
+    start() { poller = every(poll, 2_500, 10_000); },
+    /** Reads what is new now (after a change made from this page). */
+    refresh: poll,
+    /** A message sent from this page: shown, and scrolled to. */
+    showSent(message) {
+      list.querySelector('.empty')?.remove();
+      merge([message]);
+      scrollToNewest();
+    },
+    stop() { poller?.stop(); },
+  };
+}
