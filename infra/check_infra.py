@@ -7,7 +7,7 @@
 - Functions: every crate under functions/ has a role, a log group and an errors alarm, a
   deploy section in its Cargo.toml and an entry in infra/deploy.sh; nothing else does.
 - Roles: each function's role grants exactly what its code calls. STORE_CALLS below holds,
-  per function, the `Store` methods it calls (directly or through edubot-core); the DynamoDB
+  per function, the `Store` methods it calls (directly or through edubot-adapters); the DynamoDB
   actions and table/index ARNs of each method are read from the DynamoDB adapter (shared/adapters/src/store/*.rs).
 - Secrets: infra/deploy.sh gives each function exactly the secrets its `Needs` requires.
 - Table: foundations.yaml reads as plain YAML (the local stack parses its Table resource),
@@ -37,11 +37,11 @@ STORE_CALLS = {
     "list-conversations": ["get_admin", "list_conversations"],
     "get-messages": ["get_admin", "get_conversation", "messages_page", "enquiries"],
     "send-message": [
-        "get_admin", "count_use", "get_conversation", "commit",
+        "get_admin", "count_use", "get_conversation", "commit_with",
         "mark_sent", "mark_failed", "mark_retry",
     ],
     "end-chat": [
-        "get_admin", "get_conversation", "commit", "mark_sent", "mark_failed", "mark_retry",
+        "get_admin", "get_conversation", "commit_with", "mark_sent", "mark_failed", "mark_retry",
     ],
     "dashboard": ["get_admin", "conversations_in_support", "ratings_since"],
     "activation-codes": ["get_admin", "put_activation_code"],
@@ -50,7 +50,7 @@ STORE_CALLS = {
         "reopen_failed_admin_message", "mark_sent", "mark_failed", "mark_retry",
     ],
     "scheduled-checks": [
-        "conversations_in_support", "get_conversation", "get_activation_code", "commit",
+        "conversations_in_support", "get_conversation", "get_activation_code", "commit_with",
         "due_sends", "claim_send", "unprocessed_anywhere", "unprocessed_messages",
         "mark_sent", "mark_failed", "mark_retry",
     ],
@@ -239,7 +239,7 @@ def check_roles(functions):
         if match and match.group(1) not in {camel(f) for f in functions}:
             fail(f"functions.yaml: {key} belongs to no function crate")
     # Each list holds what the function's code reaches (methods a listed method calls
-    # itself, like commit -> commit_with, need no line of their own).
+    # itself, like commit_with -> related_transact_item, need no line of their own).
     for function in functions:
         listed = set(STORE_CALLS.get(function, []))
         covered, todo = set(), set(listed)

@@ -2,14 +2,15 @@
 //! written straight into the table (BatchWriteItem), then the list, messages and dashboard
 //! handlers timed in-process, with the items each DynamoDB call read.
 
+use edubot_app::ports::ConversationStore;
 use std::collections::HashMap;
 use std::time::Instant;
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use edubot_core::model::{
+use edubot_adapters::model::{
     new_message_id, Author, Conversation, ConversationState, Direction, Message, MessageStatus,
 };
-use edubot_core::Phone;
+use edubot_adapters::Phone;
 use futures::StreamExt;
 use http::Method;
 
@@ -62,7 +63,7 @@ fn message(phone: &Phone, direction: Direction, now: i64) -> Message {
 /// Item templates written by the store itself (`Store::commit`), read back raw: a
 /// conversation (plain and in chat support), an inbound and an outbound message.
 async fn templates(fx: &Fixture) -> (Item, Item, Item, Item) {
-    let now = edubot_core::time::now_ms();
+    let now = edubot_adapters::time::now_ms();
     let mut out = Vec::new();
     for (k, support) in [(0usize, false), (1, true)] {
         let p = Phone::parse(&phone(9, k)).unwrap();
@@ -120,7 +121,7 @@ async fn raw_item(fx: &Fixture, pk: &str, sk: &str) -> Item {
 /// Loads `convs` conversations of `per_conv` messages; answers (items written, seconds).
 async fn load(fx: &Fixture, convs: usize, per_conv: usize) -> (usize, f64) {
     let (plain, support, inbound, outbound) = templates(fx).await;
-    let base = edubot_core::time::now_ms() - (convs as i64) * 60_000;
+    let base = edubot_adapters::time::now_ms() - (convs as i64) * 60_000;
     let mut items: Vec<Item> = Vec::with_capacity(convs * (per_conv + 1));
     for c in 0..convs {
         let p = phone(8, c);
@@ -131,7 +132,7 @@ async fn load(fx: &Fixture, convs: usize, per_conv: usize) -> (usize, f64) {
         } else {
             plain.clone()
         };
-        let recency = edubot_core::store::recency_sk(last, &Phone::parse(&p).unwrap());
+        let recency = edubot_adapters::store::recency_sk(last, &Phone::parse(&p).unwrap());
         conv.insert("pk".into(), s(format!("CONV#{p}")));
         conv.insert("phone".into(), s(&p));
         conv.insert("last_message_at".into(), n(last));

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
-use edubot_core::whatsapp::signature;
+use edubot_adapters::whatsapp::signature;
 use edubot_e2e::{status, user_text, APP_SECRET};
 use edubot_local::{LocalStack, Settings};
 
@@ -193,7 +193,7 @@ pub async fn run(
             let out = client
                 .query()
                 .table_name(&table)
-                .index_name(edubot_core::store::index::UNPROCESSED)
+                .index_name(edubot_adapters::store::index::UNPROCESSED)
                 .key_condition_expression("gsi_unprocessed_pk = :p")
                 .expression_attribute_values(":p", AttributeValue::S("UNPROCESSED".into()))
                 .select(Select::Count)

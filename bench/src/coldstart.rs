@@ -170,7 +170,7 @@ impl Sandbox {
         let (events, events_rx) = mpsc::unbounded_channel();
         let emu = Arc::new(Emulator {
             events: tokio::sync::Mutex::new(events_rx),
-            request_id: format!("bench-{}", edubot_core::model::new_message_id()),
+            request_id: format!("bench-{}", edubot_adapters::model::new_message_id()),
             function_arn: format!(
                 "arn:aws:lambda:us-east-1:123456789012:function:edubot-bench-{function}"
             ),

@@ -194,7 +194,7 @@ impl Intercept for Counter {
 fn config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
     aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(edubot_core::aws::http_client())
+        .http_client(edubot_adapters::aws::http_client())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "bench"))

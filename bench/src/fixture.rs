@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use edubot_core::config::{Config, Needs};
-use edubot_core::model::new_message_id;
-use edubot_core::AppContext;
+use edubot_adapters::config::{Config, Needs};
+use edubot_adapters::model::new_message_id;
+use edubot_adapters::AppContext;
 use edubot_e2e::{signed_webhook, stream_event, test_env, user_text, GraphStandIn};
 
 use crate::counting::{counted_client, Counter};
@@ -71,7 +71,7 @@ impl Fixture {
         edubot_e2e::create_admin(&self.ctx, username, password).await;
         self.ctx
             .tokens
-            .issue(username, edubot_core::time::now_ms())
+            .issue(username, edubot_adapters::time::now_ms())
             .0
     }
 
@@ -92,7 +92,7 @@ impl Fixture {
             .client()
             .query()
             .table_name(&self.table)
-            .index_name(edubot_core::store::index::UNPROCESSED)
+            .index_name(edubot_adapters::store::index::UNPROCESSED)
             .key_condition_expression(
                 "gsi_unprocessed_pk = :p AND begins_with(gsi_unprocessed_sk, :prefix)",
             )

@@ -388,7 +388,7 @@ async fn cold_starts(o: &Options, endpoint: &str, raw: &mut Raw) -> Section {
         floor.len()
     ));
     section.notes.push(
-        "(bench-floor-sdk) is the floor plus `edubot_core::aws::dynamodb_client()` (what every function \
+        "(bench-floor-sdk) is the floor plus `edubot_adapters::aws::dynamodb_client()` (what every function \
          builds at init) and one GetItem per invocation: its init's distance from the floor is the cost of \
          building the SDK client."
             .into(),
@@ -412,7 +412,7 @@ async fn cold_starts(o: &Options, endpoint: &str, raw: &mut Raw) -> Section {
         let sdk_gap = median(&sdk) - floor_init;
         section.notes.push(format!(
             "Where the init time goes: the functions' median init is {} ms, the floor's {} ms (a gap of {} ms); \
-             the floor plus `edubot_core::aws::dynamodb_client()` alone is {} ms, i.e. {} ms ({:.0}% of the \
+             the floor plus `edubot_adapters::aws::dynamodb_client()` alone is {} ms, i.e. {} ms ({:.0}% of the \
              gap) is building the DynamoDB client. In Lambda that client takes region and credentials straight \
              from the environment (no provider chain, profile files or IMDS) and trusts five compiled-in \
              Amazon roots (no filesystem scan): what is left is the SDK's own configuration building.",

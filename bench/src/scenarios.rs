@@ -116,7 +116,7 @@ impl<'a> Scenarios<'a> {
             .ctx
             .store
             .messages_page(
-                &edubot_core::Phone::parse(&support_phone).unwrap(),
+                &edubot_adapters::Phone::parse(&support_phone).unwrap(),
                 1,
                 None,
                 None,
@@ -258,7 +258,7 @@ impl<'a> Scenarios<'a> {
                 &format!(
                     "/api/admin/conversations/{}/messages/{}/retry",
                     self.support_phone,
-                    edubot_core::model::new_message_id()
+                    edubot_adapters::model::new_message_id()
                 ),
                 &auth_h,
                 b"",
@@ -289,7 +289,7 @@ impl Scenarios<'_> {
 
 fn signed_event(payload: &Value) -> ApiGatewayV2httpRequest {
     let body = payload.to_string();
-    let sig = edubot_core::whatsapp::signature::sign(APP_SECRET.as_bytes(), body.as_bytes());
+    let sig = edubot_adapters::whatsapp::signature::sign(APP_SECRET.as_bytes(), body.as_bytes());
     api_event(
         Method::POST,
         "/webhook",
@@ -302,7 +302,11 @@ fn signed_event(payload: &Value) -> ApiGatewayV2httpRequest {
 }
 
 /// Runs the scenario's handler in-process; answers the HTTP status (or "ok").
-pub async fn call_handler(name: &str, ctx: &edubot_core::AppContext, inv: Invocation) -> String {
+pub async fn call_handler(
+    name: &str,
+    ctx: &edubot_adapters::AppContext,
+    inv: Invocation,
+) -> String {
     let function = Scenarios::function_of(name);
     match inv {
         Invocation::Http(e) => {

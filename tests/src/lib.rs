@@ -12,10 +12,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use edubot_core::config::{Config, Needs};
-use edubot_core::model::new_message_id;
-use edubot_core::whatsapp::signature;
-use edubot_core::AppContext;
+use edubot_adapters::config::{Config, Needs};
+use edubot_adapters::model::new_message_id;
+use edubot_adapters::whatsapp::signature;
+use edubot_adapters::AppContext;
 use edubot_local::{gateway, DynamoDbLocal, LocalStack, Settings};
 use http::Method;
 use lambda_http::{Body, Request, Response};
@@ -110,7 +110,10 @@ impl Harness {
     /// A valid token for a newly created admin.
     pub async fn admin_token(&self) -> String {
         self.create_admin(ADMIN, ADMIN_PASSWORD).await;
-        self.ctx.tokens.issue(ADMIN, edubot_core::time::now_ms()).0
+        self.ctx
+            .tokens
+            .issue(ADMIN, edubot_adapters::time::now_ms())
+            .0
     }
 
     /// The stream event Lambda would deliver for the inbound messages still unprocessed.
@@ -121,7 +124,7 @@ impl Harness {
             .client()
             .query()
             .table_name(self.ctx.store.table())
-            .index_name(edubot_core::store::index::UNPROCESSED)
+            .index_name(edubot_adapters::store::index::UNPROCESSED)
             .key_condition_expression("gsi_unprocessed_pk = :p")
             .expression_attribute_values(":p", AttributeValue::S("UNPROCESSED".into()))
             .send()
@@ -134,7 +137,7 @@ impl Harness {
 /// Stores a new, enabled admin with this password (the real argon2id hash).
 pub async fn create_admin(ctx: &AppContext, username: &str, password: &str) {
     ctx.store
-        .put_admin(&edubot_core::auth::new_admin(username, password))
+        .put_admin(&edubot_app::auth::new_admin(username, password))
         .await
         .expect("admin stored");
 }
@@ -246,7 +249,7 @@ pub fn status(wamid: &str, status: &str, recipient: &str, callback: Option<&str>
 }
 
 pub fn now_secs() -> i64 {
-    edubot_core::time::now_ms() / 1000
+    edubot_adapters::time::now_ms() / 1000
 }
 
 /// Status and JSON body of a handler's response.

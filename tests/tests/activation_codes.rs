@@ -4,9 +4,9 @@
 mod handler_kit;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use edubot_core::activation::code_hash;
-use edubot_core::model::ConversationState;
-use edubot_core::time::{now_ms, rfc3339, DAY};
+use edubot_adapters::model::ConversationState;
+use edubot_adapters::time::{now_ms, rfc3339, DAY};
+use edubot_app::activation::code_hash;
 use edubot_e2e::*;
 use handler_kit::*;
 use http::Method;

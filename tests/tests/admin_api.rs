@@ -6,10 +6,10 @@ mod handler_kit;
 
 use std::time::Duration;
 
-use edubot_core::auth::TokenService;
-use edubot_core::content::content;
-use edubot_core::model::{Author, ConversationState, MessageStatus};
-use edubot_core::time::{now_ms, rfc3339, HOUR};
+use edubot_adapters::content::content;
+use edubot_adapters::model::{Author, ConversationState, MessageStatus};
+use edubot_adapters::time::{now_ms, rfc3339, HOUR};
+use edubot_app::auth::TokenService;
 use edubot_e2e::*;
 use handler_kit::*;
 use http::Method;
@@ -897,7 +897,7 @@ async fn an_admin_may_send_at_most_60_replies_a_minute() {
     if into_minute > 45_000 {
         tokio::time::sleep(Duration::from_millis((60_000 - into_minute + 50) as u64)).await;
     }
-    for attempt in 1..=edubot_core::desk::SENDS_PER_ADMIN_PER_MINUTE {
+    for attempt in 1..=edubot_app::desk::SENDS_PER_ADMIN_PER_MINUTE {
         let (status, _) = admin_send(&h, &token, UNKNOWN, "Hello").await;
         assert_eq!(status, 404, "attempt {attempt}");
     }

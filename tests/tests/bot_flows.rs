@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use edubot_core::content::content;
+use edubot_adapters::content::content;
 use edubot_e2e::*;
 use edubot_local::LocalStack;
 use serde_json::{json, Value};

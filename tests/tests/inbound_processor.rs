@@ -4,8 +4,9 @@
 
 mod handler_kit;
 
-use edubot_core::content::content;
-use edubot_core::model::{Author, ConversationState, Direction, MessageError, MessageStatus};
+use edubot_adapters::content::content;
+use edubot_adapters::model::{Author, ConversationState, Direction, MessageError, MessageStatus};
+use edubot_app::ports::ConversationStore;
 use edubot_e2e::*;
 use handler_kit::*;
 use serde_json::json;

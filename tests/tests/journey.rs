@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use edubot_core::whatsapp::signature;
+use edubot_adapters::whatsapp::signature;
 use edubot_e2e::*;
 use edubot_local::{LocalStack, Settings};
 use serde_json::{json, Value};
@@ -500,7 +500,7 @@ async fn with_short_intervals_the_checks_can_be_watched_through_the_admin_api() 
     );
 
     // The queue-timeout notice arrives once, then the idle chat is closed.
-    let notice = edubot_core::content::content()
+    let notice = edubot_adapters::content::content()
         .support_queue_timeout
         .clone();
     let history = admin

@@ -410,7 +410,7 @@ fn port_of(url: &str) -> u16 {
 async fn make_run_works_from_a_fresh_clone_after_ctrl_c_and_after_make_reset() {
     let scratch = std::env::temp_dir().join(format!(
         "edubot-newcomer-{}",
-        edubot_core::model::new_message_id().to_lowercase()
+        edubot_adapters::model::new_message_id().to_lowercase()
     ));
     std::fs::create_dir_all(&scratch).unwrap();
     let copy = fresh_copy(&scratch);

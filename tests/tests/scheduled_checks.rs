@@ -6,9 +6,9 @@ mod handler_kit;
 
 use std::time::{Duration, Instant};
 
-use edubot_core::checks::{run_checks, CheckReport};
-use edubot_core::model::{ConversationState, MessageStatus};
-use edubot_core::time::{now_ms, HOUR, MINUTE, SECOND};
+use edubot_adapters::model::{ConversationState, MessageStatus};
+use edubot_adapters::time::{now_ms, HOUR, MINUTE, SECOND};
+use edubot_app::checks::{run_checks, CheckReport};
 use edubot_e2e::{Harness, Scripted};
 use handler_kit::*;
 use serde_json::json;
@@ -78,7 +78,7 @@ async fn the_queue_timeout_notice_is_sent_once_per_wait() {
     let h = Harness::new().await;
     let token = in_support(&h).await;
     let wait = conversation(&h, ADA).await.unwrap().waiting_since.unwrap();
-    let notice = edubot_core::content::content()
+    let notice = edubot_adapters::content::content()
         .support_queue_timeout
         .clone();
 
@@ -146,7 +146,9 @@ async fn an_idle_chat_is_closed_with_a_note_and_no_rating() {
             .any(|m| m.kind == "system"
                 && m.text.as_deref().unwrap().contains("closed automatically"))
     );
-    let closing = edubot_core::content::content().support_closed_idle.clone();
+    let closing = edubot_adapters::content::content()
+        .support_closed_idle
+        .clone();
     assert_eq!(
         texts_sent(&h).last(),
         Some(&closing),

@@ -3,8 +3,9 @@
 
 mod handler_kit;
 
-use edubot_core::model::{Direction, MessageError, MessageStatus};
-use edubot_core::whatsapp::signature;
+use edubot_adapters::model::{Direction, MessageError, MessageStatus};
+use edubot_adapters::whatsapp::signature;
+use edubot_app::ports::OutboxStore;
 use edubot_e2e::*;
 use handler_kit::*;
 use http::Method;
@@ -472,7 +473,7 @@ async fn a_status_carrying_our_message_id_settles_a_send_whose_answer_was_lost()
         post_webhook(&h, &status(&new_wamid(), "read", ADA, Some("not-an-id"))).await,
         200
     );
-    let unknown_id = edubot_core::model::new_message_id();
+    let unknown_id = edubot_adapters::model::new_message_id();
     assert_eq!(
         post_webhook(&h, &status(&new_wamid(), "read", ADA, Some(&unknown_id))).await,
         200
@@ -510,7 +511,7 @@ async fn a_sent_mark_overtaken_by_a_status_keeps_the_status_and_still_writes_the
         .unwrap();
     h.ctx
         .store
-        .mark_sent(&pending, &wamid, edubot_core::time::now_ms())
+        .mark_sent(&pending, &wamid, edubot_adapters::time::now_ms())
         .await
         .expect("a late sent mark is not an error");
     let m = history(&h, ADA)

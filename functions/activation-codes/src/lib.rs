@@ -3,10 +3,11 @@
 //! links the WhatsApp conversation of whoever types it to the student. Only its hash is
 //! stored: the code is shown this once.
 
-use edubot_core::activation::{issue_code, student_of};
-use edubot_core::http::{authenticate, json_body, json_response, respond};
-use edubot_core::time::{now_ms, rfc3339};
-use edubot_core::{ApiError, AppContext};
+use edubot_adapters::http::{authenticate, json_body, json_response, respond};
+use edubot_adapters::time::{now_ms, rfc3339};
+use edubot_adapters::AppContext;
+use edubot_app::activation::{issue_code, student_of};
+use edubot_app::AppError;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
@@ -20,10 +21,10 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
     respond(issue(ctx, &req).await)
 }
 
-async fn issue(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn issue(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError> {
     let admin = authenticate(ctx, req).await?;
     let request: IssueRequest = json_body(req)?;
-    let student = student_of(&request.student_name, &request.course).map_err(ApiError::invalid)?;
+    let student = student_of(&request.student_name, &request.course).map_err(AppError::invalid)?;
     let (code, expires_at) = issue_code(ctx, &admin, student.clone(), now_ms()).await?;
     Ok(json_response(
         201,

@@ -1,9 +1,10 @@
 //! `POST /api/admin/login` `{"username","password"}` → `{"token","expires_at"}`.
 
-use edubot_core::desk::login;
-use edubot_core::http::{json_body, json_response, respond, source_address};
-use edubot_core::time::{now_ms, rfc3339};
-use edubot_core::{ApiError, AppContext};
+use edubot_adapters::http::{json_body, json_response, respond, source_address};
+use edubot_adapters::time::{now_ms, rfc3339};
+use edubot_adapters::AppContext;
+use edubot_app::desk::login;
+use edubot_app::AppError;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
@@ -17,10 +18,10 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
     respond(sign_in(ctx, &req).await)
 }
 
-async fn sign_in(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn sign_in(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError> {
     let creds: Credentials = json_body(req)?;
     if creds.username.is_empty() || creds.password.is_empty() || creds.password.len() > 1024 {
-        return Err(ApiError::invalid("username and password are required."));
+        return Err(AppError::invalid("username and password are required."));
     }
     let username = creds.username.trim().to_lowercase();
     let (token, expires_at) = login(

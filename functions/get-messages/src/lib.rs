@@ -3,33 +3,34 @@
 //! `before` or `after`) also holds `enquiries`, the conversation's newest admission
 //! enquiries, newest first; paging and polling stay at one Query and one GetItem.
 
-use edubot_core::desk::conversation_or_404;
-use edubot_core::http::{authenticate, json_response, limit_param, path_phone, query, respond};
-use edubot_core::store::valid_message_id;
-use edubot_core::{ApiError, AppContext};
+use edubot_adapters::http::{authenticate, json_response, limit_param, path_phone, query, respond};
+use edubot_adapters::store::valid_message_id;
+use edubot_adapters::AppContext;
+use edubot_app::desk::conversation_or_404;
+use edubot_app::AppError;
 use lambda_http::{Body, Request, Response};
 
 pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
     respond(history(ctx, &req).await)
 }
 
-fn message_id_param<'a>(req: &'a Request, name: &str) -> Result<Option<&'a str>, ApiError> {
+fn message_id_param<'a>(req: &'a Request, name: &str) -> Result<Option<&'a str>, AppError> {
     match query(req, name).filter(|v| !v.is_empty()) {
         Some(id) if !valid_message_id(id) => {
-            Err(ApiError::invalid(format!("{name} must be a message id.")))
+            Err(AppError::invalid(format!("{name} must be a message id.")))
         }
         other => Ok(other),
     }
 }
 
-async fn history(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn history(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError> {
     authenticate(ctx, req).await?;
     let phone = path_phone(req)?;
     let limit = limit_param(req, 50, 200)?;
     let before = message_id_param(req, "before")?;
     let after = message_id_param(req, "after")?;
     if before.is_some() && after.is_some() {
-        return Err(ApiError::invalid("Use before or after, not both."));
+        return Err(AppError::invalid("Use before or after, not both."));
     }
     let first_page = before.is_none() && after.is_none();
     // The reads are independent: run them together.

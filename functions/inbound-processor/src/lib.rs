@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use edubot_core::inbound::process_conversation;
-use edubot_core::model::{Direction, Message};
-use edubot_core::store::message_from_item;
-use edubot_core::AppContext;
+use edubot_adapters::model::{Direction, Message};
+use edubot_adapters::store::message_from_item;
+use edubot_adapters::AppContext;
+use edubot_app::processor::process_conversation;
 use futures_util::future::join_all;
 
 /// The inbound message a record inserted, if it is one (the filter the event source

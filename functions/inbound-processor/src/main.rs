@@ -1,11 +1,11 @@
-use edubot_core::config::Needs;
-use edubot_core::AppContext;
+use edubot_adapters::config::Needs;
+use edubot_adapters::AppContext;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
-// One invocation at a time per instance: one thread (see edubot_core::http_function_main).
+// One invocation at a time per instance: one thread (see edubot_adapters::http_function_main).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    edubot_core::logging::init();
+    edubot_adapters::logging::init();
     let ctx = AppContext::from_env(Needs {
         whatsapp_send: true,
         ..Needs::default()

@@ -2,25 +2,26 @@
 //! again — a new attempt on the same message — answered like a send: 201 sent, 202 retry
 //! scheduled, 502 with the failed message.
 
-use edubot_core::desk::{retry_admin_message, SendOutcome};
-use edubot_core::http::{authenticate, json_response, path_phone, respond};
-use edubot_core::store::valid_message_id;
-use edubot_core::time::now_ms;
-use edubot_core::{ApiError, AppContext};
+use edubot_adapters::http::{authenticate, json_response, path_phone, respond};
+use edubot_adapters::store::valid_message_id;
+use edubot_adapters::time::now_ms;
+use edubot_adapters::AppContext;
+use edubot_app::desk::{retry_admin_message, SendOutcome};
+use edubot_app::AppError;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
     respond(retry(ctx, &req).await)
 }
 
-async fn retry(ctx: &AppContext, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn retry(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError> {
     let admin = authenticate(ctx, req).await?;
     let phone = path_phone(req)?;
     let id = req
         .path_parameters_ref()
         .and_then(|p| p.first("id"))
         .filter(|id| valid_message_id(id))
-        .ok_or_else(|| ApiError::invalid("The message id is not valid."))?;
+        .ok_or_else(|| AppError::invalid("The message id is not valid."))?;
     Ok(
         match retry_admin_message(ctx, &admin, &phone, id, now_ms()).await? {
             SendOutcome::Sent(m) => json_response(201, &serde_json::json!({ "message": m.view() })),

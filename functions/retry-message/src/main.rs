@@ -1,6 +1,6 @@
-use edubot_core::config::Needs;
+use edubot_adapters::config::Needs;
 
-edubot_core::http_function_main!(
+edubot_adapters::http_function_main!(
     Needs {
         admin_tokens: true,
         whatsapp_send: true,

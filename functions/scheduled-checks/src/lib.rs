@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use edubot_core::checks::{metrics_line, run_checks, CheckReport};
-use edubot_core::store::StoreError;
-use edubot_core::time::now_ms;
-use edubot_core::AppContext;
+use edubot_adapters::store::StoreError;
+use edubot_adapters::time::now_ms;
+use edubot_adapters::AppContext;
+use edubot_app::checks::{metrics_line, run_checks, CheckReport};
 
 /// Well inside the function's timeout (60 s), so a slow run ends cleanly.
 pub const TIME_BUDGET: Duration = Duration::from_secs(40);

@@ -1,13 +1,13 @@
 //! `GET /webhook` (Meta's verification) and `POST /webhook` (messages and statuses).
 //! Verifies and records only: it never calls the Graph API (DESIGN §1, §6).
 
-use edubot_core::error::{ApiError, ErrorCode};
-use edubot_core::http::{body_bytes, constant_time_eq, error_response, header, query};
-use edubot_core::ingest::ingest;
-use edubot_core::time::now_ms;
-use edubot_core::whatsapp::payload::WebhookPayload;
-use edubot_core::whatsapp::signature;
-use edubot_core::AppContext;
+use edubot_adapters::http::{body_bytes, constant_time_eq, error_response, header, query};
+use edubot_adapters::ingest::ingest;
+use edubot_adapters::time::now_ms;
+use edubot_adapters::whatsapp::payload::WebhookPayload;
+use edubot_adapters::whatsapp::signature;
+use edubot_adapters::AppContext;
+use edubot_app::{AppError, ErrorCode};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 
@@ -18,7 +18,7 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
     match *req.method() {
         Method::GET => verify_subscription(ctx, &req),
         Method::POST => receive(ctx, &req).await,
-        _ => error_response(&ApiError::invalid("Use GET or POST.")),
+        _ => error_response(&AppError::invalid("Use GET or POST.")),
     }
 }
 
@@ -49,7 +49,7 @@ fn verify_subscription(ctx: &AppContext, req: &Request) -> Response<Body> {
 async fn receive(ctx: &AppContext, req: &Request) -> Response<Body> {
     let body = body_bytes(req);
     if body.len() > MAX_WEBHOOK_BODY_BYTES {
-        return error_response(&ApiError::new(
+        return error_response(&AppError::new(
             ErrorCode::TooLarge,
             "The webhook body is larger than 3 MB.",
         ));
@@ -57,7 +57,7 @@ async fn receive(ctx: &AppContext, req: &Request) -> Response<Body> {
     let secret = ctx.config.whatsapp_app_secret.expose().as_bytes();
     if !signature::verify(secret, body, header(req, "x-hub-signature-256")) {
         tracing::warn!("webhook signature missing or wrong; nothing stored");
-        return error_response(&ApiError::new(
+        return error_response(&AppError::new(
             ErrorCode::Unauthorized,
             "Missing or invalid X-Hub-Signature-256.",
         ));
@@ -65,7 +65,7 @@ async fn receive(ctx: &AppContext, req: &Request) -> Response<Body> {
     let payload = match WebhookPayload::parse(body) {
         Ok(p) => p,
         Err(_) => {
-            return error_response(&ApiError::invalid(
+            return error_response(&AppError::invalid(
                 "The body is not a WhatsApp webhook payload.",
             ))
         }
@@ -86,6 +86,6 @@ async fn receive(ctx: &AppContext, req: &Request) -> Response<Body> {
             plain(200, "EVENT_RECEIVED")
         }
         // Not a 200: Meta retries, and what was stored is recognised by wamid.
-        Err(e) => error_response(&ApiError::internal(e)),
+        Err(e) => error_response(&AppError::internal(e)),
     }
 }

@@ -10,9 +10,9 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use edubot_core::config::{Config, Needs};
-use edubot_core::model::valid_username;
-use edubot_core::store::Store;
+use edubot_adapters::config::{Config, Needs};
+use edubot_adapters::model::valid_username;
+use edubot_adapters::store::Store;
 
 /// Shorter passwords are refused: admins hold every conversation.
 const MIN_PASSWORD_CHARS: usize = 12;
@@ -35,7 +35,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let store = Store::new(edubot_core::aws::dynamodb_client().await, config.table_name);
+    let store = Store::new(
+        edubot_adapters::aws::dynamodb_client().await,
+        config.table_name,
+    );
     let result = match command {
         "create" => create(&store, username).await,
         "disable" => set_disabled(&store, username, true).await,
@@ -77,7 +80,7 @@ async fn create(store: &Store, username: &str) -> Result<String, String> {
             "the password must have at least {MIN_PASSWORD_CHARS} characters"
         ));
     }
-    let admin = edubot_core::auth::new_admin(username, &password);
+    let admin = edubot_app::auth::new_admin(username, &password);
     store.put_admin(&admin).await.map_err(|e| e.to_string())?;
     Ok(format!("admin {username} created (or password reset)"))
 }

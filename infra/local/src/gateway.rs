@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext};
 use axum::body::Bytes;
 use base64::Engine;
-use edubot_core::AppContext;
+use edubot_adapters::AppContext;
 use http::{HeaderMap, Method, StatusCode};
 use lambda_http::{Body, Response};
 
@@ -122,7 +122,7 @@ pub fn to_event(
     context.route_key = Some(matched.route_key.clone());
     context.account_id = Some("000000000000".into());
     context.stage = Some("$default".into());
-    context.request_id = Some(edubot_core::model::new_message_id());
+    context.request_id = Some(edubot_adapters::model::new_message_id());
     context.apiid = Some("local".into());
     context.domain_name = headers
         .get("host")

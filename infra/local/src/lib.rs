@@ -22,8 +22,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use edubot_core::config::{Config, Needs};
-use edubot_core::AppContext;
+use edubot_adapters::config::{Config, Needs};
+use edubot_adapters::AppContext;
+use edubot_app::ports::AdminStore;
 use tokio::task::JoinHandle;
 
 pub use dynamodb_local::DynamoDbLocal;
@@ -68,7 +69,7 @@ pub fn project_root() -> PathBuf {
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(edubot_core::aws::http_client())
+        .http_client(edubot_adapters::aws::http_client())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
@@ -85,7 +86,7 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
     let config = aws_sdk_dynamodbstreams::Config::builder()
         .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
-        .http_client(edubot_core::aws::http_client())
+        .http_client(edubot_adapters::aws::http_client())
         .endpoint_url(endpoint)
         .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
@@ -289,7 +290,7 @@ async fn ensure_admin(
     username: &str,
     password: Option<String>,
 ) -> Result<Option<String>, String> {
-    if !edubot_core::model::valid_username(username) {
+    if !edubot_adapters::model::valid_username(username) {
         return Err(format!(
             "ADMIN_USERNAME {username:?}: use 3–64 of a-z 0-9 . _ -"
         ));
@@ -304,7 +305,7 @@ async fn ensure_admin(
         (None, Some(_)) => return Ok(None),
         (None, None) => (generate_password(), true),
     };
-    let admin = edubot_core::auth::new_admin(username, &password);
+    let admin = edubot_app::auth::new_admin(username, &password);
     ctx.store
         .put_admin(&admin)
         .await

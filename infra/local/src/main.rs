@@ -4,7 +4,7 @@ use edubot_local::{LocalStack, Settings};
 
 #[tokio::main]
 async fn main() {
-    edubot_core::logging::init();
+    edubot_adapters::logging::init();
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use edubot_core::AppContext;
+use edubot_adapters::AppContext;
 
 pub const DEFAULT_INTERVAL_SECONDS: u64 = 60;
 
@@ -13,7 +13,7 @@ pub const DEFAULT_INTERVAL_SECONDS: u64 = 60;
 pub fn scheduled_event() -> EventBridgeEvent {
     let mut event = EventBridgeEvent::default();
     event.version = Some("0".into());
-    event.id = Some(edubot_core::model::new_message_id());
+    event.id = Some(edubot_adapters::model::new_message_id());
     event.detail_type = "Scheduled Event".into();
     event.source = "aws.events".into();
     event.account = Some("000000000000".into());

@@ -159,7 +159,7 @@ mod tests {
             .iter()
             .map(|g| g["IndexName"].as_str().unwrap())
             .collect();
-        use edubot_core::store::index;
+        use edubot_adapters::store::index;
         assert_eq!(
             indexes,
             [

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use edubot_core::whatsapp::signature;
-use edubot_core::Phone;
+use edubot_adapters::whatsapp::signature;
+use edubot_adapters::Phone;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -176,7 +176,7 @@ async fn graph_send(
     else {
         return meta_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid parameter.");
     };
-    let wamid = format!("wamid.SIM{}", edubot_core::model::new_message_id());
+    let wamid = format!("wamid.SIM{}", edubot_adapters::model::new_message_id());
     let callback = request["biz_opaque_callback_data"]
         .as_str()
         .map(str::to_owned);
@@ -292,7 +292,7 @@ async fn user_send(State(sim): State<Arc<Simulator>>, Json(send): Json<UserSend>
                 .into_response()
         }
     };
-    let wamid = format!("wamid.USER{}", edubot_core::model::new_message_id());
+    let wamid = format!("wamid.USER{}", edubot_adapters::model::new_message_id());
     let name = if send.name.trim().is_empty() {
         "Simulated user"
     } else {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use aws_lambda_events::dynamodb::{Event, EventRecord, StreamRecord, StreamViewType};
 use aws_sdk_dynamodbstreams::types::{Record, Shard, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
-use edubot_core::AppContext;
+use edubot_adapters::AppContext;
 use serde::{Deserialize, Serialize};
 
 /// Records read per GetRecords call (Lambda's default for DynamoDB streams).

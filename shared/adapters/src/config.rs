@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::time::{Millis, SECOND};
+use edubot_app::ports::Settings;
 
 /// Meta's production Graph API; `WHATSAPP_API_BASE_URL` overrides it (the local simulator, tests).
 pub const DEFAULT_WHATSAPP_API_BASE_URL: &str = "https://graph.facebook.com/v23.0";
@@ -40,24 +41,12 @@ pub struct Config {
     pub jwt_secret: Secret,
     /// What CloudFront sends in `X-Origin-Verify`; empty when not behind CloudFront.
     pub origin_verify_secret: Secret,
-    /// A user waiting longer than this for an admin is counted in `waiting_chats`.
-    pub support_sla: Millis,
-    /// A user in chat support unanswered this long is told, once, that the team will reply.
-    pub support_queue_timeout: Millis,
-    /// Chat support with no message either way for this long is closed.
-    pub support_idle: Millis,
-    /// First retry of a failed send after this long, doubling each attempt.
-    pub outbound_retry_base: Millis,
-    /// Send attempts before a message is failed for good.
-    pub outbound_max_attempts: u32,
-    /// A send with no answer (timeout) is retried only after this long without a status.
-    pub outbound_unknown_grace: Millis,
+    /// The desk's settings, as the use cases read them.
+    pub settings: Settings,
     /// Graph API request timeout.
     pub whatsapp_timeout: Millis,
     /// Lifetime of an admin token.
     pub token_ttl: Millis,
-    /// After the third wrong activation code, codes are refused this long.
-    pub activation_lock: Millis,
 }
 
 /// What a function needs beyond the table; checked once at cold start so a missing
@@ -144,15 +133,17 @@ impl Config {
             )?),
             jwt_secret: Secret(jwt_secret),
             origin_verify_secret: Secret(required("ORIGIN_VERIFY_SECRET", false)?),
-            support_sla: seconds("SUPPORT_SLA_SECONDS", 300)?,
-            support_queue_timeout: seconds("SUPPORT_QUEUE_TIMEOUT_SECONDS", 900)?,
-            support_idle: seconds("SUPPORT_IDLE_SECONDS", 7200)?,
-            outbound_retry_base: seconds("OUTBOUND_RETRY_BASE_SECONDS", 30)?,
-            outbound_max_attempts: positive("OUTBOUND_MAX_ATTEMPTS", 5)?.min(100) as u32,
-            outbound_unknown_grace: seconds("OUTBOUND_UNKNOWN_GRACE_SECONDS", 300)?,
+            settings: Settings {
+                support_sla: seconds("SUPPORT_SLA_SECONDS", 300)?,
+                support_queue_timeout: seconds("SUPPORT_QUEUE_TIMEOUT_SECONDS", 900)?,
+                support_idle: seconds("SUPPORT_IDLE_SECONDS", 7200)?,
+                outbound_retry_base: seconds("OUTBOUND_RETRY_BASE_SECONDS", 30)?,
+                outbound_max_attempts: positive("OUTBOUND_MAX_ATTEMPTS", 5)?.min(100) as u32,
+                outbound_unknown_grace: seconds("OUTBOUND_UNKNOWN_GRACE_SECONDS", 300)?,
+                activation_lock: seconds("ACTIVATION_LOCK_SECONDS", 3600)?,
+            },
             whatsapp_timeout: seconds("WHATSAPP_TIMEOUT_SECONDS", 10)?,
             token_ttl: seconds("ADMIN_TOKEN_TTL_SECONDS", 8 * 3600)?,
-            activation_lock: seconds("ACTIVATION_LOCK_SECONDS", 3600)?,
         })
     }
 }
@@ -183,7 +174,7 @@ mod tests {
         assert!(matches!(err, ConfigError::Invalid("JWT_SECRET", _)));
         let cfg = Config::from_lookup(Needs::default(), env(&[("TABLE_NAME", "t")])).unwrap();
         assert_eq!(cfg.whatsapp_api_base_url, DEFAULT_WHATSAPP_API_BASE_URL);
-        assert_eq!(cfg.support_sla, 300_000);
+        assert_eq!(cfg.settings.support_sla, 300_000);
     }
 
     #[test]

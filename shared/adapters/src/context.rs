@@ -1,6 +1,8 @@
 //! What a function builds once per cold start and borrows on every invocation.
 
-use crate::auth::{AdminGate, TokenService};
+use edubot_app::auth::{AdminGate, TokenService};
+use edubot_app::ports::{Ports, Settings};
+
 use crate::config::{Config, ConfigError, Needs};
 use crate::store::Store;
 use crate::whatsapp::WhatsAppClient;
@@ -25,9 +27,32 @@ impl AppContext {
         AppContext {
             store: Store::new(dynamodb, config.table_name.clone()),
             whatsapp: WhatsAppClient::new(&config),
-            tokens: TokenService::new(&config),
+            tokens: TokenService::with_secret(
+                config.jwt_secret.expose().as_bytes(),
+                config.token_ttl,
+            ),
             admins: AdminGate::default(),
             config,
         }
+    }
+}
+
+impl Ports for AppContext {
+    type Store = Store;
+    type Messenger = WhatsAppClient;
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn messenger(&self) -> &WhatsAppClient {
+        &self.whatsapp
+    }
+    fn settings(&self) -> &Settings {
+        &self.config.settings
+    }
+    fn tokens(&self) -> &TokenService {
+        &self.tokens
+    }
+    fn admins(&self) -> &AdminGate {
+        &self.admins
     }
 }

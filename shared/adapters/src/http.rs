@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::context::AppContext;
-use crate::error::{ApiError, ErrorCode};
 use crate::phone::Phone;
+use edubot_app::{AppError, ErrorCode};
 
 /// Admin API request bodies over this are refused with 413 (§7).
 pub const MAX_ADMIN_BODY_BYTES: usize = 16 * 1024;
@@ -24,8 +24,37 @@ pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
         .expect("static response parts")
 }
 
-pub fn error_response(e: &ApiError) -> Response<Body> {
-    let mut response = json_response(e.code.status(), &e.body());
+/// The HTTP status of each error code of the API.
+pub fn status_of(code: ErrorCode) -> u16 {
+    match code {
+        ErrorCode::InvalidRequest => 400,
+        ErrorCode::Unauthorized => 401,
+        ErrorCode::Forbidden => 403,
+        ErrorCode::NotFound => 404,
+        ErrorCode::NotInChatSupport
+        | ErrorCode::WindowClosed
+        | ErrorCode::OptedOut
+        | ErrorCode::Conflict => 409,
+        ErrorCode::TooLarge => 413,
+        ErrorCode::RateLimited => 429,
+        ErrorCode::WhatsappError => 502,
+        ErrorCode::Internal => 500,
+    }
+}
+
+/// `{"error":{"code","message"}}`, and the error's extra top-level field if it has one.
+pub fn error_body(e: &AppError) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "error": { "code": e.code, "message": e.message }
+    });
+    if let Some((key, value)) = &e.extra {
+        body[*key] = value.clone();
+    }
+    body
+}
+
+pub fn error_response(e: &AppError) -> Response<Body> {
+    let mut response = json_response(status_of(e.code), &error_body(e));
     if let Some(seconds) = e.retry_after {
         response.headers_mut().insert("retry-after", seconds.into());
     }
@@ -33,7 +62,7 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
 }
 
 /// Turns a handler's result into the response; the only mapping of errors to HTTP.
-pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+pub fn respond(result: Result<Response<Body>, AppError>) -> Response<Body> {
     result.unwrap_or_else(|e| error_response(&e))
 }
 
@@ -47,27 +76,27 @@ pub fn body_bytes(req: &Request) -> &[u8] {
 }
 
 /// The JSON body, within the admin API's size limit.
-pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     let bytes = body_bytes(req);
     if bytes.len() > MAX_ADMIN_BODY_BYTES {
-        return Err(ApiError::new(
+        return Err(AppError::new(
             ErrorCode::TooLarge,
             "The request body is larger than 16 KiB.",
         ));
     }
     if bytes.is_empty() {
-        return Err(ApiError::invalid("A JSON body is required."));
+        return Err(AppError::invalid("A JSON body is required."));
     }
     serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::invalid(format!("The body is not valid JSON for this request: {e}")))
+        .map_err(|e| AppError::invalid(format!("The body is not valid JSON for this request: {e}")))
 }
 
 /// `{phone}` from the route: 8 to 15 digits.
-pub fn path_phone(req: &Request) -> Result<Phone, ApiError> {
+pub fn path_phone(req: &Request) -> Result<Phone, AppError> {
     let params = req.path_parameters_ref();
     let raw = params.and_then(|p| p.first("phone")).unwrap_or_default();
     Phone::parse(raw).ok_or_else(|| {
-        ApiError::invalid("The phone number must be 8 to 15 digits (a WhatsApp id).")
+        AppError::invalid("The phone number must be 8 to 15 digits (a WhatsApp id).")
     })
 }
 
@@ -77,14 +106,14 @@ pub fn query<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 }
 
 /// `limit`: 1 to `max`, `default` when absent.
-pub fn limit_param(req: &Request, default: i32, max: i32) -> Result<i32, ApiError> {
+pub fn limit_param(req: &Request, default: i32, max: i32) -> Result<i32, AppError> {
     match query(req, "limit") {
         None => Ok(default),
         Some(raw) => raw
             .parse::<i32>()
             .ok()
             .filter(|l| (1..=max).contains(l))
-            .ok_or_else(|| ApiError::invalid(format!("limit must be a number from 1 to {max}."))),
+            .ok_or_else(|| AppError::invalid(format!("limit must be a number from 1 to {max}."))),
     }
 }
 
@@ -125,25 +154,25 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The admin making the request: a valid token of an admin who is still enabled.
-pub async fn authenticate(ctx: &AppContext, req: &Request) -> Result<String, ApiError> {
+pub async fn authenticate(ctx: &AppContext, req: &Request) -> Result<String, AppError> {
     let token = header(req, "authorization")
         .and_then(|h| {
             h.strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("bearer "))
         })
-        .ok_or_else(ApiError::unauthorized)?;
+        .ok_or_else(AppError::unauthorized)?;
     let claims = ctx
         .tokens
         .verify(token.trim())
-        .ok_or_else(ApiError::unauthorized)?;
-    if claims.role != crate::auth::ROLE_ADMIN {
-        return Err(ApiError::new(
+        .ok_or_else(AppError::unauthorized)?;
+    if claims.role != edubot_app::auth::ROLE_ADMIN {
+        return Err(AppError::new(
             ErrorCode::Forbidden,
             "This account may not use the admin API.",
         ));
     }
     if !ctx.admins.is_enabled(&ctx.store, &claims.sub).await? {
-        return Err(ApiError::unauthorized());
+        return Err(AppError::unauthorized());
     }
     Ok(claims.sub)
 }
@@ -177,6 +206,20 @@ macro_rules! http_function_main {
 mod tests {
     use super::*;
     use crate::config::{Config, Needs};
+
+    #[test]
+    fn wire_form_is_snake_case_with_message() {
+        let e = AppError::new(ErrorCode::NotInChatSupport, "Not in chat support.");
+        assert_eq!(status_of(e.code), 409);
+        assert_eq!(
+            error_body(&e),
+            serde_json::json!({"error":{"code":"not_in_chat_support","message":"Not in chat support."}})
+        );
+        let e = AppError::new(ErrorCode::WhatsappError, "x")
+            .with_extra("message", serde_json::json!({"id":"1"}));
+        assert_eq!(error_body(&e)["message"]["id"], "1");
+        assert_eq!(AppError::rate_limited(0).retry_after, Some(1));
+    }
 
     fn context(origin_secret: &str) -> AppContext {
         let env = [("TABLE_NAME", "t"), ("ORIGIN_VERIFY_SECRET", origin_secret)];

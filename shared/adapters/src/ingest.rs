@@ -1,5 +1,5 @@
 //! The webhook's work: record each inbound message once and apply each status. Never
-//! calls the Graph API, so Meta gets its 200 in milliseconds (DESIGN §1).
+//! calls the Graph API, so Meta gets its 200 in milliseconds.
 
 use crate::model::new_message_id;
 use crate::store::{StatusOutcome, Store, StoreError};

@@ -4,10 +4,11 @@
 #![allow(dead_code)]
 
 use aws_lambda_events::streams::DynamoDbEventResponse;
-use edubot_core::config::{Config, Needs};
-use edubot_core::model::{new_message_id, Conversation, Message};
-use edubot_core::whatsapp::signature;
-use edubot_core::{AppContext, Phone};
+use edubot_adapters::config::{Config, Needs};
+use edubot_adapters::model::{new_message_id, Conversation, Message};
+use edubot_adapters::whatsapp::signature;
+use edubot_adapters::{AppContext, Phone};
+use edubot_app::ports::ConversationStore;
 use edubot_e2e::{
     api_request, new_table, now_secs, signed_webhook, test_env, user_choice, user_text,
     GraphStandIn, Harness, PHONE_NUMBER_ID,

@@ -1,5 +1,5 @@
 //! A diagnostic beside the floor: the floor plus exactly what every EduBot function builds
-//! at cold start for DynamoDB (`edubot_core::aws::dynamodb_client()`), and one GetItem per
+//! at cold start for DynamoDB (`edubot_adapters::aws::dynamodb_client()`), and one GetItem per
 //! invocation. Its init minus the floor's is the cost of building the SDK client; its first
 //! invocation minus a warm one is the SDK's own one-time work on first use.
 
@@ -10,7 +10,7 @@ use serde_json::Value;
 // The functions run a single-threaded runtime (one invocation at a time); so does the floor.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let client = edubot_core::aws::dynamodb_client().await;
+    let client = edubot_adapters::aws::dynamodb_client().await;
     let table = std::env::var("TABLE_NAME")?;
     let (client, table) = (&client, table.as_str());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -73,7 +73,7 @@ pub struct ConversationItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation_locked_until: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub student: Option<crate::activation::Student>,
+    pub student: Option<edubot_domain::activation::Student>,
     pub gsi1pk: String,
     pub gsi1sk: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,23 +1,26 @@
 //! The DynamoDB adapter: every access pattern of DESIGN §3–4, each a fixed, small number
 //! of calls. No Scan anywhere; every write that could race is conditional.
 
-mod flows;
+mod admins;
 mod items;
-mod schedule;
+mod outbox;
+mod turn_writes;
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
-pub use flows::{RelatedWrite, ENQUIRIES_SHOWN};
+pub use edubot_app::ports::{
+    ActivationStore, AdminStore, CommitError, ConversationStore, DueSend, OutboxStore, Page,
+    RelatedWrite, StoreError,
+};
 pub use items::recency_sk;
 use items::*;
+pub use turn_writes::ENQUIRIES_SHOWN;
 
-use crate::model::{Admin, Conversation, Message, MessageError, MessageStatus};
+use crate::model::{Conversation, Message, MessageError, MessageStatus};
 use crate::phone::Phone;
 use crate::time::{Millis, DAY, SECOND};
 use crate::whatsapp::payload::{InboundMessage, StatusUpdate};
@@ -33,37 +36,13 @@ pub mod index {
 /// Wamid pointers outlive Meta's 7 days of webhook retries, and late read receipts.
 const WAMID_POINTER_TTL: Millis = 30 * DAY;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("dynamodb: {0}")]
-    Dynamo(String),
-    #[error("stored item could not be read: {0}")]
-    Corrupt(String),
-    #[error(transparent)]
-    Contended(#[from] crate::conflict::Contended),
-}
-
-impl StoreError {
-    fn from_sdk<E, R>(e: SdkError<E, R>) -> Self
-    where
-        E: std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        StoreError::Dynamo(DisplayErrorContext(&e).to_string())
-    }
-}
-
-/// Why a conditional commit did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum CommitError {
-    /// The conversation changed since it was read: re-read and try again.
-    #[error("the conversation changed since it was read")]
-    Conflict,
-    /// The inbound message was already processed (a retried stream record).
-    #[error("the message was already processed")]
-    AlreadyProcessed,
-    #[error(transparent)]
-    Store(#[from] StoreError),
+/// DynamoDB's refusal, with the SDK's whole explanation (for the logs, never a client).
+fn sdk_error<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Unavailable(format!("dynamodb: {}", DisplayErrorContext(&e)))
 }
 
 /// What happened to a status update.
@@ -74,13 +53,6 @@ pub enum StatusOutcome {
     Stale,
     /// No message of ours has this wamid.
     Unknown,
-}
-
-/// A page of results and the cursor to the next one.
-#[derive(Debug)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
 }
 
 #[derive(Clone)]
@@ -120,7 +92,7 @@ where
         {
             Ok(None)
         }
-        Err(e) => Err(StoreError::from_sdk(e)),
+        Err(e) => Err(sdk_error(e)),
     }
 }
 /// For a cancelled transaction: which of its items failed their condition.
@@ -223,7 +195,7 @@ impl Store {
             Err(e) if cancelled_conditions(&e).is_some_and(|c| c.first() == Some(&true)) => {
                 Ok(false)
             }
-            Err(e) => Err(StoreError::from_sdk(e)),
+            Err(e) => Err(sdk_error(e)),
         }
     }
 
@@ -237,7 +209,7 @@ impl Store {
             .set_key(Some(key(wamid_pk(&update.wamid), SINGLETON_SK.into())))
             .send()
             .await
-            .map_err(StoreError::from_sdk)?
+            .map_err(sdk_error)?
             .item
             .map(from_item::<WamidItem>)
             .transpose()?;
@@ -301,11 +273,106 @@ impl Store {
 
     // ---- conversations -------------------------------------------------------------------
 
-    /// A strongly consistent read: decisions are taken on it.
-    pub async fn get_conversation(
+    // ---- messages ------------------------------------------------------------------------
+
+    /// One page of a conversation's history, oldest first (one Query). Without `before`
+    /// or `after`: the newest `limit`. `before`: older than that id. `after`: the first
+    /// `limit` newer than it. `next_cursor` (an id, for `before`) only when older ones exist.
+    pub async fn messages_page(
         &self,
         phone: &Phone,
-    ) -> Result<Option<Conversation>, StoreError> {
+        limit: i32,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<Page<Message>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(conversation_pk(phone)));
+        let query = if let Some(after) = after {
+            query
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":from", s(format!("{}\u{0}", message_sk(after))))
+                .expression_attribute_values(":to", s("MSG#~"))
+                .scan_index_forward(true)
+                .limit(limit + 1)
+        } else {
+            // One more than the page tells whether another follows; BETWEEN is inclusive,
+            // so one more again to drop `before` itself.
+            let to = before.map(message_sk).unwrap_or_else(|| "MSG#~".to_owned());
+            query
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":from", s("MSG#"))
+                .expression_attribute_values(":to", s(to))
+                .scan_index_forward(false)
+                .limit(limit + 1 + i32::from(before.is_some()))
+        };
+        let out = query.send().await.map_err(sdk_error)?;
+        let mut messages = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(message_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(before) = before {
+            messages.retain(|m| m.id != before);
+        }
+        let more = messages.len() > limit as usize;
+        messages.truncate(limit as usize);
+        if after.is_none() {
+            messages.reverse();
+        }
+        let next_cursor = match after {
+            None if more => messages.first().map(|m| m.id.clone()),
+            _ => None,
+        };
+        Ok(Page {
+            items: messages,
+            next_cursor,
+        })
+    }
+
+    // ---- admins and rate limits ----------------------------------------------------------
+}
+
+/// The list's cursor: `<last_message_at, 13 digits>.<phone>` of a page's last conversation
+/// (URL-safe as it is).
+fn list_cursor(last_message_at: Millis, phone: &Phone) -> String {
+    format!("{last_message_at:013}.{phone}")
+}
+
+/// A list cursor's parts; None for anything `list_cursor` did not make.
+pub fn parse_list_cursor(cursor: &str) -> Option<(Millis, Phone)> {
+    let (ts, phone) = cursor.split_once('.')?;
+    if ts.len() != 13 || !ts.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((ts.parse().ok()?, Phone::parse(phone)?))
+}
+
+/// How long a sender holds a message before a retry may take it over.
+pub const SEND_CLAIM: Millis = 60 * SECOND;
+
+fn pending_sk(next_attempt_at: Millis, phone: &Phone, id: &str) -> String {
+    format!("{next_attempt_at:013}#{phone}#{id}")
+}
+
+fn to_attr<T: serde::Serialize>(value: &T) -> AttributeValue {
+    serde_dynamo::to_attribute_value(value).expect("serialisable value")
+}
+
+/// Message ids are ULIDs (26 Crockford base-32 characters).
+pub fn valid_message_id(id: &str) -> bool {
+    id.len() == 26
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+}
+
+impl ConversationStore for Store {
+    /// A strongly consistent read: decisions are taken on it.
+    async fn get_conversation(&self, phone: &Phone) -> Result<Option<Conversation>, StoreError> {
         let item = self
             .client
             .get_item()
@@ -314,7 +381,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await
-            .map_err(StoreError::from_sdk)?
+            .map_err(sdk_error)?
             .item;
         item.map(|i| {
             from_item::<ConversationItem>(i)?
@@ -324,25 +391,10 @@ impl Store {
         .transpose()
     }
 
-    /// Writes `conversation` (read at its `version`; 0 = never stored) and `new_messages`
-    /// in one transaction, optionally marking the inbound message `processed_id` processed.
-    /// The conversation is conditional on its version, the mark on the message still being
-    /// unprocessed, each new message on not existing yet.
-    pub async fn commit(
-        &self,
-        conversation: &Conversation,
-        processed_id: Option<&str>,
-        new_messages: &[Message],
-        now: Millis,
-    ) -> Result<u64, CommitError> {
-        self.commit_with(conversation, processed_id, new_messages, &[], now)
-            .await
-    }
-
     /// [`Store::commit`] with the bot turn's related writes in the same transaction. A
     /// related write whose condition fails (a code used meanwhile) is a conflict: the turn
     /// is decided again on fresh reads.
-    pub async fn commit_with(
+    async fn commit_with(
         &self,
         conversation: &Conversation,
         processed_id: Option<&str>,
@@ -400,7 +452,11 @@ impl Store {
             items.push(TransactWriteItem::builder().put(put).build());
         }
         let first_related = items.len();
-        items.extend(related.iter().map(|w| w.transact_item(&self.table, now)));
+        items.extend(
+            related
+                .iter()
+                .map(|w| turn_writes::related_transact_item(w, &self.table, now)),
+        );
         match self
             .client
             .transact_write_items()
@@ -417,7 +473,7 @@ impl Store {
                 Some(failed) if failed.iter().skip(first_related).any(|f| *f) => {
                     Err(CommitError::Conflict)
                 }
-                _ => Err(StoreError::from_sdk(e).into()),
+                _ => Err(sdk_error(e).into()),
             },
         }
     }
@@ -425,7 +481,7 @@ impl Store {
     /// Conversations by most recent activity; with `support_only`, only those in chat support.
     /// One Query on an index, one item more than the page to know whether another follows.
     /// The cursor is `<last_message_at, 13 digits>.<phone>` of the page's last conversation.
-    pub async fn list_conversations(
+    async fn list_conversations(
         &self,
         support_only: bool,
         limit: i32,
@@ -444,8 +500,7 @@ impl Store {
         let start_key = match cursor {
             None => None,
             Some(c) => {
-                let (ts, phone) = parse_list_cursor(c)
-                    .ok_or_else(|| StoreError::Corrupt(format!("invalid list cursor {c:?}")))?;
+                let (ts, phone) = parse_list_cursor(c).ok_or(StoreError::InvalidCursor)?;
                 let mut k = key(conversation_pk(&phone), META_SK.into());
                 k.insert(pk_attr.into(), s(partition));
                 k.insert(sk_attr.into(), s(recency_sk(ts, &phone)));
@@ -465,7 +520,7 @@ impl Store {
             .set_exclusive_start_key(start_key)
             .send()
             .await
-            .map_err(StoreError::from_sdk)?;
+            .map_err(sdk_error)?;
         let mut items = out
             .items
             .unwrap_or_default()
@@ -486,7 +541,7 @@ impl Store {
     }
 
     /// Every conversation in chat support (the sparse index holds only those).
-    pub async fn conversations_in_support(&self) -> Result<Vec<Conversation>, StoreError> {
+    async fn conversations_in_support(&self) -> Result<Vec<Conversation>, StoreError> {
         let mut all = Vec::new();
         let mut cursor = None;
         loop {
@@ -501,69 +556,9 @@ impl Store {
         }
     }
 
-    // ---- messages ------------------------------------------------------------------------
-
-    /// One page of a conversation's history, oldest first (one Query). Without `before`
-    /// or `after`: the newest `limit`. `before`: older than that id. `after`: the first
-    /// `limit` newer than it. `next_cursor` (an id, for `before`) only when older ones exist.
-    pub async fn messages_page(
-        &self,
-        phone: &Phone,
-        limit: i32,
-        before: Option<&str>,
-        after: Option<&str>,
-    ) -> Result<Page<Message>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .expression_attribute_values(":pk", s(conversation_pk(phone)));
-        let query = if let Some(after) = after {
-            query
-                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-                .expression_attribute_values(":from", s(format!("{}\u{0}", message_sk(after))))
-                .expression_attribute_values(":to", s("MSG#~"))
-                .scan_index_forward(true)
-                .limit(limit + 1)
-        } else {
-            // One more than the page tells whether another follows; BETWEEN is inclusive,
-            // so one more again to drop `before` itself.
-            let to = before.map(message_sk).unwrap_or_else(|| "MSG#~".to_owned());
-            query
-                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-                .expression_attribute_values(":from", s("MSG#"))
-                .expression_attribute_values(":to", s(to))
-                .scan_index_forward(false)
-                .limit(limit + 1 + i32::from(before.is_some()))
-        };
-        let out = query.send().await.map_err(StoreError::from_sdk)?;
-        let mut messages = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(message_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        if let Some(before) = before {
-            messages.retain(|m| m.id != before);
-        }
-        let more = messages.len() > limit as usize;
-        messages.truncate(limit as usize);
-        if after.is_none() {
-            messages.reverse();
-        }
-        let next_cursor = match after {
-            None if more => messages.first().map(|m| m.id.clone()),
-            _ => None,
-        };
-        Ok(Page {
-            items: messages,
-            next_cursor,
-        })
-    }
-
     /// The conversation's inbound messages not yet processed, in storage order (one Query
     /// on the sparse index, eventually consistent: the stream record adds its own message).
-    pub async fn unprocessed_messages(&self, phone: &Phone) -> Result<Vec<Message>, StoreError> {
+    async fn unprocessed_messages(&self, phone: &Phone) -> Result<Vec<Message>, StoreError> {
         let out = self
             .client
             .query()
@@ -576,7 +571,7 @@ impl Store {
             .expression_attribute_values(":prefix", s(format!("{phone}#")))
             .send()
             .await
-            .map_err(StoreError::from_sdk)?;
+            .map_err(sdk_error)?;
         out.items
             .unwrap_or_default()
             .into_iter()
@@ -584,321 +579,44 @@ impl Store {
             .collect()
     }
 
-    /// Records Meta's acceptance of a send: the wamid pointer (for its status webhooks) and
-    /// the message marked sent, in one transaction — one round trip per reply. Never moves a
-    /// status backwards: if a status webhook got there first (it finds the message by its
-    /// callback data), the transaction is cancelled and only the pointer is written.
-    pub async fn mark_sent(&self, m: &Message, wamid: &str, now: Millis) -> Result<(), StoreError> {
-        let pointer = to_item(&WamidItem {
-            pk: wamid_pk(wamid),
-            sk: SINGLETON_SK.into(),
-            phone: m.phone.to_string(),
-            message_id: m.id.clone(),
-            expires_at: (now + WAMID_POINTER_TTL) / SECOND,
-        });
-        let put_pointer = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(pointer.clone()))
-            .build()
-            .expect("put");
-        let mark = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(conversation_pk(&m.phone), message_sk(&m.id))))
-            .update_expression(
-                "SET #status = :sent, status_rank = :rank, wamid = :wamid, sent_at = if_not_exists(sent_at, :now) \
-                 REMOVE claim_until, gsi_pending_pk, gsi_pending_sk, #error",
-            )
-            .condition_expression("status_rank < :rank")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#error", "error")
-            .expression_attribute_values(":sent", to_attr(&MessageStatus::Sent))
-            .expression_attribute_values(":rank", n(MessageStatus::Sent.rank()))
-            .expression_attribute_values(":wamid", s(wamid))
-            .expression_attribute_values(":now", n(now))
-            .build()
-            .expect("update");
-        let result = self
+    /// Inbound messages not yet processed, any conversation, grouped by conversation and in
+    /// storage order within each (one Query on the sparse index).
+    async fn unprocessed_anywhere(&self, limit: i32) -> Result<Vec<Message>, StoreError> {
+        let out = self
             .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put_pointer).build())
-            .transact_items(TransactWriteItem::builder().update(mark).build())
+            .query()
+            .table_name(&self.table)
+            .index_name(index::UNPROCESSED)
+            .key_condition_expression("gsi_unprocessed_pk = :p")
+            .expression_attribute_values(":p", s(UNPROCESSED))
+            .limit(limit)
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // The message already moved on: the pointer alone.
-            Err(e)
-                if cancelled_conditions(&e).is_some_and(|failed| failed.get(1) == Some(&true)) =>
-            {
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(pointer))
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                Ok(())
-            }
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+            .await
+            .map_err(sdk_error)?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(message_from_item)
+            .collect()
     }
 
-    /// Records a permanent failure with its reason (only from pending or sent).
-    pub async fn mark_failed(&self, m: &Message, error: &MessageError) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(conversation_pk(&m.phone), message_sk(&m.id))))
-            .update_expression(
-                "SET #status = :failed, status_rank = :rank, #error = :error \
-                 REMOVE claim_until, gsi_pending_pk, gsi_pending_sk",
-            )
-            .condition_expression("status_rank <= :sent_rank")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#error", "error")
-            .expression_attribute_values(":failed", to_attr(&MessageStatus::Failed))
-            .expression_attribute_values(":rank", n(MessageStatus::Failed.rank()))
-            .expression_attribute_values(":error", to_attr(error))
-            .expression_attribute_values(":sent_rank", n(MessageStatus::Sent.rank()))
-            .send()
-            .await;
-        // A failed condition: the message already moved on (a status got there first).
-        conditional(result)?;
-        Ok(())
-    }
-
-    /// Leaves a message pending after a transient failure: releases the claim, records the
-    /// attempt and the reason, and schedules the next attempt in the pending index.
-    pub async fn mark_retry(
-        &self,
-        m: &Message,
-        error: &MessageError,
-        next_attempt_at: Millis,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(conversation_pk(&m.phone), message_sk(&m.id))))
-            .update_expression(
-                "SET #error = :error, attempts = :attempts, gsi_pending_pk = :pending, gsi_pending_sk = :next \
-                 REMOVE claim_until",
-            )
-            .condition_expression("status_rank = :pending_rank")
-            .expression_attribute_names("#error", "error")
-            .expression_attribute_values(":error", to_attr(error))
-            .expression_attribute_values(":attempts", n(m.attempts))
-            .expression_attribute_values(":pending", s(PENDING))
-            .expression_attribute_values(":next", s(pending_sk(next_attempt_at, &m.phone, &m.id)))
-            .expression_attribute_values(":pending_rank", n(MessageStatus::Pending.rank()))
-            .send()
-            .await;
-        // A failed condition: the message already moved on (a status got there first).
-        conditional(result)?;
-        Ok(())
-    }
-
-    // ---- admins and rate limits ----------------------------------------------------------
-
-    pub async fn get_admin(&self, username: &str) -> Result<Option<Admin>, StoreError> {
-        let item = self
+    /// One message, strongly consistent.
+    async fn get_message(&self, phone: &Phone, id: &str) -> Result<Option<Message>, StoreError> {
+        let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(admin_pk(username), SINGLETON_SK.into())))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?
-            .item;
-        item.map(|i| from_item::<AdminItem>(i).map(AdminItem::into_admin))
-            .transpose()
-    }
-
-    /// Creates or replaces an admin account.
-    pub async fn put_admin(&self, admin: &Admin) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&AdminItem::from_admin(admin))))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
-    }
-
-    /// Answers false when there is no such admin.
-    pub async fn set_admin_disabled(
-        &self,
-        username: &str,
-        disabled: bool,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(admin_pk(username), SINGLETON_SK.into())))
-            .update_expression("SET disabled = :d")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":d", AttributeValue::Bool(disabled))
-            .send()
-            .await;
-        Ok(conditional(result)?.is_some())
-    }
-
-    /// The login's one read: the admin and the failure counters of the current window for
-    /// the username and the source address (one BatchGetItem).
-    pub async fn login_read(
-        &self,
-        username: &str,
-        source: &str,
-        window: &str,
-    ) -> Result<(Option<Admin>, u32, u32), StoreError> {
-        let admin_key = key(admin_pk(username), SINGLETON_SK.into());
-        let user_key = key(rate_pk("login-user", username), window.to_owned());
-        let source_key = key(rate_pk("login-source", source), window.to_owned());
-        let keys = KeysAndAttributes::builder()
-            .keys(admin_key)
-            .keys(user_key.clone())
-            .keys(source_key.clone())
+            .set_key(Some(key(conversation_pk(phone), message_sk(id))))
             .consistent_read(true)
-            .build()
-            .expect("keys");
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, keys)
             .send()
             .await
-            .map_err(StoreError::from_sdk)?;
-        let mut admin = None;
-        let (mut user_failures, mut source_failures) = (0, 0);
-        for item in out
-            .responses
-            .unwrap_or_default()
-            .remove(&self.table)
-            .unwrap_or_default()
-        {
-            let pk = match item.get("pk") {
-                Some(AttributeValue::S(pk)) => pk.clone(),
-                _ => continue,
-            };
-            let count = || match item.get("count") {
-                Some(AttributeValue::N(c)) => c.parse().unwrap_or(0),
-                _ => 0,
-            };
-            if pk
-                == user_key["pk"]
-                    .as_s()
-                    .map(String::as_str)
-                    .unwrap_or_default()
-            {
-                user_failures = count();
-            } else if pk
-                == source_key["pk"]
-                    .as_s()
-                    .map(String::as_str)
-                    .unwrap_or_default()
-            {
-                source_failures = count();
-            } else {
-                admin = Some(from_item::<AdminItem>(item)?.into_admin());
-            }
-        }
-        Ok((admin, user_failures, source_failures))
+            .map_err(sdk_error)?;
+        out.item.map(message_from_item).transpose()
     }
 
-    /// Counts a failed login against the username and the source address (one transaction).
-    pub async fn record_login_failure(
-        &self,
-        username: &str,
-        source: &str,
-        window: &str,
-        expires_at: Millis,
-    ) -> Result<(), StoreError> {
-        let bump = |pk: String| {
-            TransactWriteItem::builder()
-                .update(
-                    Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(pk, window.to_owned())))
-                        .update_expression("ADD #count :one SET expires_at = :exp")
-                        .expression_attribute_names("#count", "count")
-                        .expression_attribute_values(":one", n(1))
-                        .expression_attribute_values(":exp", n(expires_at / SECOND))
-                        .build()
-                        .expect("update"),
-                )
-                .build()
-        };
-        self.client
-            .transact_write_items()
-            .transact_items(bump(rate_pk("login-user", username)))
-            .transact_items(bump(rate_pk("login-source", source)))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+    /// Every rating given since `since` (one Query on the ratings partition, paged; only
+    /// the rating is read).
+    async fn ratings_since(&self, since: Millis) -> Result<Vec<u8>, StoreError> {
+        turn_writes::ratings_since(self, since).await
     }
-
-    /// Counts one use of `scope`/`key` in `window` and answers the count so far (one update).
-    pub async fn count_use(
-        &self,
-        scope: &str,
-        key_: &str,
-        window: &str,
-        expires_at: Millis,
-    ) -> Result<u32, StoreError> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(rate_pk(scope, key_), window.to_owned())))
-            .update_expression("ADD #count :one SET expires_at = :exp")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":exp", n(expires_at / SECOND))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(match out.attributes.as_ref().and_then(|a| a.get("count")) {
-            Some(AttributeValue::N(c)) => c.parse().unwrap_or(u32::MAX),
-            _ => u32::MAX,
-        })
-    }
-}
-
-/// The list's cursor: `<last_message_at, 13 digits>.<phone>` of a page's last conversation
-/// (URL-safe as it is).
-fn list_cursor(last_message_at: Millis, phone: &Phone) -> String {
-    format!("{last_message_at:013}.{phone}")
-}
-
-/// A list cursor's parts; None for anything `list_cursor` did not make.
-pub fn parse_list_cursor(cursor: &str) -> Option<(Millis, Phone)> {
-    let (ts, phone) = cursor.split_once('.')?;
-    if ts.len() != 13 || !ts.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((ts.parse().ok()?, Phone::parse(phone)?))
-}
-
-/// How long a sender holds a message before a retry may take it over.
-pub const SEND_CLAIM: Millis = 60 * SECOND;
-
-fn pending_sk(next_attempt_at: Millis, phone: &Phone, id: &str) -> String {
-    format!("{next_attempt_at:013}#{phone}#{id}")
-}
-
-fn to_attr<T: serde::Serialize>(value: &T) -> AttributeValue {
-    serde_dynamo::to_attribute_value(value).expect("serialisable value")
-}
-
-/// Message ids are ULIDs (26 Crockford base-32 characters).
-pub fn valid_message_id(id: &str) -> bool {
-    id.len() == 26
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use edubot_app::ports::{Messenger, SendError};
+
 use crate::config::{Config, Secret};
 use crate::model::MessageError;
 use crate::phone::Phone;
@@ -10,25 +12,6 @@ use super::OutboundBody;
 
 /// Meta error codes worth retrying: throttling, temporary outages, pair rate limits.
 const TRANSIENT_META_CODES: [i64; 7] = [1, 2, 4, 80007, 130429, 131056, 131057];
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SendError {
-    /// Refused for good (bad number, window closed, …): never retried.
-    Permanent(MessageError),
-    /// Throttled, 5xx, or a network failure before the request could be delivered.
-    Transient(MessageError),
-    /// The request may have reached Meta but no answer came (timeout): the status webhook
-    /// settles it, or a retry after a grace period.
-    Unknown(MessageError),
-}
-
-impl SendError {
-    pub fn error(&self) -> &MessageError {
-        match self {
-            SendError::Permanent(e) | SendError::Transient(e) | SendError::Unknown(e) => e,
-        }
-    }
-}
 
 #[derive(Clone)]
 pub struct WhatsAppClient {
@@ -54,10 +37,12 @@ impl WhatsAppClient {
             access_token: config.whatsapp_access_token.clone(),
         }
     }
+}
 
+impl Messenger for WhatsAppClient {
     /// Sends `body` to `to`; answers the `wamid` Meta assigned. `callback` is our message id,
     /// echoed in status webhooks so they settle a send whose answer was lost.
-    pub async fn send(
+    async fn send(
         &self,
         to: &Phone,
         body: &OutboundBody,

@@ -6,7 +6,7 @@ pub mod client;
 pub mod payload;
 pub mod signature;
 
-pub use client::{SendError, WhatsAppClient};
+pub use client::WhatsAppClient;
 pub use edubot_domain::whatsapp::{Choice, OutboundBody, MAX_TEXT_CHARS};
 
 /// The Graph API request body for sending `body` to `to`.

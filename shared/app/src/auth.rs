@@ -1,4 +1,5 @@
-//! Admin authentication: argon2id passwords and HS256 JWTs (DESIGN §8).
+//! Admin authentication: argon2id passwords, HS256 JWTs, and the per-container memory of
+//! which admins are still enabled.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -9,9 +10,8 @@ use argon2::{Argon2, Block, Params, Version};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
-use crate::store::{Store, StoreError};
-use crate::time::{Millis, SECOND};
+use crate::ports::{AdminStore, StoreError};
+use edubot_domain::time::{Millis, SECOND};
 
 pub const ISSUER: &str = "edubot";
 pub const AUDIENCE: &str = "edubot-admin";
@@ -73,13 +73,13 @@ pub fn burn_password_check(password: &str) {
 }
 
 /// A new, enabled admin with this password (hashed with argon2id).
-pub fn new_admin(username: &str, password: &str) -> crate::model::Admin {
-    crate::model::Admin {
+pub fn new_admin(username: &str, password: &str) -> edubot_domain::model::Admin {
+    edubot_domain::model::Admin {
         username: username.to_owned(),
         password_hash: hash_password(password),
         role: ROLE_ADMIN.to_owned(),
         disabled: false,
-        created_at: crate::time::now_ms(),
+        created_at: edubot_domain::time::now_ms(),
     }
 }
 
@@ -102,10 +102,6 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    pub fn new(config: &Config) -> Self {
-        Self::with_secret(config.jwt_secret.expose().as_bytes(), config.token_ttl)
-    }
-
     pub fn with_secret(secret: &[u8], ttl: Millis) -> Self {
         // Algorithm pinned: a token claiming any other `alg` (`none` included) is refused.
         let mut validation = Validation::new(Algorithm::HS256);
@@ -156,7 +152,11 @@ pub struct AdminGate {
 }
 
 impl AdminGate {
-    pub async fn is_enabled(&self, store: &Store, username: &str) -> Result<bool, StoreError> {
+    pub async fn is_enabled(
+        &self,
+        store: &impl AdminStore,
+        username: &str,
+    ) -> Result<bool, StoreError> {
         if let Some((enabled, at)) = self.checked.lock().expect("gate lock").get(username) {
             if at.elapsed() < ADMIN_RECHECK {
                 return Ok(*enabled);
@@ -185,7 +185,7 @@ mod tests {
     }
 
     fn now() -> Millis {
-        crate::time::now_ms()
+        edubot_domain::time::now_ms()
     }
 
     #[test]

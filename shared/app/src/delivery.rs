@@ -3,11 +3,11 @@
 //! passing reason stays pending for the scheduled retries, what WhatsApp refuses is failed
 //! at once with Meta's code and title.
 
-use crate::context::AppContext;
-use crate::model::{Message, MessageError, MessageStatus};
-use crate::store::StoreError;
-use crate::time::Millis;
-use crate::whatsapp::SendError;
+use crate::ports::SendError;
+use crate::ports::StoreError;
+use crate::ports::{Messenger, OutboxStore, Ports};
+use edubot_domain::model::{Message, MessageError, MessageStatus};
+use edubot_domain::time::Millis;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
@@ -32,17 +32,17 @@ pub fn next_attempt_at(base: Millis, attempts: u32, now: Millis) -> Millis {
 
 /// Sends `m` (already claimed, `attempts` counting this one) and records the outcome.
 pub async fn deliver(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     mut m: Message,
     now: Millis,
 ) -> Result<Delivery, StoreError> {
     let Some(body) = m.body.clone() else {
         return Ok(Delivery::Sent(m));
     };
-    let config = &ctx.config;
-    match ctx.whatsapp.send(&m.phone, &body, &m.id).await {
+    let config = ctx.settings();
+    match ctx.messenger().send(&m.phone, &body, &m.id).await {
         Ok(wamid) => {
-            ctx.store.mark_sent(&m, &wamid, now).await?;
+            ctx.store().mark_sent(&m, &wamid, now).await?;
             m.status = MessageStatus::Sent;
             m.wamid = Some(wamid);
             m.sent_at = Some(now);
@@ -69,7 +69,7 @@ pub async fn deliver(
                 phone = %m.phone.masked(), message_id = %m.id, code = %error.code,
                 attempts = m.attempts, retry_in_ms = retry_at - now, "send will be retried"
             );
-            ctx.store.mark_retry(&m, &error, retry_at).await?;
+            ctx.store().mark_retry(&m, &error, retry_at).await?;
             m.error = Some(error);
             Ok(Delivery::Retrying(m))
         }
@@ -77,13 +77,13 @@ pub async fn deliver(
 }
 
 async fn fail(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     mut m: Message,
     error: MessageError,
     why: &str,
 ) -> Result<Delivery, StoreError> {
     tracing::warn!(phone = %m.phone.masked(), message_id = %m.id, code = %error.code, attempts = m.attempts, "{why}");
-    ctx.store.mark_failed(&m, &error).await?;
+    ctx.store().mark_failed(&m, &error).await?;
     m.status = MessageStatus::Failed;
     m.error = Some(error);
     Ok(Delivery::Failed(m))
@@ -92,7 +92,7 @@ async fn fail(
 /// Sends messages back to back, in order (all replies to one message go out before the
 /// next is handled, DESIGN §5).
 pub async fn deliver_in_order(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     messages: Vec<Message>,
     now: Millis,
 ) -> Result<Vec<Delivery>, StoreError> {
@@ -109,7 +109,7 @@ pub async fn deliver_in_order(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::SECOND;
+    use edubot_domain::time::SECOND;
 
     #[test]
     fn backoff_doubles_from_the_base() {

@@ -5,18 +5,18 @@ use serde::Serialize;
 
 use crate::auth::{burn_password_check, verify_password};
 use crate::conflict::{retry_on_conflict, Attempt};
-use crate::content::content;
-use crate::context::AppContext;
-use crate::error::{ApiError, ErrorCode};
-use crate::model::{
+use crate::delivery::{deliver, deliver_in_order, Delivery};
+use crate::error::{AppError, ErrorCode};
+use crate::ports::{AdminStore, ConversationStore, OutboxStore, Ports};
+use crate::ports::{CommitError, Page};
+use edubot_domain::content::content;
+use edubot_domain::desk::{claimed_outbound, end_support, may_send, SendRefusal, Waiting};
+use edubot_domain::model::{
     new_message_id, Author, Conversation, ConversationState, Message, MessageStatus,
 };
-use crate::outbound::{deliver, deliver_in_order, Delivery};
-use crate::phone::Phone;
-use crate::store::{CommitError, Page};
-use crate::time::{serde_rfc3339, Millis, MINUTE};
-use crate::whatsapp::{OutboundBody, MAX_TEXT_CHARS};
-use edubot_domain::desk::{claimed_outbound, end_support, may_send, SendRefusal, Waiting};
+use edubot_domain::phone::Phone;
+use edubot_domain::time::{serde_rfc3339, Millis, MINUTE};
+use edubot_domain::whatsapp::{OutboundBody, MAX_TEXT_CHARS};
 
 /// Failed logins allowed per username, and per source address, in one window.
 pub const LOGIN_FAILURES_PER_USER: u32 = 5;
@@ -33,18 +33,20 @@ fn window(now: Millis, length: Millis) -> (String, Millis) {
 
 /// Signs an admin in; the same answer, in similar time, for an unknown user and a wrong password.
 pub async fn login(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     username: &str,
     password: &str,
     source: &str,
     now: Millis,
-) -> Result<(String, Millis), ApiError> {
-    let bad_credentials = || ApiError::new(ErrorCode::Unauthorized, "Wrong username or password.");
+) -> Result<(String, Millis), AppError> {
+    let bad_credentials = || AppError::new(ErrorCode::Unauthorized, "Wrong username or password.");
     let (window_key, window_end) = window(now, LOGIN_WINDOW);
-    let (admin, user_failures, source_failures) =
-        ctx.store.login_read(username, source, &window_key).await?;
+    let (admin, user_failures, source_failures) = ctx
+        .store()
+        .login_read(username, source, &window_key)
+        .await?;
     if user_failures >= LOGIN_FAILURES_PER_USER || source_failures >= LOGIN_FAILURES_PER_SOURCE {
-        return Err(ApiError::rate_limited(((window_end - now) / 1000) as u64));
+        return Err(AppError::rate_limited(((window_end - now) / 1000) as u64));
     }
     let valid = match &admin {
         Some(a) => verify_password(password, &a.password_hash) && !a.disabled,
@@ -54,13 +56,13 @@ pub async fn login(
         }
     };
     if !valid {
-        ctx.store
+        ctx.store()
             .record_login_failure(username, source, &window_key, window_end)
             .await?;
         tracing::info!(source = %source, "failed admin login");
         return Err(bad_credentials());
     }
-    Ok(ctx.tokens.issue(username, now))
+    Ok(ctx.tokens().issue(username, now))
 }
 
 #[derive(Debug, Serialize)]
@@ -89,13 +91,15 @@ pub fn average_rating(ratings: &[u8]) -> Option<f64> {
     (!ratings.is_empty()).then(|| (f64::from(sum) * 100.0 / ratings.len() as f64).round() / 100.0)
 }
 
-pub async fn dashboard(ctx: &AppContext, now: Millis) -> Result<Dashboard, ApiError> {
-    let (active, ratings) = tokio::join!(
-        ctx.store.conversations_in_support(),
-        ctx.store.ratings_since(now - 7 * crate::time::DAY)
-    );
+pub async fn dashboard(ctx: &impl Ports, now: Millis) -> Result<Dashboard, AppError> {
+    let (active, ratings) = futures_util::future::join(
+        ctx.store().conversations_in_support(),
+        ctx.store()
+            .ratings_since(now - 7 * edubot_domain::time::DAY),
+    )
+    .await;
     let (active, ratings) = (active?, ratings?);
-    let sla = ctx.config.support_sla;
+    let sla = ctx.settings().support_sla;
     let waiting = Waiting::of(&active, sla, now);
     Ok(Dashboard {
         active_chats: active.len(),
@@ -110,41 +114,36 @@ pub async fn dashboard(ctx: &AppContext, now: Millis) -> Result<Dashboard, ApiEr
 }
 
 pub async fn list_conversations(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     support_only: bool,
     limit: i32,
     cursor: Option<&str>,
-) -> Result<Page<Conversation>, ApiError> {
-    if cursor.is_some_and(|c| crate::store::parse_list_cursor(c).is_none()) {
-        return Err(ApiError::invalid(
-            "The cursor is not one this API returned.",
-        ));
-    }
+) -> Result<Page<Conversation>, AppError> {
     Ok(ctx
-        .store
+        .store()
         .list_conversations(support_only, limit, cursor)
         .await?)
 }
 
 pub async fn conversation_or_404(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     phone: &Phone,
-) -> Result<Conversation, ApiError> {
-    ctx.store
+) -> Result<Conversation, AppError> {
+    ctx.store()
         .get_conversation(phone)
         .await?
-        .ok_or_else(|| ApiError::not_found("No conversation with this phone number."))
+        .ok_or_else(|| AppError::not_found("No conversation with this phone number."))
 }
 
 /// Message text: 1 to 4096 characters after trimming.
-pub fn validate_text(text: &str) -> Result<&str, ApiError> {
+pub fn validate_text(text: &str) -> Result<&str, AppError> {
     let trimmed = text.trim();
     let chars = trimmed.chars().count();
     if chars == 0 {
-        return Err(ApiError::invalid("The message is empty."));
+        return Err(AppError::invalid("The message is empty."));
     }
     if chars > MAX_TEXT_CHARS {
-        return Err(ApiError::invalid(format!(
+        return Err(AppError::invalid(format!(
             "The message has {chars} characters; at most {MAX_TEXT_CHARS} are allowed."
         )));
     }
@@ -158,36 +157,36 @@ pub enum SendOutcome {
 }
 
 /// Replies one admin may send per minute, counted per fixed minute.
-async fn limit_sends(ctx: &AppContext, admin: &str, now: Millis) -> Result<(), ApiError> {
+async fn limit_sends(ctx: &impl Ports, admin: &str, now: Millis) -> Result<(), AppError> {
     let (window_key, window_end) = window(now, MINUTE);
     let used = ctx
-        .store
+        .store()
         .count_use("send-admin", admin, &window_key, window_end)
         .await?;
     if used > SENDS_PER_ADMIN_PER_MINUTE {
-        return Err(ApiError::rate_limited(((window_end - now) / 1000) as u64));
+        return Err(AppError::rate_limited(((window_end - now) / 1000) as u64));
     }
     Ok(())
 }
 
 /// Whether an admin may write to the user now, refused in the order of §7 (after 404):
 /// opted_out, not_in_chat_support, window_closed.
-fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), ApiError> {
+fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), AppError> {
     let refusal = may_send(c, now).err();
     if refusal == Some(SendRefusal::OptedOut) {
-        return Err(ApiError::new(
+        return Err(AppError::new(
             ErrorCode::OptedOut,
             "The user opted out (STOP): nothing can be sent until they send START.",
         ));
     }
     if !c.is_chat_support() {
-        return Err(ApiError::new(
+        return Err(AppError::new(
             ErrorCode::NotInChatSupport,
             "This conversation is not in chat support.",
         ));
     }
     if refusal == Some(SendRefusal::WindowClosed) {
-        return Err(ApiError::new(
+        return Err(AppError::new(
             ErrorCode::WindowClosed,
             "More than 24 hours have passed since the user's last message: WhatsApp allows no free-form reply.",
         ));
@@ -196,7 +195,7 @@ fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), ApiError> 
 }
 
 /// 201 sent, 202 retry scheduled, or 502 with the failed message (§7).
-fn send_outcome(delivery: Delivery) -> Result<SendOutcome, ApiError> {
+fn send_outcome(delivery: Delivery) -> Result<SendOutcome, AppError> {
     match delivery {
         Delivery::Sent(m) => Ok(SendOutcome::Sent(m)),
         Delivery::Retrying(m) => Ok(SendOutcome::Retrying(m)),
@@ -206,7 +205,7 @@ fn send_outcome(delivery: Delivery) -> Result<SendOutcome, ApiError> {
                 .as_ref()
                 .map(|e| e.title.as_str())
                 .unwrap_or("no reason given");
-            Err(ApiError::new(
+            Err(AppError::new(
                 ErrorCode::WhatsappError,
                 format!("WhatsApp refused the message: {reason}"),
             )
@@ -221,22 +220,22 @@ fn send_outcome(delivery: Delivery) -> Result<SendOutcome, ApiError> {
 /// Sends a failed admin reply again, as a new attempt on the same message, under the same
 /// rules as a new reply.
 pub async fn retry_admin_message(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     admin: &str,
     phone: &Phone,
     id: &str,
     now: Millis,
-) -> Result<SendOutcome, ApiError> {
+) -> Result<SendOutcome, AppError> {
     limit_sends(ctx, admin, now).await?;
     let current = conversation_or_404(ctx, phone).await?;
     let message = ctx
-        .store
+        .store()
         .get_message(phone, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("No message with this id in the conversation."))?;
+        .ok_or_else(|| AppError::not_found("No message with this id in the conversation."))?;
     check_admin_may_reply(&current, now)?;
     let not_retryable = || {
-        ApiError::new(
+        AppError::new(
             ErrorCode::Conflict,
             "Only a failed reply from an admin can be retried.",
         )
@@ -245,7 +244,7 @@ pub async fn retry_admin_message(
         return Err(not_retryable());
     }
     let reopened = ctx
-        .store
+        .store()
         .reopen_failed_admin_message(phone, id, now)
         .await?
         .ok_or_else(not_retryable)?;
@@ -256,12 +255,12 @@ pub async fn retry_admin_message(
 /// An admin's reply: refused in the order 404, opted_out, not_in_chat_support,
 /// window_closed (§7); otherwise stored pending, then sent.
 pub async fn send_admin_message(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     admin: &str,
     phone: &Phone,
     text: &str,
     now: Millis,
-) -> Result<SendOutcome, ApiError> {
+) -> Result<SendOutcome, AppError> {
     let text = validate_text(text)?;
     limit_sends(ctx, admin, now).await?;
     let message = retry_on_conflict(move || async move {
@@ -275,14 +274,14 @@ pub async fn send_admin_message(
         next.unread_count = 0;
         next.waiting_since = None;
         match ctx
-            .store
+            .store()
             .commit(&next, None, std::slice::from_ref(&message), now)
             .await
         {
             Ok(_) => Ok(Attempt::Done(message)),
             Err(CommitError::Conflict) => Ok(Attempt::Conflict),
             Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
-            Err(CommitError::Store(e)) => Err(ApiError::from(e)),
+            Err(CommitError::Store(e)) => Err(AppError::from(e)),
         }
     })
     .await?;
@@ -293,15 +292,15 @@ pub async fn send_admin_message(
 /// Ends chat support from the desk: a note in the history, a closing message and the
 /// rating question to the user (when the 24-hour window allows), history kept.
 pub async fn end_chat_support(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     admin: &str,
     phone: &Phone,
     now: Millis,
-) -> Result<Conversation, ApiError> {
+) -> Result<Conversation, AppError> {
     let (next, messages) = retry_on_conflict(move || async move {
         let current = conversation_or_404(ctx, phone).await?;
         if !current.is_chat_support() {
-            return Err(ApiError::new(
+            return Err(AppError::new(
                 ErrorCode::NotInChatSupport,
                 "This conversation is not in chat support.",
             ));
@@ -330,14 +329,14 @@ pub async fn end_chat_support(
         } else {
             next.state = ConversationState::MainMenu;
         }
-        match ctx.store.commit(&next, None, &messages, now).await {
+        match ctx.store().commit(&next, None, &messages, now).await {
             Ok(version) => {
                 next.version = version;
                 Ok(Attempt::Done((next, messages)))
             }
             Err(CommitError::Conflict) => Ok(Attempt::Conflict),
             Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
-            Err(CommitError::Store(e)) => Err(ApiError::from(e)),
+            Err(CommitError::Store(e)) => Err(AppError::from(e)),
         }
     })
     .await?;

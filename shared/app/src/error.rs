@@ -1,6 +1,6 @@
-//! The one error type of the admin API and its wire form
-//! `{"error":{"code":"<snake_case>","message":"<text for a person>"}}` (DESIGN §7).
-//! [`crate::http`] maps it to a response; nothing else builds error JSON.
+//! The one application error: what a use case refuses or fails with, as the admin API's
+//! public error codes and a message for a person. The Lambda HTTP adapter turns it into a
+//! status and `{"error":{"code","message"}}`; nothing else builds error responses.
 
 use serde::Serialize;
 
@@ -21,38 +21,19 @@ pub enum ErrorCode {
     Internal,
 }
 
-impl ErrorCode {
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorCode::InvalidRequest => 400,
-            ErrorCode::Unauthorized => 401,
-            ErrorCode::Forbidden => 403,
-            ErrorCode::NotFound => 404,
-            ErrorCode::NotInChatSupport
-            | ErrorCode::WindowClosed
-            | ErrorCode::OptedOut
-            | ErrorCode::Conflict => 409,
-            ErrorCode::TooLarge => 413,
-            ErrorCode::RateLimited => 429,
-            ErrorCode::WhatsappError => 502,
-            ErrorCode::Internal => 500,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
+pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
     /// Seconds, sent as `Retry-After` with 429.
     pub retry_after: Option<u64>,
-    /// Extra top-level fields beside `error`, e.g. the failed `message` of a send (§7).
+    /// Extra top-level fields beside `error`, e.g. the failed `message` of a send.
     pub extra: Option<(&'static str, serde_json::Value)>,
 }
 
-impl ApiError {
+impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
+        AppError {
             code,
             message: message.into(),
             retry_after: None,
@@ -72,7 +53,7 @@ impl ApiError {
         Self::new(ErrorCode::NotFound, message)
     }
     pub fn rate_limited(retry_after: u64) -> Self {
-        ApiError {
+        AppError {
             retry_after: Some(retry_after.max(1)),
             ..Self::new(
                 ErrorCode::RateLimited,
@@ -92,59 +73,33 @@ impl ApiError {
         self.extra = Some((key, value));
         self
     }
-
-    pub fn body(&self) -> serde_json::Value {
-        let mut body = serde_json::json!({
-            "error": { "code": self.code, "message": self.message }
-        });
-        if let Some((key, value)) = &self.extra {
-            body[*key] = value.clone();
-        }
-        body
-    }
 }
 
-impl std::fmt::Display for ApiError {
+impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}: {}", self.code, self.message)
     }
 }
 
-impl std::error::Error for ApiError {}
+impl std::error::Error for AppError {}
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<crate::ports::StoreError> for AppError {
+    fn from(e: crate::ports::StoreError) -> Self {
         match e {
-            crate::store::StoreError::Contended(c) => c.into(),
-            other => ApiError::internal(other),
+            crate::ports::StoreError::Contended(c) => c.into(),
+            crate::ports::StoreError::InvalidCursor => {
+                AppError::invalid("The cursor is not one this API returned.")
+            }
+            other => AppError::internal(other),
         }
     }
 }
 
-impl From<crate::conflict::Contended> for ApiError {
+impl From<crate::conflict::Contended> for AppError {
     fn from(_: crate::conflict::Contended) -> Self {
-        ApiError::new(
+        AppError::new(
             ErrorCode::Conflict,
             "The conversation changed while this was being saved; try again.",
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wire_form_is_snake_case_with_message() {
-        let e = ApiError::new(ErrorCode::NotInChatSupport, "Not in chat support.");
-        assert_eq!(e.code.status(), 409);
-        assert_eq!(
-            e.body(),
-            serde_json::json!({"error":{"code":"not_in_chat_support","message":"Not in chat support."}})
-        );
-        let e = ApiError::new(ErrorCode::WhatsappError, "x")
-            .with_extra("message", serde_json::json!({"id":"1"}));
-        assert_eq!(e.body()["message"]["id"], "1");
-        assert_eq!(ApiError::rate_limited(0).retry_after, Some(1));
     }
 }

@@ -9,16 +9,16 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::conflict::{retry_on_conflict, Attempt};
-use crate::content::content;
-use crate::context::AppContext;
-use crate::inbound::process_conversation;
-use crate::model::{new_message_id, Author, Conversation, ConversationState, Message};
-use crate::outbound::{deliver, deliver_in_order, Delivery};
-use crate::phone::Phone;
-use crate::store::{CommitError, StoreError};
-use crate::time::{Millis, MINUTE};
-use crate::whatsapp::OutboundBody;
+use crate::delivery::{deliver, deliver_in_order, Delivery};
+use crate::ports::{CommitError, StoreError};
+use crate::ports::{ConversationStore, OutboxStore, Ports};
+use crate::processor::process_conversation;
+use edubot_domain::content::content;
 use edubot_domain::desk::{claimed_outbound, end_support, may_send, Waiting};
+use edubot_domain::model::{new_message_id, Author, Conversation, ConversationState, Message};
+use edubot_domain::phone::Phone;
+use edubot_domain::time::{Millis, MINUTE};
+use edubot_domain::whatsapp::OutboundBody;
 
 /// An inbound message still unprocessed this long after it was stored was missed by the
 /// stream (a batch that failed for good, or records past the stream's 24 hours).
@@ -44,7 +44,7 @@ pub struct CheckReport {
 
 /// Runs every check once, stopping early (work left for the next run) at `deadline`.
 pub async fn run_checks(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     now: Millis,
     deadline: Instant,
 ) -> Result<CheckReport, StoreError> {
@@ -58,13 +58,13 @@ pub async fn run_checks(
 /// Waiting alert (counted for the metrics; the dashboard computes the same at read time),
 /// queue-timeout notice, idle close.
 async fn support_checks(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     now: Millis,
     deadline: Instant,
     report: &mut CheckReport,
 ) -> Result<(), StoreError> {
-    let config = &ctx.config;
-    let in_support = ctx.store.conversations_in_support().await?;
+    let config = ctx.settings();
+    let in_support = ctx.store().conversations_in_support().await?;
     report.active_chats = in_support.len();
     let waiting = Waiting::of(&in_support, config.support_sla, now);
     report.waiting_chats = waiting.past_sla;
@@ -90,20 +90,20 @@ async fn support_checks(
 /// Re-reads the conversation, and if `change` still wants to act on it, commits the change
 /// with its messages and sends them. Answers whether it acted.
 async fn act_on_conversation(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     phone: &Phone,
     now: Millis,
     change: impl Fn(&Conversation) -> Option<(Conversation, Vec<Message>)>,
 ) -> Result<bool, StoreError> {
     let change = &change;
     let messages = retry_on_conflict(move || async move {
-        let Some(current) = ctx.store.get_conversation(phone).await? else {
+        let Some(current) = ctx.store().get_conversation(phone).await? else {
             return Ok(Attempt::Done(None));
         };
         let Some((next, messages)) = change(&current) else {
             return Ok(Attempt::Done(None));
         };
-        match ctx.store.commit(&next, None, &messages, now).await {
+        match ctx.store().commit(&next, None, &messages, now).await {
             Ok(_) => Ok(Attempt::Done(Some(messages))),
             Err(CommitError::Conflict) => Ok(Attempt::Conflict),
             Err(CommitError::AlreadyProcessed) => Ok(Attempt::Done(None)),
@@ -126,8 +126,8 @@ fn bot_text(c: &Conversation, text: &str, now: Millis) -> Option<Message> {
         .then(|| claimed_outbound(c.phone.clone(), Author::Bot, OutboundBody::text(text), now))
 }
 
-async fn close_idle_chat(ctx: &AppContext, phone: &Phone, now: Millis) -> Result<bool, StoreError> {
-    let idle = ctx.config.support_idle;
+async fn close_idle_chat(ctx: &impl Ports, phone: &Phone, now: Millis) -> Result<bool, StoreError> {
+    let idle = ctx.settings().support_idle;
     let closed = act_on_conversation(ctx, phone, now, |c| {
         if !c.is_chat_support() || now - c.last_message_at < idle {
             return None;
@@ -157,11 +157,11 @@ async fn close_idle_chat(ctx: &AppContext, phone: &Phone, now: Millis) -> Result
 }
 
 async fn send_queue_notice(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     phone: &Phone,
     now: Millis,
 ) -> Result<bool, StoreError> {
-    let timeout = ctx.config.support_queue_timeout;
+    let timeout = ctx.settings().support_queue_timeout;
     act_on_conversation(ctx, phone, now, |c| {
         let wait = c.waiting_since?;
         if !c.is_chat_support() || now - wait < timeout || c.queue_notice_for == Some(wait) {
@@ -180,24 +180,24 @@ async fn send_queue_notice(
 /// Sends whose next attempt is due: claimed one by one (a send in flight is never raced),
 /// refused if the user can no longer receive them, otherwise attempted again.
 async fn retry_due_sends(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     now: Millis,
     deadline: Instant,
     report: &mut CheckReport,
 ) -> Result<(), StoreError> {
-    for due in ctx.store.due_sends(now, PAGE).await? {
+    for due in ctx.store().due_sends(now, PAGE).await? {
         if Instant::now() >= deadline {
             report.incomplete = true;
             break;
         }
-        let Some(message) = ctx.store.claim_send(&due, now).await? else {
+        let Some(message) = ctx.store().claim_send(&due, now).await? else {
             continue;
         };
         report.retries += 1;
-        let conversation = ctx.store.get_conversation(&message.phone).await?;
+        let conversation = ctx.store().get_conversation(&message.phone).await?;
         let refusal = conversation.as_ref().and_then(|c| may_send(c, now).err());
         if let Some(refusal) = refusal {
-            ctx.store
+            ctx.store()
                 .mark_failed(&message, &refusal.message_error())
                 .await?;
             report.permanent_failures += 1;
@@ -214,12 +214,12 @@ async fn retry_due_sends(
 
 /// Inbound messages the stream never got processed: through the same code path, in order.
 async fn replay_unprocessed(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     now: Millis,
     deadline: Instant,
     report: &mut CheckReport,
 ) -> Result<(), StoreError> {
-    let stale = ctx.store.unprocessed_anywhere(PAGE).await?;
+    let stale = ctx.store().unprocessed_anywhere(PAGE).await?;
     let mut phones: Vec<Phone> = Vec::new();
     for m in stale.iter().filter(|m| now - m.created_at >= REPLAY_AFTER) {
         if !phones.contains(&m.phone) {

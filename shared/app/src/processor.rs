@@ -2,19 +2,19 @@
 //! the state machine, commit the result in one conditional transaction, then send the
 //! replies (DESIGN §1, §5).
 
-use crate::activation::code_hash;
-use crate::bot::{self, ActivationChange, Facts, Input, SupportChange, Turn};
 use crate::conflict::{retry_on_conflict, Attempt};
-use crate::context::AppContext;
-use crate::enquiry::Enquiry;
-use crate::model::{
+use crate::delivery::deliver_in_order;
+use crate::ports::{ActivationStore, ConversationStore, Ports};
+use crate::ports::{CommitError, RelatedWrite, StoreError};
+use edubot_domain::activation::code_hash;
+use edubot_domain::bot::{self, ActivationChange, Facts, Input, SupportChange, Turn};
+use edubot_domain::desk::{claimed_outbound, end_support};
+use edubot_domain::enquiry::Enquiry;
+use edubot_domain::model::{
     new_message_id, Author, Conversation, ConversationState, Message, MessageError, MessageStatus,
 };
-use crate::outbound::deliver_in_order;
-use crate::phone::Phone;
-use crate::store::{CommitError, RelatedWrite, StoreError};
-use crate::time::{now_ms, Millis};
-use edubot_domain::desk::{claimed_outbound, end_support};
+use edubot_domain::phone::Phone;
+use edubot_domain::time::{now_ms, Millis};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ProcessReport {
@@ -26,11 +26,11 @@ pub struct ProcessReport {
 /// Processes the unprocessed inbound messages of `phone` in storage order. `hinted` are the
 /// messages the trigger carried (the index may not show them yet).
 pub async fn process_conversation(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     phone: &Phone,
     hinted: Vec<Message>,
 ) -> Result<ProcessReport, StoreError> {
-    let mut pending = ctx.store.unprocessed_messages(phone).await?;
+    let mut pending = ctx.store().unprocessed_messages(phone).await?;
     for m in hinted {
         if !pending.iter().any(|p| p.id == m.id) {
             pending.push(m);
@@ -52,26 +52,26 @@ pub async fn process_conversation(
 }
 
 /// Handles one message; answers the number of replies, or None if it was already processed.
-async fn process_message(ctx: &AppContext, message: &Message) -> Result<Option<usize>, StoreError> {
+async fn process_message(ctx: &impl Ports, message: &Message) -> Result<Option<usize>, StoreError> {
     retry_on_conflict(move || async move {
         let now = now_ms();
-        let current = ctx.store.get_conversation(&message.phone).await?;
+        let current = ctx.store().get_conversation(&message.phone).await?;
         let current =
             current.unwrap_or_else(|| Conversation::new(message.phone.clone(), message.created_at));
         // The machine is pure: the code an attempt names is read before it runs.
         let code = match bot::code_attempt(&current, input_of(message), now) {
-            Some(text) => ctx.store.get_activation_code(&code_hash(text)).await?,
+            Some(text) => ctx.store().get_activation_code(&code_hash(text)).await?,
             None => None,
         };
         let facts = Facts {
             now,
-            activation_lock: ctx.config.activation_lock,
+            activation_lock: ctx.settings().activation_lock,
             code: code.as_ref(),
         };
         let turn = turn_for(&current, message, &facts);
         let (next, new_messages, related) = apply_turn(&current, message, &turn, now);
         match ctx
-            .store
+            .store()
             .commit_with(&next, Some(&message.id), &new_messages, &related, now)
             .await
         {
@@ -251,8 +251,8 @@ fn state_name(state: ConversationState) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Direction;
-    use crate::time::{DAY, HOUR};
+    use edubot_domain::model::Direction;
+    use edubot_domain::time::{DAY, HOUR};
 
     fn facts(now: Millis) -> Facts<'static> {
         Facts {
@@ -317,7 +317,7 @@ mod tests {
 
     #[test]
     fn each_turn_leaves_at_most_one_compact_note_and_its_related_writes() {
-        use crate::activation::{ActivationCode, Student};
+        use edubot_domain::activation::{ActivationCode, Student};
         let now = 10 * DAY;
         let phone = Phone::parse("447700900123").unwrap();
         let at = |state| Conversation {

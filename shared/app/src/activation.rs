@@ -3,18 +3,18 @@
 
 pub use edubot_domain::activation::*;
 
-use crate::context::AppContext;
-use crate::error::ApiError;
-use crate::time::Millis;
+use crate::error::AppError;
+use crate::ports::{ActivationStore, Ports};
+use edubot_domain::time::Millis;
 
 /// Issues a code for `student`: answers the code (shown once, stored only hashed) and
 /// when it stops working.
 pub async fn issue_code(
-    ctx: &AppContext,
+    ctx: &impl Ports,
     admin: &str,
     student: Student,
     now: Millis,
-) -> Result<(String, Millis), ApiError> {
+) -> Result<(String, Millis), AppError> {
     // A collision of 40 random bits is all but impossible; one is still never overwritten.
     for _ in 0..3 {
         let code = new_code();
@@ -26,12 +26,12 @@ pub async fn issue_code(
             valid_until: now + CODE_VALIDITY,
             used_at: None,
         };
-        if ctx.store.put_activation_code(&record).await? {
+        if ctx.store().put_activation_code(&record).await? {
             tracing::info!(admin = %admin, "activation code issued");
             return Ok((code, record.valid_until));
         }
     }
-    Err(ApiError::new(
+    Err(AppError::new(
         crate::error::ErrorCode::Conflict,
         "Could not issue a unique code; try again.",
     ))

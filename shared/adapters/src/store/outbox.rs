@@ -1,0 +1,224 @@
+//! The outbox: each send's fate recorded (sent with its wamid, failed with Meta's reason, or
+//! left pending with its next attempt), the sparse index of sends due again, and the
+//! conditional claims that keep two senders apart.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
+
+use super::items::*;
+use super::*;
+use crate::model::Author;
+
+impl OutboxStore for Store {
+    /// Records Meta's acceptance of a send: the wamid pointer (for its status webhooks) and
+    /// the message marked sent, in one transaction — one round trip per reply. Never moves a
+    /// status backwards: if a status webhook got there first (it finds the message by its
+    /// callback data), the transaction is cancelled and only the pointer is written.
+    async fn mark_sent(&self, m: &Message, wamid: &str, now: Millis) -> Result<(), StoreError> {
+        let pointer = to_item(&WamidItem {
+            pk: wamid_pk(wamid),
+            sk: SINGLETON_SK.into(),
+            phone: m.phone.to_string(),
+            message_id: m.id.clone(),
+            expires_at: (now + WAMID_POINTER_TTL) / SECOND,
+        });
+        let put_pointer = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(pointer.clone()))
+            .build()
+            .expect("put");
+        let mark = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(&m.phone), message_sk(&m.id))))
+            .update_expression(
+                "SET #status = :sent, status_rank = :rank, wamid = :wamid, sent_at = if_not_exists(sent_at, :now) \
+                 REMOVE claim_until, gsi_pending_pk, gsi_pending_sk, #error",
+            )
+            .condition_expression("status_rank < :rank")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":sent", to_attr(&MessageStatus::Sent))
+            .expression_attribute_values(":rank", n(MessageStatus::Sent.rank()))
+            .expression_attribute_values(":wamid", s(wamid))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .expect("update");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_pointer).build())
+            .transact_items(TransactWriteItem::builder().update(mark).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The message already moved on: the pointer alone.
+            Err(e)
+                if cancelled_conditions(&e).is_some_and(|failed| failed.get(1) == Some(&true)) =>
+            {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(pointer))
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(())
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    /// Records a permanent failure with its reason (only from pending or sent).
+    async fn mark_failed(&self, m: &Message, error: &MessageError) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(&m.phone), message_sk(&m.id))))
+            .update_expression(
+                "SET #status = :failed, status_rank = :rank, #error = :error \
+                 REMOVE claim_until, gsi_pending_pk, gsi_pending_sk",
+            )
+            .condition_expression("status_rank <= :sent_rank")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":failed", to_attr(&MessageStatus::Failed))
+            .expression_attribute_values(":rank", n(MessageStatus::Failed.rank()))
+            .expression_attribute_values(":error", to_attr(error))
+            .expression_attribute_values(":sent_rank", n(MessageStatus::Sent.rank()))
+            .send()
+            .await;
+        // A failed condition: the message already moved on (a status got there first).
+        conditional(result)?;
+        Ok(())
+    }
+
+    /// Leaves a message pending after a transient failure: releases the claim, records the
+    /// attempt and the reason, and schedules the next attempt in the pending index.
+    async fn mark_retry(
+        &self,
+        m: &Message,
+        error: &MessageError,
+        next_attempt_at: Millis,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(&m.phone), message_sk(&m.id))))
+            .update_expression(
+                "SET #error = :error, attempts = :attempts, gsi_pending_pk = :pending, gsi_pending_sk = :next \
+                 REMOVE claim_until",
+            )
+            .condition_expression("status_rank = :pending_rank")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":error", to_attr(error))
+            .expression_attribute_values(":attempts", n(m.attempts))
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":next", s(pending_sk(next_attempt_at, &m.phone, &m.id)))
+            .expression_attribute_values(":pending_rank", n(MessageStatus::Pending.rank()))
+            .send()
+            .await;
+        // A failed condition: the message already moved on (a status got there first).
+        conditional(result)?;
+        Ok(())
+    }
+
+    /// Pending sends whose next attempt is due (one Query on the sparse pending index).
+    async fn due_sends(&self, now: Millis, limit: i32) -> Result<Vec<DueSend>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index::PENDING)
+            .key_condition_expression("gsi_pending_pk = :p AND gsi_pending_sk < :due")
+            .expression_attribute_values(":p", s(PENDING))
+            .expression_attribute_values(":due", s(format!("{now:013}~")))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let pending_sk = match item.get("gsi_pending_sk") {
+                    Some(AttributeValue::S(sk)) => sk.clone(),
+                    _ => String::new(),
+                };
+                Ok(DueSend {
+                    message: message_from_item(item)?,
+                    pending_sk,
+                })
+            })
+            .collect()
+    }
+
+    /// Claims a due send for one attempt: only if it is still pending, still scheduled as
+    /// found, and no one else holds it. Counts the attempt and reschedules it past the
+    /// claim, so a sender that dies leaves it to a later check. None when someone else won.
+    async fn claim_send(&self, due: &DueSend, now: Millis) -> Result<Option<Message>, StoreError> {
+        let m = &due.message;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(&m.phone), message_sk(&m.id))))
+            .update_expression(
+                "SET claim_until = :until, attempts = attempts + :one, gsi_pending_sk = :next",
+            )
+            .condition_expression(
+                "status_rank = :pending AND gsi_pending_sk = :found \
+                 AND (attribute_not_exists(claim_until) OR claim_until < :now)",
+            )
+            .expression_attribute_values(":until", n(now + SEND_CLAIM))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":next", s(pending_sk(now + SEND_CLAIM, &m.phone, &m.id)))
+            .expression_attribute_values(":pending", n(MessageStatus::Pending.rank()))
+            .expression_attribute_values(":found", s(&due.pending_sk))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        conditional(result)?
+            .and_then(|out| out.attributes)
+            .map(message_from_item)
+            .transpose()
+    }
+
+    /// Puts a failed admin message back to pending, claimed for a new attempt on the same
+    /// message. None when it is not a failed admin message (or someone else reopened it).
+    async fn reopen_failed_admin_message(
+        &self,
+        phone: &Phone,
+        id: &str,
+        now: Millis,
+    ) -> Result<Option<Message>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(phone), message_sk(id))))
+            .update_expression(
+                "SET #status = :pending, status_rank = :pending_rank, attempts = attempts + :one, \
+                 claim_until = :until, gsi_pending_pk = :pk, gsi_pending_sk = :next",
+            )
+            .condition_expression("#status = :failed AND author = :admin")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", to_attr(&MessageStatus::Pending))
+            .expression_attribute_values(":pending_rank", n(MessageStatus::Pending.rank()))
+            .expression_attribute_values(":failed", to_attr(&MessageStatus::Failed))
+            .expression_attribute_values(":admin", to_attr(&Author::Admin))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":until", n(now + SEND_CLAIM))
+            .expression_attribute_values(":pk", s(PENDING))
+            .expression_attribute_values(":next", s(pending_sk(now + SEND_CLAIM, phone, id)))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        conditional(result)?
+            .and_then(|out| out.attributes)
+            .map(message_from_item)
+            .transpose()
+    }
+}

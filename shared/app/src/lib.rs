@@ -1,0 +1,25 @@
+//! EduBot's use cases, written against the interfaces of [`ports`] so that they know
+//! nothing of DynamoDB, the Graph API or HTTP (the adapters crate implements the ports;
+//! the functions plug them in). Business rules are the domain's; this crate orders the
+//! reads, decisions, writes and sends around them.
+//!
+//! - [`processor`]: an inbound message through the state machine, committed and answered;
+//! - [`delivery`]: the one send pipeline (a stored, claimed message sent and its fate recorded);
+//! - [`desk`]: sign-in, the list, the dashboard, replies, ending a chat;
+//! - [`checks`]: the scheduled checks (waiting, idle chats, retries, replays);
+//! - [`activation`]: issuing activation codes;
+//! - [`auth`]: passwords, tokens and the enabled-admin check;
+//! - [`conflict`]: the one optimistic-lock retry; [`error`]: the one application error.
+
+pub mod activation;
+pub mod auth;
+pub mod checks;
+pub mod conflict;
+pub mod delivery;
+pub mod desk;
+pub mod error;
+pub mod ports;
+pub mod processor;
+
+pub use error::{AppError, ErrorCode};
+pub use ports::Ports;

@@ -1,0 +1,319 @@
+//! What the use cases need from the world, as narrow interfaces the adapters implement:
+//! storage by concern (conversations, the outbox, admins, activation codes) and the one
+//! messaging call. The use cases know these traits only, never DynamoDB or the Graph API.
+//!
+//! Every method answers a `Send` future, so a use case can run on any runtime task.
+
+use std::future::Future;
+
+use edubot_domain::activation::ActivationCode;
+use edubot_domain::enquiry::Enquiry;
+use edubot_domain::model::{Admin, Conversation, Message, MessageError};
+use edubot_domain::phone::Phone;
+use edubot_domain::time::Millis;
+use edubot_domain::whatsapp::OutboundBody;
+
+use crate::auth::{AdminGate, TokenService};
+use crate::conflict::Contended;
+
+/// Storage failed; nothing of the attempted write happened.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or could not be reached.
+    #[error("storage: {0}")]
+    Unavailable(String),
+    #[error("stored item could not be read: {0}")]
+    Corrupt(String),
+    /// A listing cursor that no listing answered.
+    #[error("not a cursor this listing answered")]
+    InvalidCursor,
+    #[error(transparent)]
+    Contended(#[from] Contended),
+}
+
+/// Why a conditional commit did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The conversation changed since it was read: re-read and try again.
+    #[error("the conversation changed since it was read")]
+    Conflict,
+    /// The inbound message was already processed (a retried stream record).
+    #[error("the message was already processed")]
+    AlreadyProcessed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One page of a listing and the cursor of the next, if there is one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A write that belongs to a bot turn and commits with it, or not at all.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelatedWrite {
+    Enquiry(Enquiry),
+    /// Marks the code used by `phone`, on the condition that it still is usable.
+    RedeemCode {
+        code_hash: String,
+        phone: Phone,
+    },
+    Rating {
+        phone: Phone,
+        rating: u8,
+        id: String,
+        at: Millis,
+    },
+}
+
+/// A pending send found due, with the schedule key it was found under: claiming it is
+/// conditional on that key, so two checks cannot both claim it.
+#[derive(Debug, Clone)]
+pub struct DueSend {
+    pub message: Message,
+    pub pending_sk: String,
+}
+
+/// The conversations and their histories.
+pub trait ConversationStore: Sync {
+    /// A strongly consistent read: decisions are taken on it.
+    fn get_conversation(
+        &self,
+        phone: &Phone,
+    ) -> impl Future<Output = Result<Option<Conversation>, StoreError>> + Send;
+
+    /// Writes `conversation` (read at its `version`; 0 = never stored), `new_messages` and
+    /// the turn's `related` writes in one transaction, optionally marking the inbound
+    /// message `processed_id` processed. The conversation is conditional on its version,
+    /// the mark on the message still being unprocessed, each new message on not existing
+    /// yet, each related write on its own condition. Answers the new version.
+    fn commit_with(
+        &self,
+        conversation: &Conversation,
+        processed_id: Option<&str>,
+        new_messages: &[Message],
+        related: &[RelatedWrite],
+        now: Millis,
+    ) -> impl Future<Output = Result<u64, CommitError>> + Send;
+
+    /// [`ConversationStore::commit_with`] with no related writes.
+    fn commit(
+        &self,
+        conversation: &Conversation,
+        processed_id: Option<&str>,
+        new_messages: &[Message],
+        now: Millis,
+    ) -> impl Future<Output = Result<u64, CommitError>> + Send {
+        self.commit_with(conversation, processed_id, new_messages, &[], now)
+    }
+
+    /// Conversations by most recent activity; with `support_only`, only those in chat
+    /// support. `cursor` is one a previous page answered.
+    fn list_conversations(
+        &self,
+        support_only: bool,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<Conversation>, StoreError>> + Send;
+
+    /// Every conversation in chat support.
+    fn conversations_in_support(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
+
+    /// The conversation's inbound messages not yet processed, in storage order (eventually
+    /// consistent: the trigger adds its own message).
+    fn unprocessed_messages(
+        &self,
+        phone: &Phone,
+    ) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
+
+    /// Inbound messages not yet processed, any conversation, grouped by conversation and in
+    /// storage order within each.
+    fn unprocessed_anywhere(
+        &self,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
+
+    /// One message, strongly consistent.
+    fn get_message(
+        &self,
+        phone: &Phone,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Message>, StoreError>> + Send;
+
+    /// Every rating users gave since `since`.
+    fn ratings_since(
+        &self,
+        since: Millis,
+    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+}
+
+/// The fate of outbound messages: the send pipeline's records and the retry schedule.
+pub trait OutboxStore: Sync {
+    /// Records Meta's acceptance of a send with its wamid; never moves a status backwards.
+    fn mark_sent(
+        &self,
+        m: &Message,
+        wamid: &str,
+        now: Millis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a permanent failure with its reason.
+    fn mark_failed(
+        &self,
+        m: &Message,
+        error: &MessageError,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Leaves a message pending after a passing failure: releases the claim, records the
+    /// reason and schedules the next attempt.
+    fn mark_retry(
+        &self,
+        m: &Message,
+        error: &MessageError,
+        next_attempt_at: Millis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Pending sends whose next attempt is due.
+    fn due_sends(
+        &self,
+        now: Millis,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<DueSend>, StoreError>> + Send;
+
+    /// Claims a due send for one attempt (counted); None when someone else holds it.
+    fn claim_send(
+        &self,
+        due: &DueSend,
+        now: Millis,
+    ) -> impl Future<Output = Result<Option<Message>, StoreError>> + Send;
+
+    /// Puts a failed admin message back to pending, claimed for a new attempt; None when it
+    /// is not a failed admin message (or someone else reopened it).
+    fn reopen_failed_admin_message(
+        &self,
+        phone: &Phone,
+        id: &str,
+        now: Millis,
+    ) -> impl Future<Output = Result<Option<Message>, StoreError>> + Send;
+}
+
+/// Admin accounts and the counters that rate-limit them.
+pub trait AdminStore: Sync {
+    fn get_admin(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<Admin>, StoreError>> + Send;
+
+    /// The sign-in's one read: the admin and the failure counts of `window` for the
+    /// username and the source address.
+    fn login_read(
+        &self,
+        username: &str,
+        source: &str,
+        window: &str,
+    ) -> impl Future<Output = Result<(Option<Admin>, u32, u32), StoreError>> + Send;
+
+    /// Counts a failed sign-in against the username and the source address.
+    fn record_login_failure(
+        &self,
+        username: &str,
+        source: &str,
+        window: &str,
+        expires_at: Millis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Counts one use of `scope`/`key` in `window`; answers the count so far.
+    fn count_use(
+        &self,
+        scope: &str,
+        key: &str,
+        window: &str,
+        expires_at: Millis,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+}
+
+/// Issued activation codes.
+pub trait ActivationStore: Sync {
+    /// Stores a new code; false if its hash is taken (never overwrites).
+    fn put_activation_code(
+        &self,
+        code: &ActivationCode,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The code with this hash, if one was issued (strongly consistent).
+    fn get_activation_code(
+        &self,
+        code_hash: &str,
+    ) -> impl Future<Output = Result<Option<ActivationCode>, StoreError>> + Send;
+}
+
+/// All the storage the use cases reach.
+pub trait Storage: ConversationStore + OutboxStore + AdminStore + ActivationStore {}
+impl<T: ConversationStore + OutboxStore + AdminStore + ActivationStore> Storage for T {}
+
+/// Why a send did not go through, as the messaging adapter classifies it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendError {
+    /// Refused for good (bad number, window closed, …): never retried.
+    Permanent(MessageError),
+    /// Throttled, 5xx, or a network failure before the request could be delivered.
+    Transient(MessageError),
+    /// The request may have reached Meta but no answer came (timeout): the status webhook
+    /// settles it, or a retry after a grace period.
+    Unknown(MessageError),
+}
+
+impl SendError {
+    pub fn error(&self) -> &MessageError {
+        match self {
+            SendError::Permanent(e) | SendError::Transient(e) | SendError::Unknown(e) => e,
+        }
+    }
+}
+
+/// Sending one message to a WhatsApp user.
+pub trait Messenger: Sync {
+    /// Sends `body` to `to`; answers the wamid. `callback` (our message id) comes back in
+    /// the status webhooks, so they settle a send whose answer was lost.
+    fn send(
+        &self,
+        to: &Phone,
+        body: &OutboundBody,
+        callback: &str,
+    ) -> impl Future<Output = Result<String, SendError>> + Send;
+}
+
+/// The desk's settings, read once per cold start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// A user waiting longer than this for an admin counts as waiting past the SLA.
+    pub support_sla: Millis,
+    /// A user in chat support unanswered this long is told, once, that the team will reply.
+    pub support_queue_timeout: Millis,
+    /// Chat support with no message either way for this long is closed.
+    pub support_idle: Millis,
+    /// First retry of a failed send after this long, doubling each attempt.
+    pub outbound_retry_base: Millis,
+    /// Send attempts before a message is failed for good.
+    pub outbound_max_attempts: u32,
+    /// A send with no answer (timeout) is retried only after this long without a status.
+    pub outbound_unknown_grace: Millis,
+    /// After the third wrong activation code, codes are refused this long.
+    pub activation_lock: Millis,
+}
+
+/// What a use case is given: the adapters, the settings and the token keys, built once per
+/// cold start by the function and borrowed by every invocation.
+pub trait Ports: Sync {
+    type Store: Storage;
+    type Messenger: Messenger;
+    fn store(&self) -> &Self::Store;
+    fn messenger(&self) -> &Self::Messenger;
+    fn settings(&self) -> &Settings;
+    fn tokens(&self) -> &TokenService;
+    fn admins(&self) -> &AdminGate;
+}
