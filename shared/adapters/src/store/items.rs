@@ -1,18 +1,21 @@
-//! Item shapes in the one DynamoDB table (DESIGN §4). Nothing outside `store` sees them.
+//! Item shapes in the one DynamoDB table, owned by this adapter: their attribute names and
+//! values are the stored format (`docs/storage.md`), converted to and from the domain's
+//! types here and in [`super::format`]. Nothing outside `store` sees them.
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{
-    Admin, Author, Conversation, ConversationState, Direction, Message, MessageError, MessageStatus,
+use super::format::{
+    StoredAuthor, StoredBody, StoredDirection, StoredError, StoredFlow, StoredState, StoredStatus,
+    StoredStudent,
 };
+use crate::model::{Admin, Conversation, Message};
 use crate::phone::Phone;
 use crate::time::Millis;
-use crate::whatsapp::OutboundBody;
 
 pub const META_SK: &str = "#META";
 pub const SINGLETON_SK: &str = "#";
 /// Partition of the recency index `gsi1` holding every conversation (one institution:
-/// thousands of chats; shard as `CONVS#<n>` past that, see the README).
+/// thousands of chats; shard as `CONVS#<n>` past that, see docs/storage.md).
 pub const ALL_CONVERSATIONS: &str = "CONVS";
 /// Partition of the sparse index of conversations in chat support.
 pub const IN_SUPPORT: &str = "SUPPORT";
@@ -48,7 +51,7 @@ pub struct ConversationItem {
     pub phone: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    pub state: ConversationState,
+    pub state: StoredState,
     pub version: u64,
     pub created_at: Millis,
     pub last_message_at: Millis,
@@ -66,14 +69,14 @@ pub struct ConversationItem {
     pub waiting_since: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rating: Option<u8>,
-    #[serde(default, skip_serializing_if = "crate::bot::FlowData::is_empty")]
-    pub flow: crate::bot::FlowData,
+    #[serde(default, skip_serializing_if = "StoredFlow::is_empty")]
+    pub flow: StoredFlow,
     #[serde(default)]
     pub activation_failures: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation_locked_until: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub student: Option<edubot_domain::activation::Student>,
+    pub student: Option<StoredStudent>,
     pub gsi1pk: String,
     pub gsi1sk: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,7 +94,7 @@ impl ConversationItem {
             sk: META_SK.into(),
             phone: c.phone.to_string(),
             name: c.name.clone(),
-            state: c.state,
+            state: c.state.into(),
             version,
             created_at: c.created_at,
             last_message_at: c.last_message_at,
@@ -103,10 +106,10 @@ impl ConversationItem {
             queue_notice_for: c.queue_notice_for,
             waiting_since: c.waiting_since,
             last_rating: c.last_rating,
-            flow: c.flow.clone(),
+            flow: StoredFlow::from(&c.flow),
             activation_failures: c.activation_failures,
             activation_locked_until: c.activation_locked_until,
-            student: c.student.clone(),
+            student: c.student.as_ref().map(StoredStudent::from),
             gsi1pk: ALL_CONVERSATIONS.into(),
             gsi_support_pk: c.is_chat_support().then(|| IN_SUPPORT.into()),
             gsi_support_sk: c.is_chat_support().then(|| recency.clone()),
@@ -118,7 +121,7 @@ impl ConversationItem {
         Some(Conversation {
             phone: Phone::parse(&self.phone)?,
             name: self.name,
-            state: self.state,
+            state: self.state.into(),
             version: self.version,
             created_at: self.created_at,
             last_message_at: self.last_message_at,
@@ -130,10 +133,10 @@ impl ConversationItem {
             queue_notice_for: self.queue_notice_for,
             waiting_since: self.waiting_since,
             last_rating: self.last_rating,
-            flow: self.flow,
+            flow: self.flow.into(),
             activation_failures: self.activation_failures,
             activation_locked_until: self.activation_locked_until,
-            student: self.student,
+            student: self.student.map(Into::into),
         })
     }
 }
@@ -144,18 +147,18 @@ pub struct MessageItem {
     pub sk: String,
     pub phone: String,
     pub id: String,
-    pub direction: Direction,
-    pub author: Author,
+    pub direction: StoredDirection,
+    pub author: StoredAuthor,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin: Option<String>,
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    pub status: MessageStatus,
+    pub status: StoredStatus,
     /// `status` as a number, so "never backwards" is one condition expression.
     pub status_rank: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<MessageError>,
+    pub error: Option<StoredError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wamid: Option<String>,
     pub created_at: Millis,
@@ -164,10 +167,10 @@ pub struct MessageItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interactive_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<OutboundBody>,
+    pub body: Option<StoredBody>,
     #[serde(default)]
     pub attempts: u32,
-    /// A send in flight holds the message until then (claim-before-send, DESIGN §1).
+    /// A send in flight holds the message until then (claim-before-send, docs/reliability.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim_until: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,19 +194,19 @@ impl MessageItem {
             sk: message_sk(&m.id),
             phone: m.phone.to_string(),
             id: m.id.clone(),
-            direction: m.direction,
-            author: m.author,
+            direction: m.direction.into(),
+            author: m.author.into(),
             admin: m.admin.clone(),
             kind: m.kind.clone(),
             text: m.text.clone(),
-            status: m.status,
-            status_rank: m.status.rank(),
-            error: m.error.clone(),
+            status: m.status.into(),
+            status_rank: StoredStatus::rank_of(m.status),
+            error: m.error.as_ref().map(StoredError::from),
             wamid: m.wamid.clone(),
             created_at: m.created_at,
             sent_at: m.sent_at,
             interactive_id: m.interactive_id.clone(),
-            body: m.body.clone(),
+            body: m.body.as_ref().map(StoredBody::from),
             attempts: m.attempts,
             claim_until: None,
             profile_name: m.profile_name.clone(),
@@ -219,18 +222,18 @@ impl MessageItem {
         Some(Message {
             phone: Phone::parse(&self.phone)?,
             id: self.id,
-            direction: self.direction,
-            author: self.author,
+            direction: self.direction.into(),
+            author: self.author.into(),
             admin: self.admin,
             kind: self.kind,
             text: self.text,
-            status: self.status,
-            error: self.error,
+            status: self.status.into(),
+            error: self.error.map(Into::into),
             wamid: self.wamid,
             created_at: self.created_at,
             sent_at: self.sent_at,
             interactive_id: self.interactive_id,
-            body: self.body,
+            body: self.body.map(Into::into),
             attempts: self.attempts,
             profile_name: self.profile_name,
         })

@@ -2,6 +2,9 @@
 //! of calls. No Scan anywhere; every write that could race is conditional.
 
 mod admins;
+mod format;
+#[cfg(test)]
+mod golden_tests;
 mod items;
 mod outbox;
 mod turn_writes;
@@ -16,6 +19,7 @@ pub use edubot_app::ports::{
     ActivationStore, AdminStore, CommitError, ConversationStore, DueSend, OutboxStore, Page,
     RelatedWrite, StoreError,
 };
+use format::{StoredAuthor, StoredError, StoredStatus};
 pub use items::recency_sk;
 use items::*;
 pub use turn_writes::ENQUIRIES_SHOWN;
@@ -224,14 +228,14 @@ impl Store {
         let Some((phone, id)) = target else {
             return Ok(StatusOutcome::Unknown);
         };
-        let rank = update.status.rank();
+        let rank = StoredStatus::rank_of(update.status);
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(conversation_pk(&phone), message_sk(&id))))
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", to_attr(&update.status))
+            .expression_attribute_values(":status", to_attr(&StoredStatus::from(update.status)))
             .expression_attribute_values(":rank", n(rank))
             .expression_attribute_values(":wamid", s(&update.wamid))
             .expression_attribute_values(":outbound", s("outbound"));
@@ -245,14 +249,15 @@ impl Store {
             set.push("sent_at = if_not_exists(sent_at, :ts)");
         }
         if let Some(error) = &update.error {
-            request = request.expression_attribute_values(":error", to_attr(error));
+            request =
+                request.expression_attribute_values(":error", to_attr(&StoredError::from(error)));
             set.push("#error = :error");
             request = request.expression_attribute_names("#error", "error");
         }
         // Failed only follows pending or sent; the others only move forward.
         let condition = if update.status == MessageStatus::Failed {
             request =
-                request.expression_attribute_values(":sent_rank", n(MessageStatus::Sent.rank()));
+                request.expression_attribute_values(":sent_rank", n(StoredStatus::Sent.rank()));
             "direction = :outbound AND status_rank <= :sent_rank"
         } else {
             "direction = :outbound AND status_rank < :rank"

@@ -6,7 +6,6 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Up
 
 use super::items::*;
 use super::*;
-use crate::model::Author;
 
 impl OutboxStore for Store {
     /// Records Meta's acceptance of a send: the wamid pointer (for its status webhooks) and
@@ -36,8 +35,8 @@ impl OutboxStore for Store {
             .condition_expression("status_rank < :rank")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#error", "error")
-            .expression_attribute_values(":sent", to_attr(&MessageStatus::Sent))
-            .expression_attribute_values(":rank", n(MessageStatus::Sent.rank()))
+            .expression_attribute_values(":sent", to_attr(&StoredStatus::Sent))
+            .expression_attribute_values(":rank", n(StoredStatus::Sent.rank()))
             .expression_attribute_values(":wamid", s(wamid))
             .expression_attribute_values(":now", n(now))
             .build()
@@ -82,10 +81,10 @@ impl OutboxStore for Store {
             .condition_expression("status_rank <= :sent_rank")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#error", "error")
-            .expression_attribute_values(":failed", to_attr(&MessageStatus::Failed))
-            .expression_attribute_values(":rank", n(MessageStatus::Failed.rank()))
-            .expression_attribute_values(":error", to_attr(error))
-            .expression_attribute_values(":sent_rank", n(MessageStatus::Sent.rank()))
+            .expression_attribute_values(":failed", to_attr(&StoredStatus::Failed))
+            .expression_attribute_values(":rank", n(StoredStatus::Failed.rank()))
+            .expression_attribute_values(":error", to_attr(&StoredError::from(error)))
+            .expression_attribute_values(":sent_rank", n(StoredStatus::Sent.rank()))
             .send()
             .await;
         // A failed condition: the message already moved on (a status got there first).
@@ -112,11 +111,11 @@ impl OutboxStore for Store {
             )
             .condition_expression("status_rank = :pending_rank")
             .expression_attribute_names("#error", "error")
-            .expression_attribute_values(":error", to_attr(error))
+            .expression_attribute_values(":error", to_attr(&StoredError::from(error)))
             .expression_attribute_values(":attempts", n(m.attempts))
             .expression_attribute_values(":pending", s(PENDING))
             .expression_attribute_values(":next", s(pending_sk(next_attempt_at, &m.phone, &m.id)))
-            .expression_attribute_values(":pending_rank", n(MessageStatus::Pending.rank()))
+            .expression_attribute_values(":pending_rank", n(StoredStatus::Pending.rank()))
             .send()
             .await;
         // A failed condition: the message already moved on (a status got there first).
@@ -174,7 +173,7 @@ impl OutboxStore for Store {
             .expression_attribute_values(":until", n(now + SEND_CLAIM))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":next", s(pending_sk(now + SEND_CLAIM, &m.phone, &m.id)))
-            .expression_attribute_values(":pending", n(MessageStatus::Pending.rank()))
+            .expression_attribute_values(":pending", n(StoredStatus::Pending.rank()))
             .expression_attribute_values(":found", s(&due.pending_sk))
             .expression_attribute_values(":now", n(now))
             .return_values(ReturnValue::AllNew)
@@ -205,10 +204,10 @@ impl OutboxStore for Store {
             )
             .condition_expression("#status = :failed AND author = :admin")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pending", to_attr(&MessageStatus::Pending))
-            .expression_attribute_values(":pending_rank", n(MessageStatus::Pending.rank()))
-            .expression_attribute_values(":failed", to_attr(&MessageStatus::Failed))
-            .expression_attribute_values(":admin", to_attr(&Author::Admin))
+            .expression_attribute_values(":pending", to_attr(&StoredStatus::Pending))
+            .expression_attribute_values(":pending_rank", n(StoredStatus::Pending.rank()))
+            .expression_attribute_values(":failed", to_attr(&StoredStatus::Failed))
+            .expression_attribute_values(":admin", to_attr(&StoredAuthor::Admin))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":until", n(now + SEND_CLAIM))
             .expression_attribute_values(":pk", s(PENDING))
