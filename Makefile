@@ -77,7 +77,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# ---- AWS (README, Deploying) -------------------------------------------------------------
+# ---- AWS (docs/deploying.md) -------------------------------------------------------------
 
 $(INFRA_VENV)/bin/cfn-lint:
 	@python3 -c 'import ensurepip' 2>/dev/null || { echo "Installing Python 3 with venv…"; \

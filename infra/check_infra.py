@@ -230,7 +230,7 @@ def check_roles(functions):
         for action, resource in sorted(granted - expected):
             fail(f"{function}: its role grants {action} on {resource}, which its code does not call")
         if any(a == "dynamodb:Scan" for a, _ in expected):
-            fail(f"{function}: calls Scan (DESIGN section 3: no request path scans)")
+            fail(f"{function}: calls Scan (docs/architecture.md: no request path scans)")
         log_group = template["Resources"].get(f"{camel(function)}LogGroup", {})
         if log_group.get("Properties", {}).get("LogGroupName") != {"Fn::Sub": f"/aws/lambda/${{Stack}}-{function}"}:
             fail(f"{function}: no log group /aws/lambda/${{Stack}}-{function} in functions.yaml")
@@ -366,7 +366,7 @@ def check_table():
     }
     for key, value in expected.items():
         if props.get(key) != value:
-            fail(f"foundations.yaml Table {key} is {props.get(key)!r}, DESIGN section 4 wants {value!r}")
+            fail(f"foundations.yaml Table {key} is {props.get(key)!r}, docs/storage.md wants {value!r}")
 
 
 # ---- security headers -----------------------------------------------------------------------

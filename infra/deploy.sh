@@ -15,10 +15,10 @@
 #   REGION             AWS region (default: AWS_REGION, AWS_DEFAULT_REGION)
 #   DRY_RUN=1          call no AWS API: lint, build, `cargo lambda deploy --dry`, print the plan
 #   BUILD=0            with DRY_RUN=1: skip the arm64 build and the --dry packaging (CI)
-#   DOMAIN_NAME, CERTIFICATE_ARN, HOSTED_ZONE_ID   optional custom domain (README, Deploying)
+#   DOMAIN_NAME, CERTIFICATE_ARN, HOSTED_ZONE_ID   optional custom domain (docs/deploying.md)
 #   ALARM_EMAIL        optional address for the alarms topic
 #   LOG_RETENTION_DAYS default 30
-#   TABLE_NAME         override the table (after a point-in-time restore, README)
+#   TABLE_NAME         override the table (after a point-in-time restore, docs/deploying.md)
 #
 # Secrets and settings come from SSM Parameter Store (see infra/secrets.sh):
 #   /edubot/<STACK>/secrets/<NAME>   SecureString, given only to the functions that need them
@@ -136,12 +136,12 @@ deploy_stack "$STACK" foundations.yaml
 QUEUE_ARN=$(output "$STACK" OnFailureQueueArn)
 QUEUE_NAME=$(output "$STACK" OnFailureQueueName)
 if [[ -n "${TABLE_NAME:-}" ]]; then
-  # A restored table (README): its own ARN and stream, not the foundations stack's.
+  # A restored table (docs/deploying.md): its own ARN and stream, not the foundations stack's.
   echo "  using TABLE_NAME=$TABLE_NAME instead of the stack's table"
   if dry; then TABLE_ARN="arn-of:$TABLE_NAME"; STREAM_ARN="stream-arn-of:$TABLE_NAME"; else
     TABLE_ARN=$(aws dynamodb describe-table --table-name "$TABLE_NAME" --query Table.TableArn --output text)
     STREAM_ARN=$(aws dynamodb describe-table --table-name "$TABLE_NAME" --query Table.LatestStreamArn --output text)
-    [[ "$STREAM_ARN" == arn:* ]] || die "$TABLE_NAME has no stream: enable NEW_AND_OLD_IMAGES first (README)"
+    [[ "$STREAM_ARN" == arn:* ]] || die "$TABLE_NAME has no stream: enable NEW_AND_OLD_IMAGES first (docs/deploying.md)"
   fi
 else
   TABLE_NAME=$(output "$STACK" TableName)

@@ -70,7 +70,7 @@ impl Fixture {
     pub async fn admin_token(&self, username: &str, password: &str) -> String {
         edubot_e2e::create_admin(&self.ctx, username, password).await;
         self.ctx
-            .tokens
+            .tokens()
             .issue(username, edubot_adapters::time::now_ms())
             .0
     }

@@ -10,7 +10,7 @@ use crate::fixture::Fixture;
 use crate::scenarios::{call_handler, Scenarios};
 use crate::stats::{f1, f2, median, ms, pass, percentile, Raw, Section};
 
-/// DESIGN §3's budget, as a check on the calls one request made.
+/// docs/storage.md's budget, as a check on the calls one request made.
 enum Budget {
     Fixed(usize),
     /// n DynamoDB calls plus one (the sent mark) per Graph API send.
@@ -41,7 +41,7 @@ fn budget(name: &str) -> (Budget, &'static str) {
         ),
         "dashboard" => (Budget::QueriesOnly, "Queries on sparse indexes"),
         "scheduled-checks" => (Budget::QueriesOnly, "Queries on sparse indexes only (nothing due)"),
-        _ => (Budget::None, "— (not in §3)"),
+        _ => (Budget::None, "— (no budget in docs/storage.md)"),
     }
 }
 
@@ -134,7 +134,7 @@ pub async fn run(endpoint: &str, iterations: usize, raw: &mut Raw) -> Section {
              interleaved with a replay of exactly the DynamoDB calls it made (same inputs, concurrent ones \
              together) on a bare client, plus the same Graph API requests for handlers that send. \
              Goal: handler median ≤ 1.3× bare median. Calls per request are counted by an SDK interceptor \
-             and checked against DESIGN §3."
+             and checked against docs/storage.md."
         ),
         &[
             "handler",
@@ -145,7 +145,7 @@ pub async fn run(endpoint: &str, iterations: usize, raw: &mut Raw) -> Section {
             "ratio",
             "calls/request",
             "ops (total)",
-            "§3 budget",
+            "call budget",
             "within budget",
         ],
     );

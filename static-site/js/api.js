@@ -1,4 +1,4 @@
-// The admin API (DESIGN §7) on this origin, and the signed-in session (sessionStorage).
+// The admin API (docs/architecture.md) on this origin, and the signed-in session (sessionStorage).
 
 const SESSION_KEY = 'edubot.session';
 

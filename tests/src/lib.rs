@@ -59,7 +59,7 @@ pub async fn new_table() -> (aws_sdk_dynamodb::Client, String) {
     (client, table)
 }
 
-/// The test configuration as environment variables (the names of DESIGN §10).
+/// The test configuration as environment variables (the names of docs/operations.md).
 pub fn test_env(table: &str, graph_base_url: &str) -> HashMap<String, String> {
     [
         ("TABLE_NAME", table),
@@ -111,7 +111,7 @@ impl Harness {
     pub async fn admin_token(&self) -> String {
         self.create_admin(ADMIN, ADMIN_PASSWORD).await;
         self.ctx
-            .tokens
+            .tokens()
             .issue(ADMIN, edubot_adapters::time::now_ms())
             .0
     }
@@ -444,7 +444,7 @@ impl GraphStandIn {
 }
 
 /// The local stack on a free port, against this process's DynamoDB Local, with the test
-/// configuration plus `extra` (names of DESIGN §10).
+/// configuration plus `extra` (names of docs/operations.md).
 pub async fn start_stack(
     graph: &GraphStandIn,
     table: &str,

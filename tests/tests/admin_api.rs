@@ -1,5 +1,5 @@
 //! The admin API handlers (login, list-conversations, get-messages, send-message, end-chat,
-//! dashboard) against DynamoDB Local and the Graph API stand-in (DESIGN §7, §8).
+//! dashboard) against DynamoDB Local and the Graph API stand-in (docs/architecture.md, docs/decisions.md).
 //! Conversations are put into their states through the real webhook and processor.
 
 mod handler_kit;
@@ -73,7 +73,7 @@ async fn login_returns_a_working_token_and_its_expiry() {
         "{}",
         body["expires_at"]
     );
-    let claims = h.ctx.tokens.verify(token).expect("a valid token");
+    let claims = h.ctx.tokens().verify(token).expect("a valid token");
     assert_eq!(claims.sub, ADMIN);
     assert_eq!(
         &rfc3339(claims.exp * 1000)[..19],

@@ -1,6 +1,6 @@
 //! The inbound processor handler against DynamoDB Local and the Graph API stand-in: the state
 //! machine's replies, idempotency under retried batches, order, the 24-hour window and
-//! Graph API failures (DESIGN §1, §5, §6).
+//! Graph API failures (docs/architecture.md, docs/bot.md).
 
 mod handler_kit;
 

@@ -1,5 +1,5 @@
 //! Logs never carry a token, secret, password or message body, and phone numbers are
-//! masked (DESIGN §8): the whole journey runs with the logs captured, then they are read.
+//! masked (docs/decisions.md): the whole journey runs with the logs captured, then they are read.
 
 mod handler_kit;
 

@@ -1,4 +1,4 @@
-//! The scheduled checks and outbound reliability (DESIGN §9) against DynamoDB Local and a
+//! The scheduled checks and outbound reliability (docs/operations.md) against DynamoDB Local and a
 //! Graph API stand-in that fails on purpose. Checks run at a chosen `now`, so minutes and
 //! hours pass without waiting.
 

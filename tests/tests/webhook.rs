@@ -1,5 +1,5 @@
 //! The webhook handler (`GET`/`POST /webhook`) against DynamoDB Local: verification,
-//! signatures, limits, idempotent storage and status updates (DESIGN §1, §6).
+//! signatures, limits, idempotent storage and status updates (docs/architecture.md).
 
 mod handler_kit;
 

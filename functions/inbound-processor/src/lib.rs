@@ -1,5 +1,5 @@
 //! Reacts to the table's stream: for each conversation with new inbound messages, runs the
-//! state machine over its unprocessed messages and sends the replies (DESIGN §1).
+//! state machine over its unprocessed messages and sends the replies (docs/architecture.md).
 //! Failures are reported per record, so Lambda retries from the first failed one.
 
 use std::collections::HashMap;

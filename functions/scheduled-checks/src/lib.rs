@@ -1,4 +1,4 @@
-//! Run by an EventBridge schedule every minute (DESIGN §9): waiting alerts, queue-timeout
+//! Run by an EventBridge schedule every minute (docs/operations.md): waiting alerts, queue-timeout
 //! notices, idle chats, send retries, replay of what the stream missed; then one line of
 //! CloudWatch metrics. A run stops within its time budget and leaves the rest to the next.
 

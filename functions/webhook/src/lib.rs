@@ -1,5 +1,5 @@
 //! `GET /webhook` (Meta's verification) and `POST /webhook` (messages and statuses).
-//! Verifies and records only: it never calls the Graph API (DESIGN §1, §6).
+//! Verifies and records only: it never calls the Graph API (docs/architecture.md).
 
 use edubot_adapters::http::{body_bytes, constant_time_eq, error_response, header, query};
 use edubot_adapters::ingest::ingest;

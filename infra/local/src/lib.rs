@@ -114,7 +114,7 @@ pub struct Settings {
 
 impl Settings {
     /// From the process environment: `PORT`, `LOCAL_DATA_DIR`, `AWS_ENDPOINT_URL_DYNAMODB`, and
-    /// the configuration names of DESIGN §10.
+    /// the configuration names of docs/operations.md.
     pub fn from_env() -> Result<Settings, String> {
         let port = match std::env::var("PORT") {
             Ok(p) => p

@@ -1,4 +1,4 @@
-//! Configuration from environment variables: the same names locally and in AWS (DESIGN §10).
+//! Configuration from environment variables: the same names locally and in AWS (docs/operations.md).
 
 use std::fmt;
 
@@ -66,7 +66,7 @@ pub enum ConfigError {
     Invalid(&'static str, &'static str),
 }
 
-/// JWT HS256 keys shorter than this are refused (DESIGN §8).
+/// JWT HS256 keys shorter than this are refused (docs/decisions.md).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 impl Config {

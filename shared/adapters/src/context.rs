@@ -1,4 +1,8 @@
-//! What a function builds once per cold start and borrows on every invocation.
+//! What a function builds once per cold start and borrows on every invocation. The
+//! DynamoDB client every function needs; the Graph client and the token keys only where
+//! the function uses them (the webhook builds neither).
+
+use std::sync::OnceLock;
 
 use edubot_app::auth::{AdminGate, TokenService};
 use edubot_app::ports::{Ports, Settings};
@@ -10,30 +14,52 @@ use crate::whatsapp::WhatsAppClient;
 pub struct AppContext {
     pub config: Config,
     pub store: Store,
-    pub whatsapp: WhatsAppClient,
-    pub tokens: TokenService,
     pub admins: AdminGate,
+    whatsapp: OnceLock<WhatsAppClient>,
+    tokens: OnceLock<TokenService>,
 }
 
 impl AppContext {
     /// Reads the environment (failing on what `needs` requires) and builds the clients.
+    /// The clients `needs` names are built now, in the cold start, not in a user's request.
     pub async fn from_env(needs: Needs) -> Result<AppContext, ConfigError> {
         let config = Config::from_env(needs)?;
         let dynamodb = crate::aws::dynamodb_client().await;
-        Ok(Self::new(config, dynamodb))
+        let ctx = Self::new(config, dynamodb);
+        if needs.whatsapp_send {
+            ctx.whatsapp();
+        }
+        if needs.admin_tokens {
+            ctx.tokens();
+        }
+        Ok(ctx)
     }
 
+    /// The context with only the DynamoDB client built; the others on first use.
     pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> AppContext {
         AppContext {
             store: Store::new(dynamodb, config.table_name.clone()),
-            whatsapp: WhatsAppClient::new(&config),
-            tokens: TokenService::with_secret(
-                config.jwt_secret.expose().as_bytes(),
-                config.token_ttl,
-            ),
             admins: AdminGate::default(),
+            whatsapp: OnceLock::new(),
+            tokens: OnceLock::new(),
             config,
         }
+    }
+
+    /// The Graph API client (its connection pool lives as long as the container).
+    pub fn whatsapp(&self) -> &WhatsAppClient {
+        self.whatsapp
+            .get_or_init(|| WhatsAppClient::new(&self.config))
+    }
+
+    /// The admin token keys.
+    pub fn tokens(&self) -> &TokenService {
+        self.tokens.get_or_init(|| {
+            TokenService::with_secret(
+                self.config.jwt_secret.expose().as_bytes(),
+                self.config.token_ttl,
+            )
+        })
     }
 }
 
@@ -44,13 +70,13 @@ impl Ports for AppContext {
         &self.store
     }
     fn messenger(&self) -> &WhatsAppClient {
-        &self.whatsapp
+        self.whatsapp()
     }
     fn settings(&self) -> &Settings {
         &self.config.settings
     }
     fn tokens(&self) -> &TokenService {
-        &self.tokens
+        AppContext::tokens(self)
     }
     fn admins(&self) -> &AdminGate {
         &self.admins

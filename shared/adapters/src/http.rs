@@ -9,7 +9,7 @@ use crate::context::AppContext;
 use crate::phone::Phone;
 use edubot_app::{AppError, ErrorCode};
 
-/// Admin API request bodies over this are refused with 413 (§7).
+/// Admin API request bodies over this are refused with 413 (docs/architecture.md).
 pub const MAX_ADMIN_BODY_BYTES: usize = 16 * 1024;
 
 pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
@@ -162,7 +162,7 @@ pub async fn authenticate(ctx: &AppContext, req: &Request) -> Result<String, App
         })
         .ok_or_else(AppError::unauthorized)?;
     let claims = ctx
-        .tokens
+        .tokens()
         .verify(token.trim())
         .ok_or_else(AppError::unauthorized)?;
     if claims.role != edubot_app::auth::ROLE_ADMIN {
@@ -175,31 +175,6 @@ pub async fn authenticate(ctx: &AppContext, req: &Request) -> Result<String, App
         return Err(AppError::unauthorized());
     }
     Ok(claims.sub)
-}
-
-/// The whole `main` of an HTTP function: logs, the context built once for the life of the
-/// container (a missing setting fails the cold start), then `lambda_http::run` with the
-/// handler borrowing it. A macro because the handler's future borrows the context, which a
-/// generic function cannot express as `Send`.
-///
-/// A single-threaded runtime: Lambda gives an instance one invocation at a time, so worker
-/// threads would only cost start-up time and memory (each thread's allocator arena keeps
-/// its own copy of argon2's 19 MiB working memory, which took admin-login from 27 to 65 MB
-/// over 200 logins).
-#[macro_export]
-macro_rules! http_function_main {
-    ($needs:expr, $handler:path) => {
-        #[tokio::main(flavor = "current_thread")]
-        async fn main() -> Result<(), lambda_http::Error> {
-            $crate::logging::init();
-            let ctx = $crate::AppContext::from_env($needs).await?;
-            let ctx = &ctx;
-            lambda_http::run(lambda_http::service_fn(move |req| async move {
-                Ok::<_, std::convert::Infallible>($handler(ctx, req).await)
-            }))
-            .await
-        }
-    };
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //!   signature; [`ingest`]: the webhook's recording of them;
 //! - [`http`]: Lambda HTTP: request parsing with its limits, authentication, and the one
 //!   mapping of application errors to responses;
-//! - [`config`], [`context`], [`aws`], [`logging`]: what a function builds at cold start.
+//! - [`config`], [`context`], [`aws`], [`logging`]: what a function builds at cold start;
+//!   [`runtime`]: every function's `main`.
 
 pub mod aws;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod context;
 pub mod http;
 pub mod ingest;
 pub mod logging;
+pub mod runtime;
 pub mod store;
 pub mod whatsapp;
 

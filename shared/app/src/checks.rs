@@ -1,4 +1,4 @@
-//! The scheduled checks (DESIGN §9), run every minute by EventBridge: nobody waits unseen,
+//! The scheduled checks (docs/operations.md), run every minute by EventBridge: nobody waits unseen,
 //! no chat stays open for ever, no message is lost. Each works only through Queries on
 //! sparse indexes, re-reads what it acts on (indexes are eventually consistent), acts
 //! through the same conditional writes as everything else, and so is idempotent: a second

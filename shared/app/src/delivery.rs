@@ -1,5 +1,5 @@
 //! Delivering a stored, claimed outbound message over the Graph API and recording its fate.
-//! The message is always stored `pending` before this runs (DESIGN §1); what fails for a
+//! The message is always stored `pending` before this runs (docs/architecture.md); what fails for a
 //! passing reason stays pending for the scheduled retries, what WhatsApp refuses is failed
 //! at once with Meta's code and title.
 
@@ -90,7 +90,7 @@ async fn fail(
 }
 
 /// Sends messages back to back, in order (all replies to one message go out before the
-/// next is handled, DESIGN §5).
+/// next is handled, docs/bot.md).
 pub async fn deliver_in_order(
     ctx: &impl Ports,
     messages: Vec<Message>,

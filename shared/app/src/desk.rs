@@ -1,4 +1,4 @@
-//! The support desk's use cases behind the admin API (DESIGN §7): sign-in, the
+//! The support desk's use cases behind the admin API (docs/architecture.md): sign-in, the
 //! conversation list, the history, replying, ending a chat, the dashboard.
 
 use serde::Serialize;
@@ -169,7 +169,7 @@ async fn limit_sends(ctx: &impl Ports, admin: &str, now: Millis) -> Result<(), A
     Ok(())
 }
 
-/// Whether an admin may write to the user now, refused in the order of §7 (after 404):
+/// Whether an admin may write to the user now, refused in the order of docs/architecture.md (after 404):
 /// opted_out, not_in_chat_support, window_closed.
 fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), AppError> {
     let refusal = may_send(c, now).err();
@@ -194,7 +194,7 @@ fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), AppError> 
     Ok(())
 }
 
-/// 201 sent, 202 retry scheduled, or 502 with the failed message (§7).
+/// 201 sent, 202 retry scheduled, or 502 with the failed message (docs/architecture.md).
 fn send_outcome(delivery: Delivery) -> Result<SendOutcome, AppError> {
     match delivery {
         Delivery::Sent(m) => Ok(SendOutcome::Sent(m)),
@@ -253,7 +253,7 @@ pub async fn retry_admin_message(
 }
 
 /// An admin's reply: refused in the order 404, opted_out, not_in_chat_support,
-/// window_closed (§7); otherwise stored pending, then sent.
+/// window_closed (docs/architecture.md); otherwise stored pending, then sent.
 pub async fn send_admin_message(
     ctx: &impl Ports,
     admin: &str,

@@ -1,6 +1,6 @@
 //! The inbound processor's work: run each unprocessed message of a conversation through
 //! the state machine, commit the result in one conditional transaction, then send the
-//! replies (DESIGN §1, §5).
+//! replies (docs/architecture.md, docs/bot.md).
 
 use crate::conflict::{retry_on_conflict, Attempt};
 use crate::delivery::deliver_in_order;

@@ -1,4 +1,4 @@
-//! The conversation state machine (DESIGN §5): given the conversation and what the user
+//! The conversation state machine (docs/bot.md): given the conversation and what the user
 //! sent, the next state, the bot's replies and what else the turn changes. Pure: storage,
 //! the activation-code lookup and sending happen in the inbound processor.
 

@@ -1,4 +1,4 @@
-//! The DynamoDB adapter: every access pattern of DESIGN §3–4, each a fixed, small number
+//! The DynamoDB adapter: every access pattern of docs/architecture.md, docs/storage.md, each a fixed, small number
 //! of calls. No Scan anywhere; every write that could race is conditional.
 
 mod admins;

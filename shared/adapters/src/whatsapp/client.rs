@@ -1,4 +1,4 @@
-//! Sending over the Graph API: `POST {base}/{phone_number_id}/messages` (DESIGN §6).
+//! Sending over the Graph API: `POST {base}/{phone_number_id}/messages` (docs/architecture.md).
 
 use std::time::Duration;
 

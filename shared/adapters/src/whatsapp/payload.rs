@@ -1,5 +1,5 @@
 //! Webhook payloads: `entry[].changes[].value` with `contacts`, `messages` and `statuses`
-//! (DESIGN §6), turned into the few facts the system keeps.
+//! (docs/architecture.md), turned into the few facts the system keeps.
 
 use serde::Deserialize;
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! `X-Hub-Signature-256`: HMAC-SHA256 of the raw body with the app secret (DESIGN §6).
+//! `X-Hub-Signature-256`: HMAC-SHA256 of the raw body with the app secret (docs/architecture.md).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
