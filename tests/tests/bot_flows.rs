@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use edubot_adapters::content::content;
+use edubot_adapters::content::{content, fill};
+use edubot_adapters::enquiry::EmailProblem;
+use edubot_adapters::whatsapp::{graph_request, OutboundBody};
+use edubot_app::activation::remaining_text;
 use edubot_e2e::*;
 use edubot_local::LocalStack;
 use serde_json::{json, Value};
@@ -134,6 +137,33 @@ fn main_menu_ids() -> Vec<String> {
     content().menu.rows.iter().map(|r| r.id.clone()).collect()
 }
 
+/// Whether `send` is exactly the Graph request for `expected`: the content's text (or the
+/// content's template filled in) and its choices, ids and titles.
+fn is(send: &RecordedSend, expected: &OutboundBody) -> bool {
+    let callback = send.body["biz_opaque_callback_data"]
+        .as_str()
+        .unwrap_or_default();
+    send.body == graph_request(expected, send.to(), callback)
+}
+
+/// The bot's replies are exactly these messages, in this order.
+#[track_caller]
+fn assert_replies(sends: &[RecordedSend], expected: &[OutboundBody]) {
+    assert_eq!(sends.len(), expected.len(), "{sends:#?}");
+    for (i, (send, expected)) in sends.iter().zip(expected).enumerate() {
+        assert!(
+            is(send, expected),
+            "reply {i}: sent {:#}, expected {expected:#?}",
+            send.body
+        );
+    }
+}
+
+/// A prompt the user answers by typing: the content's template, filled in.
+fn prompt(template: &str, values: &[(&str, &str)]) -> OutboundBody {
+    content().prompt(fill(template, values))
+}
+
 async fn stack() -> (GraphStandIn, LocalStack) {
     let graph = GraphStandIn::start().await;
     let (_, table) = new_table().await;
@@ -149,6 +179,13 @@ async fn a_user_browses_the_courses_and_sends_an_admission_enquiry() {
 
     let welcome = ada.says("Hi", 2).await;
     assert_eq!(welcome[1].choice_ids(), main_menu_ids());
+    assert_replies(
+        &welcome,
+        &[
+            OutboundBody::text(&content().welcome),
+            content().main_menu(),
+        ],
+    );
 
     // Courses: the catalogue in order, then a Menu row.
     let list = ada.taps("courses", 1).await;
@@ -161,6 +198,7 @@ async fn a_user_browses_the_courses_and_sends_an_admission_enquiry() {
     assert!(course_ids.len() >= 5);
     course_ids.push("menu".into());
     assert_eq!(list[0].choice_ids(), course_ids);
+    assert_replies(&list, &[content().course_list()]);
     assert_eq!(admin.state(ada.phone).await, "COURSE_LIST");
 
     // One course: its details, Apply / Back / Menu.
@@ -179,6 +217,7 @@ async fn a_user_browses_the_courses_and_sends_an_admission_enquiry() {
         detail[0].choice_ids(),
         ["apply_course_data", "back_to_courses", "menu"]
     );
+    assert_replies(&detail, &[content().course_detail(course)]);
     assert_eq!(admin.state(ada.phone).await, "COURSE_DETAIL");
 
     // Back to the list, into another course, and Apply.
@@ -186,29 +225,51 @@ async fn a_user_browses_the_courses_and_sends_an_admission_enquiry() {
     assert_eq!(admin.state(ada.phone).await, "COURSE_LIST");
     ada.taps("course_web", 1).await;
     let ask_name = ada.taps("apply_course_web", 1).await;
-    assert!(ask_name[0].text().unwrap().contains("Web Development"));
+    let web = &content().course("course_web").unwrap().title;
+    assert_replies(
+        &ask_name,
+        &[prompt(
+            &content().admission.ask_name_for_course,
+            &[("course", web)],
+        )],
+    );
     assert_eq!(admin.state(ada.phone).await, "ADMISSION_NAME");
 
     // A one-letter name is refused; the state is kept.
-    ada.says("A", 2).await;
+    let refused = ada.says("A", 2).await;
+    assert_replies(
+        &refused,
+        &[
+            OutboundBody::text(&content().admission.name_invalid),
+            prompt(&content().admission.ask_name_for_course, &[("course", web)]),
+        ],
+    );
     assert_eq!(admin.state(ada.phone).await, "ADMISSION_NAME");
     let ask_email = ada.says("Ada Lovelace", 1).await;
-    assert!(ask_email[0].text().unwrap().contains("Ada Lovelace"));
+    assert_replies(
+        &ask_email,
+        &[prompt(
+            &content().admission.ask_email,
+            &[("name", "Ada Lovelace")],
+        )],
+    );
     assert_eq!(admin.state(ada.phone).await, "ADMISSION_EMAIL");
 
     // A bad address is refused with the reason, the state kept.
     let refused = ada.says("ada@example", 1).await;
-    assert!(
-        refused[0].text().unwrap().contains("not a domain"),
-        "{:?}",
-        refused[0].text()
+    assert_replies(
+        &refused,
+        &[prompt(
+            &content().admission.email_invalid,
+            &[("reason", EmailProblem::BadDomain.reason())],
+        )],
     );
     assert_eq!(admin.state(ada.phone).await, "ADMISSION_EMAIL");
     let summary = ada.says("ada@example.com", 1).await;
-    let text = summary[0].text().unwrap();
-    for part in ["Web Development", "Ada Lovelace", "ada@example.com"] {
-        assert!(text.contains(part), "{text}");
-    }
+    assert_replies(
+        &summary,
+        &[content().enquiry_summary(Some(web), "Ada Lovelace", "ada@example.com")],
+    );
     assert_eq!(
         summary[0].choice_ids(),
         ["enquiry_confirm", "enquiry_cancel"]
@@ -216,7 +277,16 @@ async fn a_user_browses_the_courses_and_sends_an_admission_enquiry() {
     assert_eq!(admin.state(ada.phone).await, "ADMISSION_CONFIRM");
 
     let done = ada.taps("enquiry_confirm", 2).await;
-    assert!(done[0].text().unwrap().contains("ada@example.com"));
+    assert_replies(
+        &done,
+        &[
+            OutboundBody::text(fill(
+                &content().admission.confirmed,
+                &[("email", "ada@example.com")],
+            )),
+            content().main_menu(),
+        ],
+    );
     assert_eq!(done[1].choice_ids(), main_menu_ids());
 
     // The admin sees the enquiry, and where the user went.
@@ -278,19 +348,33 @@ async fn an_enquiry_from_the_admissions_row_can_be_cancelled() {
     bob.says("hello", 2).await;
     let ask = bob.taps("admissions", 1).await;
     assert_eq!(ask[0].choice_ids(), ["menu"], "a way back");
+    assert_replies(
+        &ask,
+        &[content().prompt(content().admission.ask_name.clone())],
+    );
     bob.says("Bob Builder", 1).await;
     let summary = bob.says("bob@example.org", 1).await;
     assert!(summary[0]
         .text()
         .unwrap()
         .contains(&content().admission.no_course));
+    let general = content().enquiry_summary(None, "Bob Builder", "bob@example.org");
+    assert_replies(&summary, std::slice::from_ref(&general));
     // Free text at the summary asks again; the state is kept.
-    bob.says("yes please", 1).await;
+    let again = bob.says("yes please", 1).await;
+    assert_replies(&again, &[general]);
     assert_eq!(admin.state(bob.phone).await, "ADMISSION_CONFIRM");
     let cancelled = bob.taps("enquiry_cancel", 2).await;
     assert_eq!(
         cancelled[0].text(),
         Some(content().admission.cancelled.as_str())
+    );
+    assert_replies(
+        &cancelled,
+        &[
+            OutboundBody::text(&content().admission.cancelled),
+            content().main_menu(),
+        ],
     );
     let history = admin.history(bob.phone).await;
     assert_eq!(history["conversation"]["state"], "MAIN_MENU");
@@ -315,6 +399,7 @@ async fn fees_and_timetable_lead_back_to_the_menu_and_on_to_chat_support() {
     let fees = cy.taps("fees", 1).await;
     assert_eq!(fees[0].text(), Some(content().catalogue.fees.body.as_str()));
     assert_eq!(fees[0].choice_ids(), ["menu", "chat_support"]);
+    assert_replies(&fees, &[content().info_page(&content().catalogue.fees)]);
     assert_eq!(admin.state(cy.phone).await, "FEES_INFO");
     cy.taps("menu", 1).await;
     assert_eq!(admin.state(cy.phone).await, "MAIN_MENU");
@@ -324,9 +409,14 @@ async fn fees_and_timetable_lead_back_to_the_menu_and_on_to_chat_support() {
         timetable[0].text(),
         Some(content().catalogue.timetable.body.as_str())
     );
+    assert_replies(
+        &timetable,
+        &[content().info_page(&content().catalogue.timetable)],
+    );
     assert_eq!(admin.state(cy.phone).await, "TIMETABLE");
     let ack = cy.taps("chat_support", 1).await;
     assert_eq!(ack[0].choice_ids(), ["end_chat"]);
+    assert_replies(&ack, &[content().support_ack()]);
     assert_eq!(admin.state(cy.phone).await, "CHAT_SUPPORT_ACTIVE");
     assert_eq!(
         admin.notes(cy.phone).await,
@@ -374,6 +464,10 @@ async fn unknown_input_media_and_stale_taps_get_help_and_the_menu() {
     ] {
         assert_eq!(replies[0].text(), Some(content().help.as_str()));
         assert_eq!(replies[1].choice_ids(), main_menu_ids());
+        assert_replies(
+            &replies,
+            &[OutboundBody::text(&content().help), content().main_menu()],
+        );
     }
     assert_eq!(admin.state(di.phone).await, "MAIN_MENU");
 
@@ -401,11 +495,27 @@ async fn a_student_activates_their_account_with_the_code_an_admin_issued() {
     jane.says("hi", 2).await;
     let ask = jane.taps("activate", 1).await;
     assert_eq!(ask[0].choice_ids(), ["menu"]);
+    assert_replies(
+        &ask,
+        &[content().prompt(content().activation.ask_code.clone())],
+    );
     assert_eq!(admin.state(jane.phone).await, "ACTIVATION_CODE");
     let wrong = jane.says("WXYZ-9999", 1).await;
-    assert!(wrong[0].text().unwrap().contains("not valid"));
+    assert_replies(
+        &wrong,
+        &[prompt(&content().activation.wrong_code, &[("left", "2")])],
+    );
     let linked = jane.says(&code.to_lowercase(), 2).await;
-    assert!(linked[0].text().unwrap().contains("Jane Doe"));
+    assert_replies(
+        &linked,
+        &[
+            OutboundBody::text(fill(
+                &content().activation.linked,
+                &[("name", "Jane Doe"), ("course", "Web Development")],
+            )),
+            content().main_menu(),
+        ],
+    );
     assert_eq!(linked[1].choice_ids(), main_menu_ids());
 
     let (_, list) = admin.get("/api/admin/conversations").await;
@@ -421,6 +531,20 @@ async fn a_student_activates_their_account_with_the_code_an_admin_issued() {
     assert!(notes[2].starts_with("ACTIVATION_CODE → MAIN_MENU: Account activated"));
 }
 
+/// The lock-out notice, with what is left of a 10-minute lock (2 to 10 minutes).
+#[track_caller]
+fn assert_locked_for_minutes(sends: &[RecordedSend]) {
+    let notices: Vec<OutboundBody> = (2..=10)
+        .map(|m| content().activation_locked(&remaining_text(m * 60 * 1000)))
+        .collect();
+    assert_eq!(sends.len(), 1, "{sends:#?}");
+    assert!(
+        notices.iter().any(|n| is(&sends[0], n)),
+        "not the lock-out notice with minutes left: {:#}",
+        sends[0].body
+    );
+}
+
 #[tokio::test]
 async fn three_wrong_codes_lock_activation_even_after_going_back_to_the_menu() {
     let graph = GraphStandIn::start().await;
@@ -433,16 +557,19 @@ async fn three_wrong_codes_lock_activation_even_after_going_back_to_the_menu() {
     eve.says("1111", 1).await;
     eve.says("2222", 1).await;
     let locked = eve.says("3333", 1).await;
-    assert!(locked[0].text().unwrap().contains("10 minutes"));
+    assert_replies(
+        &locked,
+        &[content().activation_locked(&remaining_text(600 * 1000))],
+    );
     assert_eq!(locked[0].choice_ids(), ["menu", "chat_support"]);
     assert_eq!(admin.state(eve.phone).await, "ACTIVATION_LOCKED");
     let refused = eve.says("4444", 1).await;
-    assert!(refused[0].text().unwrap().contains("minutes"));
+    assert_locked_for_minutes(&refused);
 
     eve.taps("menu", 1).await;
     assert_eq!(admin.state(eve.phone).await, "MAIN_MENU");
     let again = eve.taps("activate", 1).await;
-    assert!(again[0].text().unwrap().contains("minutes"));
+    assert_locked_for_minutes(&again);
     assert_eq!(admin.state(eve.phone).await, "ACTIVATION_LOCKED");
     let (_, list) = admin.get("/api/admin/conversations").await;
     assert!(list["conversations"][0]["activation_locked_until"].is_string());
@@ -467,10 +594,24 @@ async fn after_chat_support_the_user_rates_it_and_the_dashboard_averages_the_wee
         )
         .await;
     assert_eq!(status, 200);
-    graph.wait_for(fay.phone, before + 2, WAIT).await;
+    let closing = graph.wait_for(fay.phone, before + 2, WAIT).await;
+    assert_replies(
+        &closing[before..],
+        &[
+            OutboundBody::text(&content().support_ended_by_admin),
+            content().rating_question(),
+        ],
+    );
     assert_eq!(admin.state(fay.phone).await, "SUPPORT_FEEDBACK");
     let thanks = fay.taps("rating_4", 2).await;
     assert_eq!(thanks[0].text(), Some(content().rating_thanks.as_str()));
+    assert_replies(
+        &thanks,
+        &[
+            OutboundBody::text(&content().rating_thanks),
+            content().main_menu(),
+        ],
+    );
     assert_eq!(admin.state(fay.phone).await, "MAIN_MENU");
 
     // Ended by the user: rated 5 by typing it.
@@ -478,7 +619,21 @@ async fn after_chat_support_the_user_rates_it_and_the_dashboard_averages_the_wee
     gus.says("support", 1).await;
     let ended = gus.taps("end_chat", 2).await;
     assert!(ended[1].choice_ids().contains(&"rating_5".to_owned()));
-    gus.says("5", 2).await;
+    assert_replies(
+        &ended,
+        &[
+            OutboundBody::text(&content().support_ended_by_user),
+            content().rating_question(),
+        ],
+    );
+    let thanks = gus.says("5", 2).await;
+    assert_replies(
+        &thanks,
+        &[
+            OutboundBody::text(&content().rating_thanks),
+            content().main_menu(),
+        ],
+    );
 
     // Skipping the rating: handled as at the menu, nothing rated.
     let mut hal = User::new("447700900555", &graph, &admin);
@@ -521,13 +676,25 @@ async fn stop_silences_every_flow_until_start() {
     ivy.taps("apply_course_web", 1).await;
     let bye = ivy.says("STOP", 1).await;
     assert_eq!(bye[0].text(), Some(content().opted_out.as_str()));
+    assert_replies(&bye, &[OutboundBody::text(&content().opted_out)]);
     ivy.says("Ivy", 0).await;
     ivy.taps("courses", 0).await;
     ivy.says("menu", 0).await;
     assert_eq!(admin.state(ivy.phone).await, "OPTED_OUT");
     let back = ivy.says("START", 2).await;
     assert_eq!(back[1].choice_ids(), main_menu_ids());
+    assert_replies(
+        &back,
+        &[
+            OutboundBody::text(&content().welcome),
+            content().main_menu(),
+        ],
+    );
     // The enquiry in progress was dropped: Admissions starts afresh, without a course.
     let ask = ivy.taps("admissions", 1).await;
     assert_eq!(ask[0].text(), Some(content().admission.ask_name.as_str()));
+    assert_replies(
+        &ask,
+        &[content().prompt(content().admission.ask_name.clone())],
+    );
 }

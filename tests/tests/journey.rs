@@ -4,12 +4,30 @@
 
 use std::time::{Duration, Instant};
 
-use edubot_adapters::whatsapp::signature;
+use edubot_adapters::content::content;
+use edubot_adapters::whatsapp::{graph_request, signature, OutboundBody};
 use edubot_e2e::*;
 use edubot_local::{LocalStack, Settings};
 use serde_json::{json, Value};
 
 const WAIT: Duration = E2E_WAIT;
+
+/// The bot's replies are exactly these messages of the content, in this order: the Graph
+/// requests for them, texts, choices, ids and titles.
+#[track_caller]
+fn assert_replies(sends: &[RecordedSend], expected: &[OutboundBody]) {
+    assert_eq!(sends.len(), expected.len(), "{sends:#?}");
+    for (i, (send, expected)) in sends.iter().zip(expected).enumerate() {
+        let callback = send.body["biz_opaque_callback_data"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(
+            send.body,
+            graph_request(expected, send.to(), callback),
+            "reply {i}"
+        );
+    }
+}
 
 #[tokio::test]
 async fn a_user_is_helped_by_an_admin_from_chat_support_to_the_end() {
@@ -32,7 +50,13 @@ async fn a_user_is_helped_by_an_admin_from_chat_support_to_the_end() {
         200
     );
     let sends = graph.wait_for(user, 2, WAIT).await;
-    assert!(sends[0].text().unwrap().contains("Welcome"));
+    assert_replies(
+        &sends,
+        &[
+            OutboundBody::text(&content().welcome),
+            content().main_menu(),
+        ],
+    );
     assert!(sends[1].choice_ids().contains(&"chat_support".to_owned()));
     assert_eq!(
         sends[1].authorization.as_deref(),
@@ -54,6 +78,7 @@ async fn a_user_is_helped_by_an_admin_from_chat_support_to_the_end() {
     );
     let sends = graph.wait_for(user, 3, WAIT).await;
     assert_eq!(sends[2].choice_ids(), ["end_chat"]);
+    assert_replies(&sends[2..], &[content().support_ack()]);
 
     // The same delivery again (Meta retries): stored once, no second acknowledgement.
     assert_eq!(
@@ -109,6 +134,56 @@ async fn a_user_is_helped_by_an_admin_from_chat_support_to_the_end() {
         1,
         "duplicate stored once"
     );
+    // Stored by the webhook is not yet processed: silence only counts once the processor
+    // has handled the message, which it records on the conversation (its preview and time,
+    // and a message for the desk).
+    let question = history
+        .iter()
+        .find(|m| m["wamid"] == "wamid.u3")
+        .unwrap()
+        .clone();
+    let question_id = question["id"].as_str().unwrap().to_owned();
+    // RFC 3339 in UTC with milliseconds, always the same width: the text sorts as the time.
+    let stored_at = question["created_at"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    let conversation = loop {
+        let body = admin.history(user).await;
+        let conversation = body["conversation"].clone();
+        let touched_at = conversation["last_message_at"].as_str().unwrap();
+        if touched_at >= stored_at.as_str() {
+            break conversation;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the processor never handled the message: {body:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (
+            conversation["last_message_preview"].as_str(),
+            conversation["unread_count"].as_u64(),
+            conversation["state"].as_str()
+        ),
+        (
+            Some("How do I pay the fees?"),
+            Some(2),
+            Some("CHAT_SUPPORT_ACTIVE")
+        ),
+        "processed as a message for the desk: {conversation:#}"
+    );
+    assert!(
+        conversation["waiting_since"].is_string(),
+        "{conversation:#}"
+    );
+    // Replies would have been stored with the processing, before any send.
+    let history = admin.messages(user).await;
+    let after: Vec<&Value> = history
+        .iter()
+        .filter(|m| m["id"].as_str().unwrap() > question_id.as_str())
+        .collect();
+    assert_eq!(after, Vec::<&Value>::new(), "no bot reply in chat support");
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         graph.sends_to(user).len(),
         3,
@@ -211,7 +286,13 @@ async fn a_user_is_helped_by_an_admin_from_chat_support_to_the_end() {
     assert_eq!(ended["conversation"]["is_chat_support"], false);
     assert_eq!(ended["conversation"]["state"], "SUPPORT_FEEDBACK");
     let sends = graph.wait_for(user, 6, WAIT).await;
-    assert!(sends[4].text().unwrap().contains("ended"));
+    assert_replies(
+        &sends[4..],
+        &[
+            OutboundBody::text(&content().support_ended_by_admin),
+            content().rating_question(),
+        ],
+    );
     assert!(sends[5].choice_ids().contains(&"rating_5".to_owned()));
     let (status, again) = admin
         .post(
@@ -252,7 +333,14 @@ async fn a_user_is_helped_by_an_admin_from_chat_support_to_the_end() {
             .await,
         200
     );
-    graph.wait_for(user, 8, WAIT).await;
+    let sends = graph.wait_for(user, 8, WAIT).await;
+    assert_replies(
+        &sends[6..],
+        &[
+            OutboundBody::text(&content().rating_thanks),
+            content().main_menu(),
+        ],
+    );
     let (_, list) = admin.get("/api/admin/conversations").await;
     assert_eq!(list["conversations"][0]["state"], "MAIN_MENU");
     assert_eq!(list["conversations"][0]["last_rating"], 5, "{list:#}");
@@ -500,9 +588,7 @@ async fn with_short_intervals_the_checks_can_be_watched_through_the_admin_api() 
     );
 
     // The queue-timeout notice arrives once, then the idle chat is closed.
-    let notice = edubot_adapters::content::content()
-        .support_queue_timeout
-        .clone();
+    let notice = content().support_queue_timeout.clone();
     let history = admin
         .wait_messages(user, |m| m.iter().any(|m| m["text"] == notice.as_str()))
         .await;

@@ -1,4 +1,4 @@
-//! Conversations and messages as the domain sees them, and their API views (DESIGN §7).
+//! Conversations and messages as the domain sees them, and their API views (docs/architecture.md).
 
 use serde::{Deserialize, Serialize};
 
@@ -6,46 +6,48 @@ use crate::phone::Phone;
 use crate::time::{serde_rfc3339, Millis, DAY};
 use crate::whatsapp::OutboundBody;
 
-/// Free-form messages may be sent this long after the user's last message (DESIGN §6).
+/// Free-form messages may be sent this long after the user's last message (docs/architecture.md).
 pub const SERVICE_WINDOW: Millis = DAY;
 
-/// The bot's states, named as the API shows them (DESIGN §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ConversationState {
-    New,
-    MainMenu,
-    CourseList,
-    CourseDetail,
-    AdmissionName,
-    AdmissionEmail,
-    AdmissionConfirm,
-    FeesInfo,
-    Timetable,
-    ActivationCode,
-    ActivationLocked,
-    ChatSupportActive,
-    SupportFeedback,
-    OptedOut,
+/// Defines an enum of unit variants and its `ALL` list (every variant, in declaration
+/// order) from one list, so the list cannot drift from the enum.
+macro_rules! enum_with_all {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident { $($variant:ident),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant),+];
+        }
+    };
 }
 
-impl ConversationState {
-    pub const ALL: [ConversationState; 14] = [
-        ConversationState::New,
-        ConversationState::MainMenu,
-        ConversationState::CourseList,
-        ConversationState::CourseDetail,
-        ConversationState::AdmissionName,
-        ConversationState::AdmissionEmail,
-        ConversationState::AdmissionConfirm,
-        ConversationState::FeesInfo,
-        ConversationState::Timetable,
-        ConversationState::ActivationCode,
-        ConversationState::ActivationLocked,
-        ConversationState::ChatSupportActive,
-        ConversationState::SupportFeedback,
-        ConversationState::OptedOut,
-    ];
+enum_with_all! {
+    /// The bot's states, named as the API shows them (docs/bot.md).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum ConversationState {
+        New,
+        MainMenu,
+        CourseList,
+        CourseDetail,
+        AdmissionName,
+        AdmissionEmail,
+        AdmissionConfirm,
+        FeesInfo,
+        Timetable,
+        ActivationCode,
+        ActivationLocked,
+        ChatSupportActive,
+        SupportFeedback,
+        OptedOut,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +78,7 @@ pub struct Conversation {
     pub flow: crate::bot::FlowData,
     /// Wrong activation codes since the last success or lock-out.
     pub activation_failures: u8,
-    /// Activation codes are refused until then; kept when the user leaves the state (§5).
+    /// Activation codes are refused until then; kept when the user leaves the state (docs/bot.md).
     pub activation_locked_until: Option<Millis>,
     /// The student an activation code linked this conversation to.
     pub student: Option<crate::activation::Student>,
@@ -427,6 +429,11 @@ mod tests {
                 "OPTED_OUT"
             ]
         );
+        for (state, name) in ConversationState::ALL.iter().zip(&names) {
+            let back: ConversationState =
+                serde_json::from_value(serde_json::Value::String(name.clone())).unwrap();
+            assert_eq!(back, *state, "{name} reads back as the state it names");
+        }
     }
 
     #[test]

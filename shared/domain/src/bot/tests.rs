@@ -1,7 +1,7 @@
 use super::*;
 use crate::activation::ActivationCode;
 use crate::time::{DAY, HOUR, MINUTE};
-use crate::whatsapp::OutboundBody as B;
+use crate::whatsapp::{Choice, OutboundBody as B};
 
 const NOW: Millis = 100 * DAY;
 const LOCK: Millis = HOUR;
@@ -55,54 +55,138 @@ fn ids(body: &B) -> Vec<&str> {
     }
 }
 
-/// What a reply is, in a word: the table below speaks in these.
+/// Whether `text` is `template` with each `{placeholder}` filled in by some value: the
+/// template's own words, in order, around the values.
+fn fits(template: &str, text: &str) -> bool {
+    let mut pieces = vec![];
+    let mut rest = template;
+    while let Some((before, after)) = rest.split_once('{') {
+        let Some((_, after)) = after.split_once('}') else {
+            break;
+        };
+        pieces.push(before);
+        rest = after;
+    }
+    pieces.push(rest);
+    let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+    if pieces.len() == 1 {
+        return text == template;
+    }
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    for piece in &pieces[1..pieces.len() - 1] {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+/// Whether `body` is `template`, filled in, with exactly these buttons.
+fn filled(body: &B, template: &str, choices: &[&Choice]) -> bool {
+    match body {
+        B::Text { body } => choices.is_empty() && fits(template, body),
+        B::Buttons { body, buttons } => {
+            fits(template, body) && buttons.iter().eq(choices.iter().copied())
+        }
+        B::List { .. } => false,
+    }
+}
+
+/// What a reply is, in a word: the table below speaks in these. Each word is a message of
+/// the content (shared/content/bot.toml), matched by its key, never by its wording.
 fn kind(body: &B) -> String {
     let c = content();
-    let text = match body {
-        B::Text { body } | B::Buttons { body, .. } | B::List { body, .. } => body.as_str(),
-    };
-    let ids = ids(body);
-    let kind = match body {
-        B::Text { .. } if text == c.welcome => "welcome",
-        B::Text { .. } if text == c.help => "help",
-        B::Text { .. } if text == c.opted_out => "bye",
-        B::Text { .. } if text == c.rating_thanks => "thanks",
-        B::Text { .. } if text == c.support_ended_by_user => "ended",
-        B::Text { .. } if text == c.admission.name_invalid => "bad-name",
-        B::Text { .. } if text == c.admission.cancelled => "cancelled",
-        B::Text { .. } if text.starts_with("✅ Thank you") => "sent",
-        B::Text { .. } if text.starts_with("✅ Your account") => "linked",
-        B::Text { .. } => "text",
-        B::List { .. }
-            if ids
-                == c.menu
-                    .rows
-                    .iter()
-                    .map(|r| r.id.as_str())
-                    .collect::<Vec<_>>() =>
-        {
-            "menu"
-        }
-        B::List { .. } if ids.first().is_some_and(|id| id.starts_with("course_")) => "courses",
-        B::List { .. } if ids.first() == Some(&"rating_5") => "rating",
-        B::Buttons { .. } if ids == ["end_chat"] => "ack",
-        B::Buttons { .. } if ids.first().is_some_and(|id| id.starts_with("apply_")) => "detail",
-        B::Buttons { .. } if ids == ["enquiry_confirm", "enquiry_cancel"] => "summary",
-        B::Buttons { .. } if text == c.catalogue.fees.body => "fees",
-        B::Buttons { .. } if text == c.catalogue.timetable.body => "timetable",
-        B::Buttons { .. } if text.starts_with("🔒") => "locked",
-        B::Buttons { .. }
-            if text == c.admission.ask_name || text.contains("Admission enquiry for") =>
-        {
-            "ask-name"
-        }
-        B::Buttons { .. } if text.contains("What email address") => "ask-email",
-        B::Buttons { .. } if text.starts_with("That email address") => "bad-email",
-        B::Buttons { .. } if text == c.activation.ask_code => "ask-code",
-        B::Buttons { .. } if text.starts_with("❌ That code is not valid") => "wrong-code",
-        _ => "other",
+    let b = &c.buttons;
+    let text = |t: &str| *body == B::text(t);
+    let prompt = |template: &str| filled(body, template, &[&b.menu]);
+    let kind = if text(&c.welcome) {
+        "welcome"
+    } else if text(&c.help) {
+        "help"
+    } else if text(&c.opted_out) {
+        "bye"
+    } else if text(&c.rating_thanks) {
+        "thanks"
+    } else if text(&c.support_ended_by_user) {
+        "ended"
+    } else if text(&c.admission.name_invalid) {
+        "bad-name"
+    } else if text(&c.admission.cancelled) {
+        "cancelled"
+    } else if filled(body, &c.admission.confirmed, &[]) {
+        "sent"
+    } else if filled(body, &c.activation.linked, &[]) {
+        "linked"
+    } else if matches!(body, B::Text { .. }) {
+        "text"
+    } else if *body == c.main_menu() {
+        "menu"
+    } else if *body == c.course_list() {
+        "courses"
+    } else if *body == c.rating_question() {
+        "rating"
+    } else if *body == c.support_ack() {
+        "ack"
+    } else if c
+        .catalogue
+        .courses
+        .iter()
+        .any(|course| *body == c.course_detail(course))
+    {
+        "detail"
+    } else if filled(
+        body,
+        &c.admission.summary,
+        &[&b.confirm_enquiry, &b.cancel_enquiry],
+    ) {
+        "summary"
+    } else if *body == c.info_page(&c.catalogue.fees) {
+        "fees"
+    } else if *body == c.info_page(&c.catalogue.timetable) {
+        "timetable"
+    } else if filled(body, &c.activation.locked, &[&b.menu, &b.chat_support]) {
+        "locked"
+    } else if *body == c.prompt(c.admission.ask_name.clone())
+        || prompt(&c.admission.ask_name_for_course)
+    {
+        "ask-name"
+    } else if prompt(&c.admission.ask_email) {
+        "ask-email"
+    } else if prompt(&c.admission.email_invalid) {
+        "bad-email"
+    } else if *body == c.prompt(c.activation.ask_code.clone()) {
+        "ask-code"
+    } else if prompt(&c.activation.wrong_code) {
+        "wrong-code"
+    } else if prompt(&c.activation.stale_code) {
+        "stale-code"
+    } else {
+        "other"
     };
     kind.to_owned()
+}
+
+#[test]
+fn fits_matches_a_template_by_its_own_words_only() {
+    assert!(fits(
+        "Hello {name}, see {what}.",
+        "Hello Ada, see the fees."
+    ));
+    assert!(fits("{a} and {b}", "1 and 2"));
+    assert!(fits("plain", "plain"));
+    assert!(!fits("plain", "plain!"));
+    assert!(!fits("Hello {name}, see {what}.", "Hi Ada, see the fees."));
+    assert!(!fits(
+        "Hello {name}, see {what}.",
+        "Hello Ada, see the fees!"
+    ));
+    assert!(!fits(
+        "Hello {name}, see {what}.",
+        "Hello Ada; see the fees."
+    ));
 }
 
 fn outcome(turn: &Turn) -> String {
@@ -293,6 +377,7 @@ fn first_message_gets_welcome_and_main_menu() {
     assert_eq!(t.next, State::MainMenu);
     assert_eq!(t.replies.len(), 2);
     assert_eq!(t.replies[0], B::text(&content().welcome));
+    assert_eq!(t.replies[1], content().main_menu());
     assert_eq!(ids(&t.replies[1]).len(), 6);
     assert!(ids(&t.replies[1]).contains(&"chat_support"));
 }
@@ -313,6 +398,11 @@ fn chat_support_is_entered_by_id_or_keyword_from_any_state() {
             let t = react(state, input);
             assert_eq!(t.next, State::ChatSupportActive, "{state:?} {input:?}");
             assert_eq!(t.support, SupportChange::Started);
+            assert_eq!(
+                t.replies,
+                vec![content().support_ack()],
+                "{state:?} {input:?}: the acknowledgement only"
+            );
             assert_eq!(
                 ids(&t.replies[0]),
                 ["end_chat"],
@@ -358,12 +448,24 @@ fn the_user_ends_chat_support_and_is_asked_for_a_rating() {
         assert_eq!(t.next, State::SupportFeedback, "{input:?}");
         assert_eq!(t.support, SupportChange::EndedByUser);
         assert_eq!(
+            t.replies,
+            vec![
+                B::text(&content().support_ended_by_user),
+                content().rating_question()
+            ],
+            "{input:?}"
+        );
+        assert_eq!(
             ids(&t.replies[1]),
             ["rating_5", "rating_4", "rating_3", "rating_2", "rating_1"]
         );
     }
     let rated = react(State::SupportFeedback, Input::Choice("rating_4"));
     assert_eq!((rated.next, rated.rating), (State::MainMenu, Some(4)));
+    assert_eq!(
+        rated.replies,
+        vec![B::text(&content().rating_thanks), content().main_menu()]
+    );
     assert_eq!(
         react(State::SupportFeedback, Input::Text("5")).rating,
         Some(5)
@@ -417,12 +519,17 @@ fn stop_wins_everywhere_and_start_comes_back() {
     let back = react(State::OptedOut, Input::Text("Start"));
     assert_eq!(back.next, State::MainMenu);
     assert!(!back.replies.is_empty());
+    assert_eq!(
+        back.replies,
+        vec![B::text(&content().welcome), content().main_menu()]
+    );
 }
 
 #[test]
 fn courses_list_in_catalogue_order_and_detail_carries_the_course_into_apply() {
     let c = content();
     let list = react(State::MainMenu, Input::Choice("courses"));
+    assert_eq!(list.replies, vec![c.course_list()]);
     let rows = ids(&list.replies[0]);
     assert_eq!(rows.len(), c.catalogue.courses.len() + 1);
     assert_eq!(rows.last(), Some(&"menu"));
@@ -441,6 +548,7 @@ fn courses_list_in_catalogue_order_and_detail_carries_the_course_into_apply() {
         panic!("buttons")
     };
     let course = c.course("course_data").unwrap();
+    assert_eq!(detail.replies, vec![c.course_detail(course)]);
     for field in [
         &course.title,
         &course.duration,
@@ -452,6 +560,13 @@ fn courses_list_in_catalogue_order_and_detail_carries_the_course_into_apply() {
 
     let apply = react(State::CourseDetail, Input::Choice("apply_course_data"));
     assert_eq!(apply.next, State::AdmissionName);
+    assert_eq!(
+        apply.replies,
+        vec![c.prompt(fill(
+            &c.admission.ask_name_for_course,
+            &[("course", &course.title)]
+        ))]
+    );
     assert_eq!(apply.flow.unwrap().course.as_deref(), Some("course_data"));
     let back = react(State::CourseDetail, Input::Choice("back_to_courses"));
     assert_eq!(
@@ -462,11 +577,23 @@ fn courses_list_in_catalogue_order_and_detail_carries_the_course_into_apply() {
 
 #[test]
 fn an_admission_enquiry_collects_name_and_email_then_confirms() {
+    let words = content();
     let mut c = conversation_in(State::AdmissionName);
     c.flow.course = Some("course_design".into());
     let too_short = super::react(&c, Input::Text(" A "), &facts());
     assert_eq!(too_short.next, State::AdmissionName, "state kept");
     assert_eq!(too_short.flow.as_ref(), Some(&c.flow), "course kept");
+    assert_eq!(
+        too_short.replies,
+        vec![
+            B::text(&words.admission.name_invalid),
+            words.prompt(fill(
+                &words.admission.ask_name_for_course,
+                &[("course", "Graphic Design")]
+            ))
+        ],
+        "refused, then asked again for the same course"
+    );
     let long = "x".repeat(101);
     assert_eq!(
         super::react(&c, Input::Text(&long), &facts()).next,
@@ -478,25 +605,34 @@ fn an_admission_enquiry_collects_name_and_email_then_confirms() {
     c.state = named.next;
     c.flow = named.flow.unwrap();
     assert_eq!(c.flow.name.as_deref(), Some("Grace Hopper"));
+    assert_eq!(
+        named.replies,
+        vec![words.prompt(fill(
+            &words.admission.ask_email,
+            &[("name", "Grace Hopper")]
+        ))]
+    );
 
     let bad = super::react(&c, Input::Text("grace@"), &facts());
     assert_eq!(bad.next, State::AdmissionEmail, "state kept");
-    let B::Buttons { body, .. } = &bad.replies[0] else {
-        panic!("a prompt")
-    };
-    assert!(body.contains("not a domain"), "the reason is given: {body}");
+    assert_eq!(
+        bad.replies,
+        vec![words.prompt(fill(
+            &words.admission.email_invalid,
+            &[("reason", crate::enquiry::EmailProblem::BadDomain.reason())]
+        ))],
+        "the reason is given"
+    );
     assert_eq!(bad.flow.as_ref(), Some(&c.flow));
 
     let emailed = super::react(&c, Input::Text("Grace@Navy.MIL"), &facts());
     assert_eq!(emailed.next, State::AdmissionConfirm);
     c.state = emailed.next;
     c.flow = emailed.flow.unwrap();
-    let B::Buttons { body, .. } = &emailed.replies[0] else {
-        panic!("a summary")
-    };
-    for part in ["Graphic Design", "Grace Hopper", "Grace@navy.mil"] {
-        assert!(body.contains(part), "{body}");
-    }
+    assert_eq!(
+        emailed.replies,
+        vec![words.enquiry_summary(Some("Graphic Design"), "Grace Hopper", "Grace@navy.mil")]
+    );
 
     let confirmed = super::react(&c, Input::Choice("enquiry_confirm"), &facts());
     assert_eq!(confirmed.next, State::MainMenu);
@@ -510,6 +646,16 @@ fn an_admission_enquiry_collects_name_and_email_then_confirms() {
         })
     );
     assert_eq!(confirmed.flow, Some(FlowData::default()));
+    assert_eq!(
+        confirmed.replies,
+        vec![
+            B::text(fill(
+                &words.admission.confirmed,
+                &[("email", "Grace@navy.mil")]
+            )),
+            words.main_menu()
+        ]
+    );
     assert!(confirmed.event.unwrap().contains("Admission enquiry sent"));
 
     let cancelled = super::react(&c, Input::Choice("enquiry_cancel"), &facts());
@@ -517,10 +663,18 @@ fn an_admission_enquiry_collects_name_and_email_then_confirms() {
         (cancelled.next, &cancelled.enquiry),
         (State::MainMenu, &None)
     );
+    assert_eq!(
+        cancelled.replies,
+        vec![B::text(&words.admission.cancelled), words.main_menu()]
+    );
 
     // From the Admissions row, no course: a general enquiry.
     let general = react(State::MainMenu, Input::Choice("admissions"));
     assert_eq!(general.flow, Some(FlowData::default()));
+    assert_eq!(
+        general.replies,
+        vec![words.prompt(words.admission.ask_name.clone())]
+    );
 }
 
 fn code(valid_until: Millis, used_at: Option<Millis>) -> ActivationCode {
@@ -555,6 +709,13 @@ fn a_good_code_links_the_student_and_returns_to_the_menu() {
     );
     assert_eq!(outcome(&t), "MAIN_MENU linked,menu");
     assert_eq!(
+        t.replies[0],
+        B::text(fill(
+            &content().activation.linked,
+            &[("name", "Jane Doe"), ("course", "Web Development")]
+        ))
+    );
+    assert_eq!(
         t.activation,
         Some(ActivationChange::Linked {
             code_hash: good.code_hash.clone(),
@@ -583,10 +744,12 @@ fn used_or_expired_codes_are_wrong_attempts_and_the_third_locks() {
                 failures: failures_before + 1
             })
         );
-        let B::Buttons { body, .. } = &t.replies[0] else {
-            panic!("a prompt")
-        };
-        assert!(body.contains("expired or has already been used"), "{body}");
+        let left = (crate::activation::MAX_WRONG_CODES - failures_before - 1).to_string();
+        assert_eq!(
+            t.replies,
+            vec![content().prompt(fill(&content().activation.stale_code, &[("left", &left)]))],
+            "told the code is stale, not unknown"
+        );
     }
     c.activation_failures = 2;
     let t = super::react(&c, Input::Text("anything at all"), &facts());
@@ -595,10 +758,10 @@ fn used_or_expired_codes_are_wrong_attempts_and_the_third_locks() {
         t.activation,
         Some(ActivationChange::Locked { until: NOW + LOCK })
     );
-    let B::Buttons { body, buttons } = &t.replies[0] else {
+    assert_eq!(t.replies, vec![content().activation_locked("1 hour")]);
+    let B::Buttons { buttons, .. } = &t.replies[0] else {
         panic!("buttons")
     };
-    assert!(body.contains("1 hour"), "{body}");
     assert_eq!(
         buttons.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
         ["menu", "chat_support"]
@@ -611,10 +774,11 @@ fn the_lock_outlives_leaving_the_state_and_then_lifts_by_itself() {
     c.activation_locked_until = Some(NOW + 42 * MINUTE);
     let t = super::react(&c, Input::Choice("activate"), &facts());
     assert_eq!(t.next, State::ActivationLocked);
-    let B::Buttons { body, .. } = &t.replies[0] else {
-        panic!("buttons")
-    };
-    assert!(body.contains("42 minutes"), "the remaining time: {body}");
+    assert_eq!(
+        t.replies,
+        vec![content().activation_locked("42 minutes")],
+        "the remaining time"
+    );
 
     // While locked, texts are not attempts (no lookup) and are refused with the time left.
     c.state = State::ActivationLocked;
