@@ -3,7 +3,7 @@
 //! spawn → the end of its first invocation. Then as many invocations as wanted, one at a
 //! time as Lambda gives them to one instance, and its peak RSS.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -17,6 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::mpsc;
+
+use crate::fixture::Fixture;
+use crate::scenarios::Scenarios;
+use crate::stats::{f1, f2, median, pass, percentile, Raw, Section};
 
 #[derive(Debug)]
 enum Seen {
@@ -334,4 +338,225 @@ pub fn function_names(root: &Path) -> Vec<String> {
 
 pub fn binary(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
+}
+
+/// The cold-start section: every function under functions/ started `starts` times, each
+/// right after the floor, and after it its speed-optimised build when there is one.
+pub async fn run(
+    root: &Path,
+    bin_dir: &Path,
+    speed_bin_dir: Option<&Path>,
+    endpoint: &str,
+    starts: usize,
+    raw: &mut Raw,
+) -> Section {
+    let fx = Fixture::new(endpoint, "cold").await;
+    let sc = Scenarios::new(&fx, 3).await;
+    let mut env = fx.env.clone();
+    env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint.to_owned());
+    env.insert("RUST_LOG".into(), "info".into());
+    let floor_bin = binary(bin_dir, "bench-floor");
+    let mut functions = function_names(root);
+    let timeout = Duration::from_secs(30);
+    let mut samples: BTreeMap<String, Vec<Start>> = BTreeMap::new();
+    let mut errors: Vec<String> = Vec::new();
+    let floor_event = serde_json::json!({"bench": "floor"});
+    // Diagnostics (no goal): the floor plus the shared DynamoDB client construction.
+    let diagnostics: Vec<String> = ["bench-floor-sdk"]
+        .into_iter()
+        .map(str::to_owned)
+        .filter(|d| binary(bin_dir, d).is_file())
+        .collect();
+    for round in 0..starts {
+        // Rotate the order each round, so no function always follows the same one.
+        functions.rotate_left(if round == 0 { 0 } else { 1 });
+        for f in &functions {
+            let bin = binary(bin_dir, f);
+            if !bin.is_file() {
+                if round == 0 {
+                    errors.push(format!("{f}: no binary at {}", bin.display()));
+                }
+                continue;
+            }
+            let Some(inv) = sc.prepare(f, round).await else {
+                if round == 0 {
+                    errors.push(format!(
+                        "{f}: no event defined for it in bench/src/scenarios.rs"
+                    ));
+                }
+                continue;
+            };
+            // The floor right before each function: same moment, same machine state.
+            match start_once(&floor_bin, "bench-floor", &floor_event, &env, timeout).await {
+                Ok(s) => samples.entry("(floor)".into()).or_default().push(s),
+                Err(e) => errors.push(e),
+            }
+            match start_once(&bin, f, &inv.to_json(), &env, timeout).await {
+                Ok(s) => samples.entry(f.clone()).or_default().push(s),
+                Err(e) => errors.push(e),
+            }
+            // The same function built speed-optimised (`make bench SPEED=1`), right after.
+            if let Some(speed) = speed_bin_dir.map(|d| binary(d, f)) {
+                if speed.is_file() {
+                    let inv = sc.prepare(f, round).await.expect("prepared above");
+                    match start_once(&speed, f, &inv.to_json(), &env, timeout).await {
+                        Ok(s) => samples
+                            .entry(format!("{f} (opt-level 3)"))
+                            .or_default()
+                            .push(s),
+                        Err(e) => errors.push(e),
+                    }
+                }
+            }
+        }
+        for d in &diagnostics {
+            let bin = binary(bin_dir, d);
+            match start_once(&bin, d, &floor_event, &env, timeout).await {
+                Ok(s) => samples.entry(format!("({d})")).or_default().push(s),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    let floor: Vec<f64> = samples
+        .get("(floor)")
+        .map(|v| v.iter().map(|s| s.init_ms).collect())
+        .unwrap_or_default();
+    let floor_first: Vec<f64> = samples
+        .get("(floor)")
+        .map(|v| v.iter().map(|s| s.first_invoke_ms).collect())
+        .unwrap_or_default();
+    let floor_init = median(&floor);
+    let floor_invoke = median(&floor_first);
+    let mut section = Section::new(
+        "Cold start against the floor",
+        &format!(
+            "Each function's binary from `{}` started {} times as Lambda starts it (env cleared, then the \
+             Lambda environment: AWS_LAMBDA_RUNTIME_API of an emulator in the bench, AWS_REGION, credentials \
+             in AWS_ACCESS_KEY_ID/…/AWS_SESSION_TOKEN, AWS_ENDPOINT_URL_DYNAMODB at DynamoDB Local, the \
+             README's configuration). init = spawn → first `GET /runtime/invocation/next`; first invocation = \
+             spawn → its response posted, for a realistic event (API Gateway v2 request, stream batch, \
+             EventBridge schedule). The floor (`bench/floor`, a hello-world `lambda_runtime` function, same \
+             profile) starts right before every function start. Peak RSS is VmHWM after the first \
+             invocation. Goals: init ≤ 1.5× the floor; peak RSS ≤ 40 MB.",
+            bin_dir.display(),
+            starts
+        ),
+        &[
+            "function",
+            "answer",
+            "init p50 ms",
+            "init p90 ms",
+            "init ÷ floor",
+            "1st invocation p50 ms",
+            "p90 ms",
+            "invocation − init p50 ms",
+            "peak RSS MB",
+        ],
+    );
+    for (name, v) in &samples {
+        let init: Vec<f64> = v.iter().map(|s| s.init_ms).collect();
+        let first: Vec<f64> = v.iter().map(|s| s.first_invoke_ms).collect();
+        let gap: Vec<f64> = v.iter().map(|s| s.first_invoke_ms - s.init_ms).collect();
+        let rss = v.iter().map(|s| s.peak_rss_kb).max().unwrap_or(0) as f64 / 1024.0;
+        for (i, s) in v.iter().enumerate() {
+            raw.push("coldstart", name, "init_ms", i, s.init_ms);
+            raw.push(
+                "coldstart",
+                name,
+                "first_invocation_ms",
+                i,
+                s.first_invoke_ms,
+            );
+            raw.push("coldstart", name, "peak_rss_kb", i, s.peak_rss_kb as f64);
+        }
+        let mut answers: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in v {
+            *answers.entry(s.outcome.as_str()).or_default() += 1;
+        }
+        let answers = answers
+            .iter()
+            .map(|(k, n)| format!("{k}×{n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let ratio = if floor_init > 0.0 {
+            median(&init) / floor_init
+        } else {
+            0.0
+        };
+        let verdict = if name.starts_with("(bench-floor-") {
+            "diagnostic".to_owned()
+        } else if name.ends_with("(opt-level 3)") {
+            "comparison".to_owned()
+        } else if name == "(floor)" {
+            format!("RSS {}", pass(rss <= 40.0))
+        } else {
+            format!("init {} · RSS {}", pass(ratio <= 1.5), pass(rss <= 40.0))
+        };
+        section.row(
+            vec![
+                name.clone(),
+                answers,
+                f2(median(&init)),
+                f2(percentile(&init, 90.0)),
+                f2(ratio),
+                f2(median(&first)),
+                f2(percentile(&first, 90.0)),
+                f2(median(&gap)),
+                f1(rss),
+            ],
+            Some(verdict),
+        );
+    }
+    section.notes.push(format!(
+        "Floor: init p50 {} ms, first invocation p50 {} ms, over {} starts.",
+        f2(floor_init),
+        f2(floor_invoke),
+        floor.len()
+    ));
+    section.notes.push(
+        "(bench-floor-sdk) is the floor plus `edubot_adapters::aws::dynamodb_client()` (what every function \
+         builds at init) and one GetItem per invocation: its init's distance from the floor is the cost of \
+         building the SDK client."
+            .into(),
+    );
+    section.notes.push(
+        "Peak RSS here is after one invocation; after a long run of invocations it is in the next section."
+            .into(),
+    );
+    let sdk: Vec<f64> = samples
+        .get("(bench-floor-sdk)")
+        .map(|v| v.iter().map(|s| s.init_ms).collect())
+        .unwrap_or_default();
+    let functions_init: Vec<f64> = samples
+        .iter()
+        .filter(|(k, _)| !k.starts_with('(') && !k.ends_with(')'))
+        .map(|(_, v)| median(&v.iter().map(|s| s.init_ms).collect::<Vec<_>>()))
+        .collect();
+    if !sdk.is_empty() && floor_init > 0.0 && !functions_init.is_empty() {
+        let fn_init = median(&functions_init);
+        let gap = fn_init - floor_init;
+        let sdk_gap = median(&sdk) - floor_init;
+        section.notes.push(format!(
+            "Where the init time goes: the functions' median init is {} ms, the floor's {} ms (a gap of {} ms); \
+             the floor plus `edubot_adapters::aws::dynamodb_client()` alone is {} ms, i.e. {} ms ({:.0}% of the \
+             gap) is building the DynamoDB client. In Lambda that client takes region and credentials straight \
+             from the environment (no provider chain, profile files or IMDS) and trusts five compiled-in \
+             Amazon roots (no filesystem scan): what is left is the SDK's own configuration building.",
+            f2(fn_init),
+            f2(floor_init),
+            f2(gap),
+            f2(median(&sdk)),
+            f2(sdk_gap),
+            if gap > 0.0 { 100.0 * sdk_gap / gap } else { 0.0 },
+        ));
+    }
+    for e in errors.iter().take(10) {
+        section.notes.push(format!("error: {e}"));
+    }
+    if errors.len() > 10 {
+        section
+            .notes
+            .push(format!("… and {} more errors", errors.len() - 10));
+    }
+    section
 }

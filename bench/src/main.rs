@@ -15,11 +15,10 @@ mod stats;
 mod sustained;
 mod warm;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use stats::{f1, f2, median, pass, percentile, Raw, Section};
+use stats::{Raw, Section};
 
 struct Options {
     quick: bool,
@@ -144,6 +143,7 @@ async fn main() {
         "edubot-bench: DynamoDB Local at {endpoint}{}",
         if o.quick { " (quick mode)" } else { "" }
     );
+    let root = root();
     let mut raw = Raw::default();
     let mut sections: Vec<Section> = Vec::new();
     let mut timings: Vec<(String, f64)> = Vec::new();
@@ -151,7 +151,17 @@ async fn main() {
     if wants(&o, "coldstart") {
         let t = Instant::now();
         eprintln!("edubot-bench: cold starts ({} per function)…", o.starts);
-        sections.push(cold_starts(&o, &endpoint, &mut raw).await);
+        sections.push(
+            coldstart::run(
+                &root,
+                &o.bin_dir,
+                o.speed_bin_dir.as_deref(),
+                &endpoint,
+                o.starts,
+                &mut raw,
+            )
+            .await,
+        );
         timings.push(("cold start".into(), t.elapsed().as_secs_f64()));
         done(&o, &sections, &raw, &timings, started);
     }
@@ -202,7 +212,12 @@ async fn main() {
         done(&o, &sections, &raw, &timings, started);
     }
     if wants(&o, "size") {
-        sections.push(sizes(&o));
+        sections.push(size::run(
+            &root,
+            &o.bin_dir,
+            o.speed_bin_dir.as_deref(),
+            o.quick,
+        ));
         done(&o, &sections, &raw, &timings, started);
     }
 
@@ -218,298 +233,6 @@ fn done(o: &Options, sections: &[Section], raw: &Raw, timings: &[(String, f64)],
         println!("{}", s.to_text());
     }
     write_report(o, sections, raw, timings, started.elapsed().as_secs_f64());
-}
-
-async fn cold_starts(o: &Options, endpoint: &str, raw: &mut Raw) -> Section {
-    let root = root();
-    let fx = fixture::Fixture::new(endpoint, "cold").await;
-    let sc = scenarios::Scenarios::new(&fx, 3).await;
-    let mut env = fx.env.clone();
-    env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint.to_owned());
-    env.insert("RUST_LOG".into(), "info".into());
-    let floor_bin = coldstart::binary(&o.bin_dir, "bench-floor");
-    let mut functions = coldstart::function_names(&root);
-    let timeout = Duration::from_secs(30);
-    let mut samples: BTreeMap<String, Vec<coldstart::Start>> = BTreeMap::new();
-    let mut errors: Vec<String> = Vec::new();
-    let floor_event = serde_json::json!({"bench": "floor"});
-    // Diagnostics (no goal): the floor plus the shared DynamoDB client construction.
-    let diagnostics: Vec<String> = ["bench-floor-sdk"]
-        .into_iter()
-        .map(str::to_owned)
-        .filter(|d| coldstart::binary(&o.bin_dir, d).is_file())
-        .collect();
-    for round in 0..o.starts {
-        // Rotate the order each round, so no function always follows the same one.
-        functions.rotate_left(if round == 0 { 0 } else { 1 });
-        for f in &functions {
-            let bin = coldstart::binary(&o.bin_dir, f);
-            if !bin.is_file() {
-                if round == 0 {
-                    errors.push(format!("{f}: no binary at {}", bin.display()));
-                }
-                continue;
-            }
-            let Some(inv) = sc.prepare(f, round).await else {
-                if round == 0 {
-                    errors.push(format!(
-                        "{f}: no event defined for it in bench/src/scenarios.rs"
-                    ));
-                }
-                continue;
-            };
-            // The floor right before each function: same moment, same machine state.
-            match coldstart::start_once(&floor_bin, "bench-floor", &floor_event, &env, timeout)
-                .await
-            {
-                Ok(s) => samples.entry("(floor)".into()).or_default().push(s),
-                Err(e) => errors.push(e),
-            }
-            match coldstart::start_once(&bin, f, &inv.to_json(), &env, timeout).await {
-                Ok(s) => samples.entry(f.clone()).or_default().push(s),
-                Err(e) => errors.push(e),
-            }
-            // The same function built speed-optimised (`make bench SPEED=1`), right after.
-            if let Some(speed) = o.speed_bin_dir.as_ref().map(|d| coldstart::binary(d, f)) {
-                if speed.is_file() {
-                    let inv = sc.prepare(f, round).await.expect("prepared above");
-                    match coldstart::start_once(&speed, f, &inv.to_json(), &env, timeout).await {
-                        Ok(s) => samples
-                            .entry(format!("{f} (opt-level 3)"))
-                            .or_default()
-                            .push(s),
-                        Err(e) => errors.push(e),
-                    }
-                }
-            }
-        }
-        for d in &diagnostics {
-            let bin = coldstart::binary(&o.bin_dir, d);
-            match coldstart::start_once(&bin, d, &floor_event, &env, timeout).await {
-                Ok(s) => samples.entry(format!("({d})")).or_default().push(s),
-                Err(e) => errors.push(e),
-            }
-        }
-    }
-    let floor: Vec<f64> = samples
-        .get("(floor)")
-        .map(|v| v.iter().map(|s| s.init_ms).collect())
-        .unwrap_or_default();
-    let floor_first: Vec<f64> = samples
-        .get("(floor)")
-        .map(|v| v.iter().map(|s| s.first_invoke_ms).collect())
-        .unwrap_or_default();
-    let floor_init = median(&floor);
-    let floor_invoke = median(&floor_first);
-    let mut section = Section::new(
-        "Cold start against the floor",
-        &format!(
-            "Each function's binary from `{}` started {} times as Lambda starts it (env cleared, then the \
-             Lambda environment: AWS_LAMBDA_RUNTIME_API of an emulator in the bench, AWS_REGION, credentials \
-             in AWS_ACCESS_KEY_ID/…/AWS_SESSION_TOKEN, AWS_ENDPOINT_URL_DYNAMODB at DynamoDB Local, the \
-             README's configuration). init = spawn → first `GET /runtime/invocation/next`; first invocation = \
-             spawn → its response posted, for a realistic event (API Gateway v2 request, stream batch, \
-             EventBridge schedule). The floor (`bench/floor`, a hello-world `lambda_runtime` function, same \
-             profile) starts right before every function start. Peak RSS is VmHWM after the first \
-             invocation. Goals: init ≤ 1.5× the floor; peak RSS ≤ 40 MB.",
-            o.bin_dir.display(),
-            o.starts
-        ),
-        &[
-            "function",
-            "answer",
-            "init p50 ms",
-            "init p90 ms",
-            "init ÷ floor",
-            "1st invocation p50 ms",
-            "p90 ms",
-            "invocation − init p50 ms",
-            "peak RSS MB",
-        ],
-    );
-    for (name, v) in &samples {
-        let init: Vec<f64> = v.iter().map(|s| s.init_ms).collect();
-        let first: Vec<f64> = v.iter().map(|s| s.first_invoke_ms).collect();
-        let gap: Vec<f64> = v.iter().map(|s| s.first_invoke_ms - s.init_ms).collect();
-        let rss = v.iter().map(|s| s.peak_rss_kb).max().unwrap_or(0) as f64 / 1024.0;
-        for (i, s) in v.iter().enumerate() {
-            raw.push("coldstart", name, "init_ms", i, s.init_ms);
-            raw.push(
-                "coldstart",
-                name,
-                "first_invocation_ms",
-                i,
-                s.first_invoke_ms,
-            );
-            raw.push("coldstart", name, "peak_rss_kb", i, s.peak_rss_kb as f64);
-        }
-        let mut answers: BTreeMap<&str, usize> = BTreeMap::new();
-        for s in v {
-            *answers.entry(s.outcome.as_str()).or_default() += 1;
-        }
-        let answers = answers
-            .iter()
-            .map(|(k, n)| format!("{k}×{n}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let ratio = if floor_init > 0.0 {
-            median(&init) / floor_init
-        } else {
-            0.0
-        };
-        let verdict = if name.starts_with("(bench-floor-") {
-            "diagnostic".to_owned()
-        } else if name.ends_with("(opt-level 3)") {
-            "comparison".to_owned()
-        } else if name == "(floor)" {
-            format!("RSS {}", pass(rss <= 40.0))
-        } else {
-            format!("init {} · RSS {}", pass(ratio <= 1.5), pass(rss <= 40.0))
-        };
-        section.row(
-            vec![
-                name.clone(),
-                answers,
-                f2(median(&init)),
-                f2(percentile(&init, 90.0)),
-                f2(ratio),
-                f2(median(&first)),
-                f2(percentile(&first, 90.0)),
-                f2(median(&gap)),
-                f1(rss),
-            ],
-            Some(verdict),
-        );
-    }
-    section.notes.push(format!(
-        "Floor: init p50 {} ms, first invocation p50 {} ms, over {} starts.",
-        f2(floor_init),
-        f2(floor_invoke),
-        floor.len()
-    ));
-    section.notes.push(
-        "(bench-floor-sdk) is the floor plus `edubot_adapters::aws::dynamodb_client()` (what every function \
-         builds at init) and one GetItem per invocation: its init's distance from the floor is the cost of \
-         building the SDK client."
-            .into(),
-    );
-    section.notes.push(
-        "Peak RSS here is after one invocation; after a long run of invocations it is in the next section."
-            .into(),
-    );
-    let sdk: Vec<f64> = samples
-        .get("(bench-floor-sdk)")
-        .map(|v| v.iter().map(|s| s.init_ms).collect())
-        .unwrap_or_default();
-    let functions_init: Vec<f64> = samples
-        .iter()
-        .filter(|(k, _)| !k.starts_with('(') && !k.ends_with(')'))
-        .map(|(_, v)| median(&v.iter().map(|s| s.init_ms).collect::<Vec<_>>()))
-        .collect();
-    if !sdk.is_empty() && floor_init > 0.0 && !functions_init.is_empty() {
-        let fn_init = median(&functions_init);
-        let gap = fn_init - floor_init;
-        let sdk_gap = median(&sdk) - floor_init;
-        section.notes.push(format!(
-            "Where the init time goes: the functions' median init is {} ms, the floor's {} ms (a gap of {} ms); \
-             the floor plus `edubot_adapters::aws::dynamodb_client()` alone is {} ms, i.e. {} ms ({:.0}% of the \
-             gap) is building the DynamoDB client. In Lambda that client takes region and credentials straight \
-             from the environment (no provider chain, profile files or IMDS) and trusts five compiled-in \
-             Amazon roots (no filesystem scan): what is left is the SDK's own configuration building.",
-            f2(fn_init),
-            f2(floor_init),
-            f2(gap),
-            f2(median(&sdk)),
-            f2(sdk_gap),
-            if gap > 0.0 { 100.0 * sdk_gap / gap } else { 0.0 },
-        ));
-    }
-    for e in errors.iter().take(10) {
-        section.notes.push(format!("error: {e}"));
-    }
-    if errors.len() > 10 {
-        section
-            .notes
-            .push(format!("… and {} more errors", errors.len() - 10));
-    }
-    section
-}
-
-fn sizes(o: &Options) -> Section {
-    let root = root();
-    let work = std::env::temp_dir().join(format!("edubot-bench-zip-{}", std::process::id()));
-    let mut names = coldstart::function_names(&root);
-    if o.quick {
-        // Debug binaries are large and slow to zip: prove the path on two.
-        names.retain(|n| n == "webhook");
-    }
-    names.push("bench-floor".into());
-    let mut section = Section::new(
-        "Size",
-        &format!(
-            "Each binary of `{}` copied as `bootstrap` and zipped (`zip -9`), as `cargo lambda` packages it. \
-             This machine builds x86_64; the arm64 build Lambda runs (`cargo lambda build --release --arm64`, \
-             `make bench ARM64=1` or a deploy) is shown when present, and the speed-optimised profile \
-             (`release-speed`, opt-level 3) with `make bench SPEED=1`. Goal: the arm64 bootstrap.zip ≤ 4 MB.",
-            o.bin_dir.display()
-        ),
-        &["function", "binary MB", "bootstrap.zip MB", "arm64 zip MB", "opt-level 3 zip MB"],
-    );
-    for n in &names {
-        let bin = o.bin_dir.join(n);
-        if !bin.is_file() {
-            section.row(
-                vec![
-                    n.clone(),
-                    "no binary".into(),
-                    "".into(),
-                    "".into(),
-                    "".into(),
-                ],
-                None,
-            );
-            continue;
-        }
-        let raw_size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
-        let zip = size::bootstrap_zip(&bin, &work);
-        let arm_zip =
-            size::arm64_binary(&root, n).map(|b| size::bootstrap_zip(&b, &work.join("arm64")));
-        let arm = match &arm_zip {
-            Some(Ok(z)) => f2(size::mb(*z)),
-            Some(Err(e)) => e.clone(),
-            None => "—".into(),
-        };
-        let speed = o
-            .speed_bin_dir
-            .as_ref()
-            .map(|d| d.join(n))
-            .filter(|b| b.is_file())
-            .map(|b| {
-                size::bootstrap_zip(&b, &work.join("speed"))
-                    .map(|z| f2(size::mb(z)))
-                    .unwrap_or_else(|e| e)
-            })
-            .unwrap_or_else(|| "—".into());
-        match zip {
-            Ok(z) => section.row(
-                vec![
-                    n.clone(),
-                    f2(size::mb(raw_size)),
-                    f2(size::mb(z)),
-                    arm,
-                    speed,
-                ],
-                // The goal is the deployed (arm64) zip's; x86_64's stands in without one.
-                Some(match arm_zip {
-                    Some(Ok(a)) => format!("arm64 {} ≤4 MB", pass(a <= 4 * 1024 * 1024)),
-                    _ => format!("x86_64 {} ≤4 MB", pass(z <= 4 * 1024 * 1024)),
-                }),
-            ),
-            Err(e) => section.row(vec![n.clone(), f2(size::mb(raw_size)), e, arm, speed], None),
-        }
-    }
-    let _ = std::fs::remove_dir_all(&work);
-    section
 }
 
 fn write_report(
