@@ -3,6 +3,7 @@
 
 use edubot_adapters::http::{authenticate, json_response, path_phone, respond};
 use edubot_adapters::time::now_ms;
+use edubot_adapters::views;
 use edubot_adapters::AppContext;
 use edubot_app::desk::end_chat_support;
 use edubot_app::AppError;
@@ -18,6 +19,6 @@ async fn end(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError
     let conversation = end_chat_support(ctx, &admin, &phone, now_ms()).await?;
     Ok(json_response(
         200,
-        &serde_json::json!({ "conversation": conversation.view() }),
+        &serde_json::json!({ "conversation": views::conversation(&conversation) }),
     ))
 }

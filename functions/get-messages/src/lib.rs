@@ -5,6 +5,7 @@
 
 use edubot_adapters::http::{authenticate, json_response, limit_param, path_phone, query, respond};
 use edubot_adapters::store::valid_message_id;
+use edubot_adapters::views;
 use edubot_adapters::AppContext;
 use edubot_app::desk::conversation_or_404;
 use edubot_app::AppError;
@@ -45,14 +46,14 @@ async fn history(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppE
         }
     );
     let (conversation, page, enquiries) = (conversation?, page?, enquiries?);
-    let messages: Vec<_> = page.items.iter().map(|m| m.view()).collect();
+    let messages: Vec<_> = page.items.iter().map(views::message).collect();
     let mut body = serde_json::json!({
-        "conversation": conversation.view(),
+        "conversation": views::conversation(&conversation),
         "messages": messages,
         "next_cursor": page.next_cursor,
     });
     if let Some(enquiries) = enquiries {
-        let views: Vec<_> = enquiries.iter().map(|e| e.view()).collect();
+        let views: Vec<_> = enquiries.iter().map(views::enquiry).collect();
         body["enquiries"] = serde_json::to_value(views).expect("views serialise");
     }
     Ok(json_response(200, &body))

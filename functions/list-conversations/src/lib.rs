@@ -1,6 +1,7 @@
 //! `GET /api/admin/conversations?limit=&cursor=&filter=support`: most recent activity first.
 
 use edubot_adapters::http::{authenticate, json_response, limit_param, query, respond};
+use edubot_adapters::views;
 use edubot_adapters::AppContext;
 use edubot_app::desk::list_conversations;
 use edubot_app::AppError;
@@ -25,7 +26,7 @@ async fn list(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppErro
         query(req, "cursor").filter(|c| !c.is_empty()),
     )
     .await?;
-    let conversations: Vec<_> = page.items.iter().map(|c| c.view()).collect();
+    let conversations: Vec<_> = page.items.iter().map(views::conversation).collect();
     Ok(json_response(
         200,
         &serde_json::json!({ "conversations": conversations, "next_cursor": page.next_cursor }),

@@ -5,6 +5,7 @@
 use edubot_adapters::http::{authenticate, json_response, path_phone, respond};
 use edubot_adapters::store::valid_message_id;
 use edubot_adapters::time::now_ms;
+use edubot_adapters::views;
 use edubot_adapters::AppContext;
 use edubot_app::desk::{retry_admin_message, SendOutcome};
 use edubot_app::AppError;
@@ -24,9 +25,11 @@ async fn retry(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppErr
         .ok_or_else(|| AppError::invalid("The message id is not valid."))?;
     Ok(
         match retry_admin_message(ctx, &admin, &phone, id, now_ms()).await? {
-            SendOutcome::Sent(m) => json_response(201, &serde_json::json!({ "message": m.view() })),
+            SendOutcome::Sent(m) => {
+                json_response(201, &serde_json::json!({ "message": views::message(&m) }))
+            }
             SendOutcome::Retrying(m) => {
-                json_response(202, &serde_json::json!({ "message": m.view() }))
+                json_response(202, &serde_json::json!({ "message": views::message(&m) }))
             }
         },
     )

@@ -3,6 +3,7 @@
 
 use edubot_adapters::http::{authenticate, json_body, json_response, path_phone, respond};
 use edubot_adapters::time::now_ms;
+use edubot_adapters::views;
 use edubot_adapters::AppContext;
 use edubot_app::desk::{send_admin_message, SendOutcome};
 use edubot_app::AppError;
@@ -24,9 +25,11 @@ async fn send(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppErro
     let reply: Reply = json_body(req)?;
     Ok(
         match send_admin_message(ctx, &admin, &phone, &reply.text, now_ms()).await? {
-            SendOutcome::Sent(m) => json_response(201, &serde_json::json!({ "message": m.view() })),
+            SendOutcome::Sent(m) => {
+                json_response(201, &serde_json::json!({ "message": views::message(&m) }))
+            }
             SendOutcome::Retrying(m) => {
-                json_response(202, &serde_json::json!({ "message": m.view() }))
+                json_response(202, &serde_json::json!({ "message": views::message(&m) }))
             }
         },
     )

@@ -42,13 +42,13 @@ pub fn status_of(code: ErrorCode) -> u16 {
     }
 }
 
-/// `{"error":{"code","message"}}`, and the error's extra top-level field if it has one.
+/// `{"error":{"code","message"}}`, and beside it the failed `message` of a refused send.
 pub fn error_body(e: &AppError) -> serde_json::Value {
     let mut body = serde_json::json!({
         "error": { "code": e.code, "message": e.message }
     });
-    if let Some((key, value)) = &e.extra {
-        body[*key] = value.clone();
+    if let Some(failed) = &e.failed_message {
+        body["message"] = serde_json::json!(crate::views::message(failed));
     }
     body
 }
@@ -190,8 +190,14 @@ mod tests {
             error_body(&e),
             serde_json::json!({"error":{"code":"not_in_chat_support","message":"Not in chat support."}})
         );
-        let e = AppError::new(ErrorCode::WhatsappError, "x")
-            .with_extra("message", serde_json::json!({"id":"1"}));
+        let failed = crate::model::Message::outbound(
+            crate::Phone::parse("447700900123").unwrap(),
+            "1".into(),
+            crate::model::Author::Admin,
+            crate::whatsapp::OutboundBody::text("hi"),
+            0,
+        );
+        let e = AppError::new(ErrorCode::WhatsappError, "x").with_failed_message(failed);
         assert_eq!(error_body(&e)["message"]["id"], "1");
         assert_eq!(AppError::rate_limited(0).retry_after, Some(1));
     }

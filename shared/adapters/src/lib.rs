@@ -6,7 +6,7 @@
 //! - [`whatsapp`]: the Graph API client (the messaging port), webhook payloads and their
 //!   signature; [`ingest`]: the webhook's recording of them;
 //! - [`http`]: Lambda HTTP: request parsing with its limits, authentication, and the one
-//!   mapping of application errors to responses;
+//!   mapping of application errors to responses; [`views`]: the API's JSON shapes;
 //! - [`config`], [`context`], [`aws`], [`logging`]: what a function builds at cold start;
 //!   [`runtime`]: every function's `main`.
 
@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod logging;
 pub mod runtime;
 pub mod store;
+pub mod views;
 pub mod whatsapp;
 
 pub use context::AppContext;

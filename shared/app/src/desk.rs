@@ -209,10 +209,7 @@ fn send_outcome(delivery: Delivery) -> Result<SendOutcome, AppError> {
                 ErrorCode::WhatsappError,
                 format!("WhatsApp refused the message: {reason}"),
             )
-            .with_extra(
-                "message",
-                serde_json::to_value(m.view()).expect("view serialises"),
-            ))
+            .with_failed_message(m))
         }
     }
 }

@@ -2,6 +2,7 @@
 //! public error codes and a message for a person. The Lambda HTTP adapter turns it into a
 //! status and `{"error":{"code","message"}}`; nothing else builds error responses.
 
+use edubot_domain::model::Message;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,8 +28,8 @@ pub struct AppError {
     pub message: String,
     /// Seconds, sent as `Retry-After` with 429.
     pub retry_after: Option<u64>,
-    /// Extra top-level fields beside `error`, e.g. the failed `message` of a send.
-    pub extra: Option<(&'static str, serde_json::Value)>,
+    /// A send WhatsApp refused: the failed message, shown beside the error.
+    pub failed_message: Option<Box<Message>>,
 }
 
 impl AppError {
@@ -37,7 +38,7 @@ impl AppError {
             code,
             message: message.into(),
             retry_after: None,
-            extra: None,
+            failed_message: None,
         }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -69,8 +70,8 @@ impl AppError {
             "Something went wrong on our side. Try again.",
         )
     }
-    pub fn with_extra(mut self, key: &'static str, value: serde_json::Value) -> Self {
-        self.extra = Some((key, value));
+    pub fn with_failed_message(mut self, message: Message) -> Self {
+        self.failed_message = Some(Box::new(message));
         self
     }
 }

@@ -1,10 +1,8 @@
 //! Admission enquiries: what the bot collects (an applicant's name and email address, and
 //! the course if one was chosen), how it is checked, and the stored enquiry admins see.
 
-use serde::Serialize;
-
 use crate::phone::Phone;
-use crate::time::{serde_rfc3339, Millis};
+use crate::time::Millis;
 
 pub const NAME_MIN_CHARS: usize = 2;
 pub const NAME_MAX_CHARS: usize = 100;
@@ -123,31 +121,6 @@ pub struct Enquiry {
     pub id: String,
     pub phone: Phone,
     pub request: EnquiryRequest,
-    pub created_at: Millis,
-}
-
-impl Enquiry {
-    pub fn view(&self) -> EnquiryView<'_> {
-        EnquiryView {
-            id: &self.id,
-            course_id: self.request.course_id.as_deref(),
-            course: self.request.course.as_deref(),
-            name: &self.request.name,
-            email: &self.request.email,
-            created_at: self.created_at,
-        }
-    }
-}
-
-/// An enquiry as the admin API returns it (in `GET …/messages`, `enquiries`).
-#[derive(Debug, Serialize)]
-pub struct EnquiryView<'a> {
-    pub id: &'a str,
-    pub course_id: Option<&'a str>,
-    pub course: Option<&'a str>,
-    pub name: &'a str,
-    pub email: &'a str,
-    #[serde(with = "serde_rfc3339")]
     pub created_at: Millis,
 }
 

@@ -1,9 +1,9 @@
-//! Conversations and messages as the domain sees them, and their API views (docs/architecture.md).
+//! Conversations, messages and admins as the domain sees them.
 
 use serde::{Deserialize, Serialize};
 
 use crate::phone::Phone;
-use crate::time::{serde_rfc3339, Millis, DAY};
+use crate::time::{Millis, DAY};
 use crate::whatsapp::OutboundBody;
 
 /// Free-form messages may be sent this long after the user's last message (docs/architecture.md).
@@ -125,24 +125,6 @@ impl Conversation {
         self.last_message_at = self.last_message_at.max(at);
         self.last_message_preview = preview_of(preview);
     }
-
-    pub fn view(&self) -> ConversationView<'_> {
-        ConversationView {
-            phone: &self.phone,
-            name: self.name.as_deref(),
-            state: self.state,
-            is_chat_support: self.is_chat_support(),
-            support_started_at: self.support_started_at,
-            waiting_since: self.waiting_since,
-            last_message_at: self.last_message_at,
-            last_message_preview: &self.last_message_preview,
-            unread_count: self.unread_count,
-            window_expires_at: self.window_expires_at(),
-            last_rating: self.last_rating,
-            student: self.student.as_ref(),
-            activation_locked_until: self.activation_locked_until,
-        }
-    }
 }
 
 /// The list shows this many characters of the last message.
@@ -157,30 +139,6 @@ pub fn preview_of(text: &str) -> String {
     } else {
         head
     }
-}
-
-/// A conversation as the admin API returns it.
-#[derive(Debug, Serialize)]
-pub struct ConversationView<'a> {
-    pub phone: &'a Phone,
-    pub name: Option<&'a str>,
-    pub state: ConversationState,
-    pub is_chat_support: bool,
-    #[serde(with = "serde_rfc3339::option")]
-    pub support_started_at: Option<Millis>,
-    #[serde(with = "serde_rfc3339::option")]
-    pub waiting_since: Option<Millis>,
-    #[serde(with = "serde_rfc3339")]
-    pub last_message_at: Millis,
-    pub last_message_preview: &'a str,
-    pub unread_count: u32,
-    #[serde(with = "serde_rfc3339::option")]
-    pub window_expires_at: Option<Millis>,
-    pub last_rating: Option<u8>,
-    /// `{"name","course"}` once an activation code linked the conversation, else null.
-    pub student: Option<&'a crate::activation::Student>,
-    #[serde(with = "serde_rfc3339::option")]
-    pub activation_locked_until: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -340,40 +298,6 @@ impl Message {
             profile_name: None,
         }
     }
-
-    pub fn view(&self) -> MessageView<'_> {
-        MessageView {
-            id: &self.id,
-            direction: self.direction,
-            author: self.author,
-            admin: self.admin.as_deref(),
-            kind: &self.kind,
-            text: self.text.as_deref(),
-            status: self.status,
-            error: self.error.as_ref(),
-            wamid: self.wamid.as_deref(),
-            created_at: self.created_at,
-            sent_at: self.sent_at,
-        }
-    }
-}
-
-/// A message as the admin API returns it.
-#[derive(Debug, Serialize)]
-pub struct MessageView<'a> {
-    pub id: &'a str,
-    pub direction: Direction,
-    pub author: Author,
-    pub admin: Option<&'a str>,
-    pub kind: &'a str,
-    pub text: Option<&'a str>,
-    pub status: MessageStatus,
-    pub error: Option<&'a MessageError>,
-    pub wamid: Option<&'a str>,
-    #[serde(with = "serde_rfc3339")]
-    pub created_at: Millis,
-    #[serde(with = "serde_rfc3339::option")]
-    pub sent_at: Option<Millis>,
 }
 
 /// An admin account. Created and disabled by the `edubot-admin` command.
@@ -443,7 +367,7 @@ mod tests {
         c.last_inbound_sent_at = Some(1_000);
         assert!(c.window_open(1_000 + DAY - 1));
         assert!(!c.window_open(1_000 + DAY));
-        assert_eq!(c.view().window_expires_at, Some(1_000 + DAY));
+        assert_eq!(c.window_expires_at(), Some(1_000 + DAY));
     }
 
     #[test]

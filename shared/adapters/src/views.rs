@@ -1,0 +1,130 @@
+//! The admin API's JSON shapes (Conversation, Message, Enquiry): what the page and outside
+//! clients read, built from the domain's values. Field names are a public contract
+//! (docs/architecture.md); times are RFC 3339 UTC with milliseconds.
+
+use serde::Serialize;
+
+use edubot_domain::activation::Student;
+use edubot_domain::enquiry::Enquiry;
+use edubot_domain::model::{
+    Author, Conversation, ConversationState, Direction, Message, MessageError, MessageStatus,
+};
+use edubot_domain::phone::Phone;
+use edubot_domain::time::{serde_rfc3339, Millis};
+
+/// A conversation as the admin API returns it.
+#[derive(Debug, Serialize)]
+pub struct ConversationView<'a> {
+    pub phone: &'a Phone,
+    pub name: Option<&'a str>,
+    pub state: ConversationState,
+    pub is_chat_support: bool,
+    #[serde(with = "serde_rfc3339::option")]
+    pub support_started_at: Option<Millis>,
+    #[serde(with = "serde_rfc3339::option")]
+    pub waiting_since: Option<Millis>,
+    #[serde(with = "serde_rfc3339")]
+    pub last_message_at: Millis,
+    pub last_message_preview: &'a str,
+    pub unread_count: u32,
+    #[serde(with = "serde_rfc3339::option")]
+    pub window_expires_at: Option<Millis>,
+    pub last_rating: Option<u8>,
+    /// `{"name","course"}` once an activation code linked the conversation, else null.
+    pub student: Option<&'a Student>,
+    #[serde(with = "serde_rfc3339::option")]
+    pub activation_locked_until: Option<Millis>,
+}
+
+pub fn conversation(c: &Conversation) -> ConversationView<'_> {
+    ConversationView {
+        phone: &c.phone,
+        name: c.name.as_deref(),
+        state: c.state,
+        is_chat_support: c.is_chat_support(),
+        support_started_at: c.support_started_at,
+        waiting_since: c.waiting_since,
+        last_message_at: c.last_message_at,
+        last_message_preview: &c.last_message_preview,
+        unread_count: c.unread_count,
+        window_expires_at: c.window_expires_at(),
+        last_rating: c.last_rating,
+        student: c.student.as_ref(),
+        activation_locked_until: c.activation_locked_until,
+    }
+}
+
+/// A message as the admin API returns it.
+#[derive(Debug, Serialize)]
+pub struct MessageView<'a> {
+    pub id: &'a str,
+    pub direction: Direction,
+    pub author: Author,
+    pub admin: Option<&'a str>,
+    pub kind: &'a str,
+    pub text: Option<&'a str>,
+    pub status: MessageStatus,
+    pub error: Option<&'a MessageError>,
+    pub wamid: Option<&'a str>,
+    #[serde(with = "serde_rfc3339")]
+    pub created_at: Millis,
+    #[serde(with = "serde_rfc3339::option")]
+    pub sent_at: Option<Millis>,
+}
+
+pub fn message(m: &Message) -> MessageView<'_> {
+    MessageView {
+        id: &m.id,
+        direction: m.direction,
+        author: m.author,
+        admin: m.admin.as_deref(),
+        kind: &m.kind,
+        text: m.text.as_deref(),
+        status: m.status,
+        error: m.error.as_ref(),
+        wamid: m.wamid.as_deref(),
+        created_at: m.created_at,
+        sent_at: m.sent_at,
+    }
+}
+
+/// An enquiry as the admin API returns it (in `GET …/messages`, `enquiries`).
+#[derive(Debug, Serialize)]
+pub struct EnquiryView<'a> {
+    pub id: &'a str,
+    pub course_id: Option<&'a str>,
+    pub course: Option<&'a str>,
+    pub name: &'a str,
+    pub email: &'a str,
+    #[serde(with = "serde_rfc3339")]
+    pub created_at: Millis,
+}
+
+pub fn enquiry(e: &Enquiry) -> EnquiryView<'_> {
+    EnquiryView {
+        id: &e.id,
+        course_id: e.request.course_id.as_deref(),
+        course: e.request.course.as_deref(),
+        name: &e.request.name,
+        email: &e.request.email,
+        created_at: e.created_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edubot_domain::time::DAY;
+
+    #[test]
+    fn a_conversation_shows_when_its_window_closes() {
+        let mut c = Conversation::new(Phone::parse("447700900123").unwrap(), 0);
+        assert_eq!(conversation(&c).window_expires_at, None);
+        c.last_inbound_sent_at = Some(1_000);
+        assert_eq!(conversation(&c).window_expires_at, Some(1_000 + DAY));
+        let json = serde_json::to_value(conversation(&c)).unwrap();
+        assert_eq!(json["window_expires_at"], "1970-01-02T00:00:01.000Z");
+        assert_eq!(json["state"], "NEW");
+        assert_eq!(json["is_chat_support"], false);
+    }
+}
