@@ -5,7 +5,8 @@
 use std::sync::OnceLock;
 
 use edubot_app::auth::{AdminGate, TokenService};
-use edubot_app::ports::{Ports, Settings};
+use edubot_app::ports::Settings;
+use edubot_app::Ports;
 
 use crate::config::{Config, ConfigError, Needs};
 use crate::store::Store;

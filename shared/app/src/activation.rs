@@ -3,8 +3,9 @@
 
 pub use edubot_domain::activation::*;
 
+use crate::context::Ports;
 use crate::error::AppError;
-use crate::ports::{ActivationStore, Ports};
+use crate::ports::ActivationStore;
 use edubot_domain::time::Millis;
 
 /// Issues a code for `student`: answers the code (shown once, stored only hashed) and

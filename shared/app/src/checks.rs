@@ -9,9 +9,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::conflict::{retry_on_conflict, Attempt};
+use crate::context::Ports;
 use crate::delivery::{deliver, deliver_in_order, Delivery};
 use crate::ports::{CommitError, StoreError};
-use crate::ports::{ConversationStore, OutboxStore, Ports};
+use crate::ports::{ConversationStore, OutboxStore};
 use crate::processor::process_conversation;
 use edubot_domain::content::content;
 use edubot_domain::desk::{claimed_outbound, end_support, may_send, Waiting};

@@ -3,9 +3,10 @@
 //! passing reason stays pending for the scheduled retries, what WhatsApp refuses is failed
 //! at once with Meta's code and title.
 
+use crate::context::Ports;
 use crate::ports::SendError;
 use crate::ports::StoreError;
-use crate::ports::{Messenger, OutboxStore, Ports};
+use crate::ports::{Messenger, OutboxStore};
 use edubot_domain::model::{Message, MessageError, MessageStatus};
 use edubot_domain::time::Millis;
 

@@ -5,9 +5,10 @@ use serde::Serialize;
 
 use crate::auth::{burn_password_check, verify_password};
 use crate::conflict::{retry_on_conflict, Attempt};
+use crate::context::Ports;
 use crate::delivery::{deliver, deliver_in_order, Delivery};
 use crate::error::{AppError, ErrorCode};
-use crate::ports::{AdminStore, ConversationStore, OutboxStore, Ports};
+use crate::ports::{AdminStore, ConversationStore, OutboxStore};
 use crate::ports::{CommitError, Page};
 use edubot_domain::content::content;
 use edubot_domain::desk::{claimed_outbound, end_support, may_send, SendRefusal, Waiting};

@@ -1,4 +1,5 @@
-//! EduBot's use cases, written against the interfaces of [`ports`] so that they know
+//! EduBot's use cases, written against the interfaces of [`ports`] (bundled as
+//! [`context::Ports`]) so that they know
 //! nothing of DynamoDB, the Graph API or HTTP (the adapters crate implements the ports;
 //! the functions plug them in). Business rules are the domain's; this crate orders the
 //! reads, decisions, writes and sends around them.
@@ -15,11 +16,12 @@ pub mod activation;
 pub mod auth;
 pub mod checks;
 pub mod conflict;
+pub mod context;
 pub mod delivery;
 pub mod desk;
 pub mod error;
 pub mod ports;
 pub mod processor;
 
+pub use context::Ports;
 pub use error::{AppError, ErrorCode};
-pub use ports::Ports;

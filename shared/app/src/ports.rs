@@ -13,7 +13,6 @@ use edubot_domain::phone::Phone;
 use edubot_domain::time::Millis;
 use edubot_domain::whatsapp::OutboundBody;
 
-use crate::auth::{AdminGate, TokenService};
 use crate::conflict::Contended;
 
 /// Storage failed; nothing of the attempted write happened.
@@ -304,16 +303,4 @@ pub struct Settings {
     pub outbound_unknown_grace: Millis,
     /// After the third wrong activation code, codes are refused this long.
     pub activation_lock: Millis,
-}
-
-/// What a use case is given: the adapters, the settings and the token keys, built once per
-/// cold start by the function and borrowed by every invocation.
-pub trait Ports: Sync {
-    type Store: Storage;
-    type Messenger: Messenger;
-    fn store(&self) -> &Self::Store;
-    fn messenger(&self) -> &Self::Messenger;
-    fn settings(&self) -> &Settings;
-    fn tokens(&self) -> &TokenService;
-    fn admins(&self) -> &AdminGate;
 }

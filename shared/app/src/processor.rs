@@ -3,8 +3,9 @@
 //! replies (docs/architecture.md, docs/bot.md).
 
 use crate::conflict::{retry_on_conflict, Attempt};
+use crate::context::Ports;
 use crate::delivery::deliver_in_order;
-use crate::ports::{ActivationStore, ConversationStore, Ports};
+use crate::ports::{ActivationStore, ConversationStore};
 use crate::ports::{CommitError, RelatedWrite, StoreError};
 use edubot_domain::activation::code_hash;
 use edubot_domain::bot::{self, ActivationChange, Facts, Input, SupportChange, Turn};

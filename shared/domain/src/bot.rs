@@ -2,12 +2,10 @@
 //! sent, the next state, the bot's replies and what else the turn changes. Pure: storage,
 //! the activation-code lookup and sending happen in the inbound processor.
 
-use serde::{Deserialize, Serialize};
-
 use crate::activation::{remaining_text, ActivationCode, Student, MAX_WRONG_CODES};
 use crate::content::{content, fill, Content};
 use crate::enquiry::{applicant_name, email_address, EnquiryRequest};
-use crate::model::{Conversation, ConversationState as State};
+use crate::model::{Conversation, ConversationState as State, FlowData};
 use crate::time::{rfc3339, Millis};
 use crate::whatsapp::OutboundBody;
 
@@ -48,24 +46,6 @@ pub enum ActivationChange {
     Locked { until: Millis },
     /// A good code: the conversation is linked to its student and the code is used up.
     Linked { code_hash: String, student: Student },
-}
-
-/// What the current flow has collected so far (the conversation's state data).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FlowData {
-    /// The course shown in COURSE_DETAIL, carried into an admission enquiry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub course: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-}
-
-impl FlowData {
-    pub fn is_empty(&self) -> bool {
-        *self == FlowData::default()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

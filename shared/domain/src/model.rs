@@ -50,6 +50,15 @@ enum_with_all! {
     }
 }
 
+/// What the current flow has collected so far (the conversation's state data).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowData {
+    /// The course shown in COURSE_DETAIL, carried into an admission enquiry.
+    pub course: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conversation {
     pub phone: Phone,
@@ -75,7 +84,7 @@ pub struct Conversation {
     /// The rating (1–5) the user gave after their last chat support.
     pub last_rating: Option<u8>,
     /// What the current bot flow has collected (course, applicant's name and email).
-    pub flow: crate::bot::FlowData,
+    pub flow: FlowData,
     /// Wrong activation codes since the last success or lock-out.
     pub activation_failures: u8,
     /// Activation codes are refused until then; kept when the user leaves the state (docs/bot.md).
@@ -101,7 +110,7 @@ impl Conversation {
             queue_notice_for: None,
             waiting_since: None,
             last_rating: None,
-            flow: crate::bot::FlowData::default(),
+            flow: FlowData::default(),
             activation_failures: 0,
             activation_locked_until: None,
             student: None,

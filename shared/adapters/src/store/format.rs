@@ -7,8 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use edubot_domain::activation::Student;
-use edubot_domain::bot::FlowData;
-use edubot_domain::model::{Author, ConversationState, Direction, MessageError, MessageStatus};
+use edubot_domain::model::{
+    Author, ConversationState, Direction, FlowData, MessageError, MessageStatus,
+};
 use edubot_domain::whatsapp::{Choice, OutboundBody};
 
 /// A stored enum with each value's stored name, and its conversions both ways. The matches

@@ -10,8 +10,7 @@ use serde_json::Value;
 
 use super::items::{AdminItem, ConversationItem, MessageItem};
 use super::{from_item, to_item};
-use crate::bot::FlowData;
-use crate::model::{Author, ConversationState, Direction, MessageError, MessageStatus};
+use crate::model::{Author, ConversationState, Direction, FlowData, MessageError, MessageStatus};
 use crate::whatsapp::{Choice, OutboundBody};
 use edubot_domain::activation::Student;
 
