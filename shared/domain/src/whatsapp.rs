@@ -1,24 +1,21 @@
 //! What WhatsApp accepts from us: the bodies of outbound messages and their limits. How a
 //! body becomes a Graph API request is the Graph adapter's business.
 
-use serde::{Deserialize, Serialize};
-
 /// Text bodies may hold at most this many Unicode code points.
 pub const MAX_TEXT_CHARS: usize = 4096;
 
-/// One choice in a button or list message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One choice in a button or list message (read from the bot's content files too).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct Choice {
     pub id: String,
     pub title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub description: Option<String>,
 }
 
-/// What one outbound WhatsApp message says. Stored on the message item as is, so a retry
-/// sends exactly what was first meant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// What one outbound WhatsApp message says. Stored with the message, so a retry sends
+/// exactly what was first meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboundBody {
     Text {
         body: String,
@@ -74,18 +71,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bodies_read_as_text_and_round_trip_through_storage() {
-        let body = OutboundBody::Buttons {
-            body: "Ok".into(),
-            buttons: vec![Choice {
-                id: "end_chat".into(),
-                title: "End chat".into(),
-                description: None,
-            }],
+    fn bodies_read_as_their_text_then_the_choices_offered() {
+        let choice = |id: &str, title: &str| Choice {
+            id: id.into(),
+            title: title.into(),
+            description: None,
         };
-        assert_eq!(body.display_text(), "Ok\n[End chat]");
-        assert_eq!(body.kind(), "interactive");
-        let stored = serde_json::to_string(&body).unwrap();
-        assert_eq!(serde_json::from_str::<OutboundBody>(&stored).unwrap(), body);
+        let list = OutboundBody::List {
+            body: "Menu".into(),
+            button: "Choose".into(),
+            rows: vec![choice("courses", "Courses"), choice("fees", "Fees")],
+        };
+        assert_eq!(list.display_text(), "Menu\n[Courses | Fees]");
+        assert_eq!(list.kind(), "interactive");
+        let text = OutboundBody::text("Hello");
+        assert_eq!(text.display_text(), "Hello");
+        assert_eq!(text.kind(), "text");
     }
 }

@@ -396,9 +396,9 @@ impl ConversationStore for Store {
         .transpose()
     }
 
-    /// [`Store::commit`] with the bot turn's related writes in the same transaction. A
-    /// related write whose condition fails (a code used meanwhile) is a conflict: the turn
-    /// is decided again on fresh reads.
+    /// One TransactWriteItems. A related write whose condition fails (a code used
+    /// meanwhile) is a conflict, like a moved version: the turn is decided again on fresh
+    /// reads.
     async fn commit_with(
         &self,
         conversation: &Conversation,

@@ -88,7 +88,6 @@ mod tests {
             req["interactive"]["action"]["buttons"][0]["reply"]["id"],
             "end_chat"
         );
-        assert_eq!(body.display_text(), "Ok\n[End chat]");
         let list = OutboundBody::List {
             body: "Menu".into(),
             button: "Choose".into(),
@@ -103,8 +102,5 @@ mod tests {
             req["interactive"]["action"]["sections"][0]["rows"][0]["description"],
             "d"
         );
-        // Round-trips through storage unchanged.
-        let stored = serde_json::to_string(&list).unwrap();
-        assert_eq!(serde_json::from_str::<OutboundBody>(&stored).unwrap(), list);
     }
 }
