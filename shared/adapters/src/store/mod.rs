@@ -1,5 +1,5 @@
-//! The DynamoDB adapter: every access pattern of docs/architecture.md, docs/storage.md, each a fixed, small number
-//! of calls. No Scan anywhere; every write that could race is conditional.
+//! The DynamoDB adapter: every access pattern of docs/storage.md, each a fixed, small
+//! number of calls. No Scan anywhere; every write that could race is conditional.
 
 mod admins;
 mod format;
