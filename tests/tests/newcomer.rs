@@ -3,8 +3,9 @@
 //! `make run` again. The stack is started by the Makefile here, never by the test kit, so
 //! a broken `make run` cannot hide behind tests that start the stack their own way.
 //!
-//! It reuses this build's target directory (`CARGO_TARGET_DIR`), so only the workspace's
-//! own crates are compiled again for the copy.
+//! It reuses this build's target directory (`CARGO_TARGET_DIR`) with the copy's files
+//! carrying the work tree's times, so cargo finds the artifacts fresh: nothing is
+//! compiled again, and nothing the rest of `make test` uses is replaced under it.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -82,6 +83,14 @@ fn fresh_copy(into: &Path) -> PathBuf {
         let to = copy.join(file);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {file}: {e}"));
+        // The same times as the work tree, so cargo finds this build's artifacts fresh and
+        // reuses them rather than rebuilding (and replacing) them in the shared target.
+        let modified = std::fs::metadata(&from).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&to)
+            .and_then(|f| f.set_modified(modified))
+            .unwrap_or_else(|e| panic!("times of {file}: {e}"));
     }
     git(&copy, &["init", "-q"]);
     git(&copy, &["add", "-A"]);

@@ -50,19 +50,19 @@ pub fn default_env(port: u16) -> HashMap<&'static str, String> {
 }
 
 /// The work tree the stack serves from (the admin page, the simulator, DynamoDB Local's
-/// install): the nearest folder at or above the working directory that holds the local
-/// stack, else the one this binary was built in. Found at run time, so a binary built from
-/// another checkout sharing the target directory still serves this checkout's files.
+/// install): the nearest folder at or above the working directory, else above this binary,
+/// that holds the local stack. Found at run time, never compiled in, so the build does not
+/// depend on where the checkout lies: a fresh clone sharing a target directory reuses it
+/// as it is and serves its own files.
 pub fn project_root() -> PathBuf {
     let marker = Path::new("infra/local/package.json");
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| {
-            cwd.ancestors()
-                .find(|dir| dir.join(marker).is_file())
-                .map(Path::to_path_buf)
-        })
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+    let holds_stack = |dir: &Path| dir.join(marker).is_file();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let exe = std::env::current_exe().unwrap_or_default();
+    cwd.ancestors()
+        .chain(exe.ancestors())
+        .find(|dir| holds_stack(dir))
+        .map_or(cwd.clone(), Path::to_path_buf)
 }
 
 /// A DynamoDB client for DynamoDB Local: fixed credentials and region, no lookups.
