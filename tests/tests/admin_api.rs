@@ -167,6 +167,54 @@ async fn login_refuses_malformed_and_oversized_bodies() {
     assert!(json["error"]["message"].is_string());
 }
 
+/// A refused body is named in a message for a person: the field at fault, never the
+/// parser's own words (which can quote what was sent).
+#[tokio::test]
+async fn a_refused_body_names_the_field_and_never_quotes_the_parser() {
+    let h = Harness::new().await;
+    h.create_admin(ADMIN, ADMIN_PASSWORD).await;
+    for (body, expected) in [
+        (&b"{not json"[..], "The body is not valid JSON."),
+        (
+            b"{\"username\":\"admin\",\"password\":\"x\"} trailing",
+            "The body is not valid JSON.",
+        ),
+        (
+            b"[]",
+            "The body must be a JSON object with the fields this request takes.",
+        ),
+        (
+            b"{\"username\":\"admin\"}",
+            "The field `password` is required.",
+        ),
+        (
+            b"{\"username\":5,\"password\":\"secret-ish\"}",
+            "The field `username` has a value of the wrong type or form.",
+        ),
+    ] {
+        let (status, json) = json_of(login(&h, body).await);
+        let message = json["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(status, 400, "{}", String::from_utf8_lossy(body));
+        assert_eq!(message, expected, "{}", String::from_utf8_lossy(body));
+        for parser_words in ["line", "column", "invalid type", "expected", "secret-ish"] {
+            assert!(!message.contains(parser_words), "{message}");
+        }
+    }
+}
+
+/// A name no account can have (here, too long for a key) gets the same 401 as a wrong
+/// password, before anything is read.
+#[tokio::test]
+async fn an_impossible_username_is_a_401_not_a_storage_error() {
+    let h = Harness::new().await;
+    h.create_admin(ADMIN, ADMIN_PASSWORD).await;
+    for username in ["a".repeat(2048), "Admin#1".into(), "a\u{0}b".into()] {
+        let (status, json) = json_of(login_as(&h, &username, "whatever it is").await);
+        assert_eq!(status, 401, "{json}");
+        assert_eq!(error_code(&json), "unauthorized");
+    }
+}
+
 // ---- authentication of every protected route -------------------------------------------
 
 fn protected_routes() -> Vec<(Method, String, Option<Value>)> {

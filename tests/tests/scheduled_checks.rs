@@ -163,7 +163,8 @@ async fn transient_failures_are_retried_with_backoff_until_sent_once() {
     let h = Harness::new().await;
     let token = in_support(&h).await;
     let before = h.graph.sends_to(ADA).len();
-    h.graph.script(Scripted::ServerError(500));
+    // Refused before Meta took it (a 5xx is no such case: see the next test).
+    h.graph.script(Scripted::ServerError(429));
     h.graph.script(Scripted::MetaError {
         status: 400,
         code: 130429,
@@ -230,7 +231,8 @@ async fn retries_stop_after_the_maximum_and_fail_with_the_reason() {
     let (status, body) = admin_send(&h, &token, ADA, "Hello").await;
     assert_eq!(status, 202);
     let id = body["message"]["id"].as_str().unwrap().to_owned();
-    let report = checks_at(&h, now_ms() + MINUTE).await;
+    // A 5xx may have reached Meta: retried once its grace (5 minutes) passed with no status.
+    let report = checks_at(&h, now_ms() + 6 * MINUTE).await;
     assert_eq!((report.retries, report.permanent_failures), (1, 1));
     let m = history(&h, ADA)
         .await
@@ -301,6 +303,39 @@ async fn a_send_whose_answer_was_lost_is_settled_by_its_status_and_not_sent_agai
 }
 
 #[tokio::test]
+async fn a_server_error_may_have_been_accepted_so_it_waits_for_a_status_before_any_retry() {
+    let h = Harness::new().await;
+    let token = in_support(&h).await;
+    let before = h.graph.sends_to(ADA).len();
+    h.graph.script(Scripted::ServerError(500));
+    let (status, body) = admin_send(&h, &token, ADA, "Your certificate is ready").await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["message"]["id"].as_str().unwrap().to_owned();
+    let t0 = now_ms();
+
+    assert_eq!(
+        checks_at(&h, t0 + 31 * SECOND).await.retries,
+        0,
+        "not retried at the backoff's base: Meta may have it"
+    );
+    // Meta had taken it after all: its status carries our id.
+    let status = edubot_e2e::status("wamid.ACCEPTED-DESPITE-500", "delivered", ADA, Some(&id));
+    assert_eq!(post_webhook(&h, &status).await, 200);
+    assert_eq!(checks_at(&h, t0 + 10 * MINUTE).await.retries, 0);
+    assert_eq!(
+        h.graph.sends_to(ADA).len(),
+        before + 1,
+        "the user got it once"
+    );
+    let m = history(&h, ADA)
+        .await
+        .into_iter()
+        .find(|m| m.id == id)
+        .unwrap();
+    assert_eq!(m.status, MessageStatus::Delivered);
+}
+
+#[tokio::test]
 async fn a_lost_answer_with_no_status_is_retried_only_after_the_grace_period() {
     // The one documented case where the user may get a message twice.
     let h = handler_kit::harness_with(&[("WHATSAPP_TIMEOUT_SECONDS", "1")]).await;
@@ -329,7 +364,7 @@ async fn a_retry_is_refused_for_good_once_the_user_opted_out() {
     let id = body["message"]["id"].as_str().unwrap().to_owned();
     user_says(&h, ADA, "STOP").await;
     let before = h.graph.sends_to(ADA).len();
-    let report = checks_at(&h, now_ms() + MINUTE).await;
+    let report = checks_at(&h, now_ms() + 6 * MINUTE).await;
     assert_eq!((report.retries, report.permanent_failures), (1, 1));
     assert_eq!(
         h.graph.sends_to(ADA).len(),

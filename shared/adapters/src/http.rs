@@ -87,8 +87,34 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     if bytes.is_empty() {
         return Err(AppError::invalid("A JSON body is required."));
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| AppError::invalid(format!("The body is not valid JSON for this request: {e}")))
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut json)
+        .map_err(|e| AppError::invalid(body_refusal(&e)))?;
+    json.end()
+        .map_err(|_| AppError::invalid("The body is not valid JSON."))?;
+    Ok(value)
+}
+
+/// Why a body was refused, for a person: the field at fault, never the parser's own text
+/// (it can quote the input); the kind of fault and the field go to the log.
+fn body_refusal(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    use serde_json::error::Category;
+    let category = e.inner().classify();
+    let path = e.path().to_string();
+    tracing::info!(?category, field = %path, "request body refused");
+    if category != Category::Data {
+        return "The body is not valid JSON.".into();
+    }
+    let missing = e.inner().to_string();
+    let missing = missing
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (missing, path.as_str()) {
+        (Some(field), ".") => format!("The field `{field}` is required."),
+        (Some(field), parent) => format!("The field `{parent}.{field}` is required."),
+        (None, ".") => "The body must be a JSON object with the fields this request takes.".into(),
+        (None, field) => format!("The field `{field}` has a value of the wrong type or form."),
+    }
 }
 
 /// `{phone}` from the route: 8 to 15 digits.

@@ -13,7 +13,7 @@ use crate::ports::{CommitError, Page};
 use edubot_domain::content::content;
 use edubot_domain::desk::{claimed_outbound, end_support, may_send, SendRefusal, Waiting};
 use edubot_domain::model::{
-    new_message_id, Author, Conversation, ConversationState, Message, MessageStatus,
+    new_message_id, valid_username, Author, Conversation, ConversationState, Message, MessageStatus,
 };
 use edubot_domain::phone::Phone;
 use edubot_domain::time::{serde_rfc3339, Millis, MINUTE};
@@ -41,6 +41,12 @@ pub async fn login(
     now: Millis,
 ) -> Result<(String, Millis), AppError> {
     let bad_credentials = || AppError::new(ErrorCode::Unauthorized, "Wrong username or password.");
+    // No account has such a name, and it may not even fit in a key: refused before any
+    // read, in the time a real check takes.
+    if !valid_username(username) {
+        burn_password_check(password);
+        return Err(bad_credentials());
+    }
     let (window_key, window_end) = window(now, LOGIN_WINDOW);
     let (admin, user_failures, source_failures) = ctx
         .store()

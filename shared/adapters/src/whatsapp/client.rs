@@ -106,7 +106,9 @@ fn network_title(e: &reqwest::Error) -> String {
     }
 }
 
-/// Sorts a non-2xx Graph API answer into permanent or transient, keeping Meta's code and title.
+/// Sorts a non-2xx Graph API answer, keeping Meta's code and title: a 5xx may come after
+/// Meta accepted the message, so its outcome is unknown (retried only after a grace period
+/// with no status, docs/reliability.md); throttling is transient; the rest is permanent.
 pub fn classify_failure(http_status: u16, body: &serde_json::Value) -> SendError {
     let meta = body.get("error");
     let code = meta.and_then(|e| e.get("code")).and_then(|c| c.as_i64());
@@ -125,10 +127,9 @@ pub fn classify_failure(http_status: u16, body: &serde_json::Value) -> SendError
             .unwrap_or_else(|| format!("http_{http_status}")),
         title,
     };
-    let transient = http_status >= 500
-        || http_status == 429
-        || code.is_some_and(|c| TRANSIENT_META_CODES.contains(&c));
-    if transient {
+    if http_status >= 500 {
+        SendError::Unknown(error)
+    } else if http_status == 429 || code.is_some_and(|c| TRANSIENT_META_CODES.contains(&c)) {
         SendError::Transient(error)
     } else {
         SendError::Permanent(error)
@@ -160,11 +161,29 @@ mod tests {
             SendError::Transient(_)
         ));
         assert!(
-            matches!(classify_failure(503, &json!({})), SendError::Transient(e) if e.code == "http_503")
+            matches!(classify_failure(503, &json!({})), SendError::Unknown(e) if e.code == "http_503")
         );
         assert!(matches!(
             classify_failure(401, &json!({"error": {"code": 190}})),
             SendError::Permanent(_)
+        ));
+    }
+
+    #[test]
+    fn a_server_error_may_have_been_accepted_so_its_outcome_is_unknown() {
+        for code in [1, 2, 131000] {
+            assert!(matches!(
+                classify_failure(500, &json!({"error": {"code": code}})),
+                SendError::Unknown(_)
+            ));
+        }
+        assert!(matches!(
+            classify_failure(502, &json!({})),
+            SendError::Unknown(_)
+        ));
+        assert!(matches!(
+            classify_failure(429, &json!({})),
+            SendError::Transient(e) if e.code == "http_429"
         ));
     }
 }
