@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use edubot_adapters::model::{ConversationState, MessageStatus};
 use edubot_adapters::time::{now_ms, HOUR, MINUTE, SECOND};
 use edubot_app::checks::{run_checks, CheckReport};
+use edubot_app::ports::ConversationStore;
 use edubot_e2e::{Harness, Scripted};
 use handler_kit::*;
 use serde_json::json;
@@ -333,6 +334,43 @@ async fn a_server_error_may_have_been_accepted_so_it_waits_for_a_status_before_a
         .find(|m| m.id == id)
         .unwrap();
     assert_eq!(m.status, MessageStatus::Delivered);
+}
+
+/// A sender that stops after committing its claimed message (a crash, the Lambda timeout,
+/// a failed `sent` write after Meta accepted it) leaves it pending: it is retried only after
+/// the grace an unknown outcome gets, not when its 60 s claim runs out.
+#[tokio::test]
+async fn a_send_whose_sender_stopped_waits_for_the_grace_before_a_retry() {
+    let h = Harness::new().await;
+    in_support(&h).await;
+    let before = h.graph.sends_to(ADA).len();
+    let current = conversation(&h, ADA).await.unwrap();
+    let t0 = now_ms();
+    let stranded = edubot_domain::desk::claimed_outbound(
+        current.phone.clone(),
+        edubot_domain::model::Author::Admin,
+        edubot_domain::whatsapp::OutboundBody::text("Sent before the crash?"),
+        t0,
+    );
+    h.ctx
+        .store
+        .commit(&current, None, std::slice::from_ref(&stranded), t0)
+        .await
+        .expect("committed; the sender then stops");
+
+    assert_eq!(
+        checks_at(&h, t0 + 2 * MINUTE).await.retries,
+        0,
+        "its claim ran out, but Meta may have it: no retry yet"
+    );
+    assert_eq!(h.graph.sends_to(ADA).len(), before);
+    let later = checks_at(&h, t0 + 6 * MINUTE).await;
+    assert_eq!(
+        (later.retries, later.retries_sent),
+        (1, 1),
+        "no status came: sent"
+    );
+    assert_eq!(h.graph.sends_to(ADA).len(), before + 1);
 }
 
 #[tokio::test]

@@ -38,6 +38,7 @@ async fn main() -> ExitCode {
     let store = Store::new(
         edubot_adapters::aws::dynamodb_client().await,
         config.table_name,
+        config.settings.outbound_unknown_grace,
     );
     let result = match command {
         "create" => create(&store, username).await,

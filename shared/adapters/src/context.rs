@@ -39,7 +39,11 @@ impl AppContext {
     /// The context with only the DynamoDB client built; the others on first use.
     pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client) -> AppContext {
         AppContext {
-            store: Store::new(dynamodb, config.table_name.clone()),
+            store: Store::new(
+                dynamodb,
+                config.table_name.clone(),
+                config.settings.outbound_unknown_grace,
+            ),
             admins: AdminGate::default(),
             whatsapp: OnceLock::new(),
             tokens: OnceLock::new(),

@@ -63,6 +63,10 @@ pub enum StatusOutcome {
 pub struct Store {
     client: Client,
     table: String,
+    /// When a claimed send is due again if its sender never records its fate: after the
+    /// grace an unknown outcome gets (OUTBOUND_UNKNOWN_GRACE_SECONDS), since the sender may
+    /// have stopped after Meta accepted it; a status webhook settles it meanwhile.
+    unsettled_after: Millis,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -119,10 +123,11 @@ pub fn message_from_item(item: HashMap<String, AttributeValue>) -> Result<Messag
 }
 
 impl Store {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(client: Client, table: impl Into<String>, unknown_grace: Millis) -> Self {
         Store {
             client,
             table: table.into(),
+            unsettled_after: unknown_grace.max(SEND_CLAIM),
         }
     }
 
@@ -446,7 +451,7 @@ impl ConversationStore for Store {
                 // Claimed by the caller, who sends it right after the commit.
                 item.claim_until = Some(now + SEND_CLAIM);
                 item.gsi_pending_pk = Some(PENDING.into());
-                item.gsi_pending_sk = Some(pending_sk(now + SEND_CLAIM, &m.phone, &m.id));
+                item.gsi_pending_sk = Some(pending_sk(now + self.unsettled_after, &m.phone, &m.id));
             }
             let put = Put::builder()
                 .table_name(&self.table)

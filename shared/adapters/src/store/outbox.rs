@@ -172,7 +172,10 @@ impl OutboxStore for Store {
             )
             .expression_attribute_values(":until", n(now + SEND_CLAIM))
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":next", s(pending_sk(now + SEND_CLAIM, &m.phone, &m.id)))
+            .expression_attribute_values(
+                ":next",
+                s(pending_sk(now + self.unsettled_after, &m.phone, &m.id)),
+            )
             .expression_attribute_values(":pending", n(StoredStatus::Pending.rank()))
             .expression_attribute_values(":found", s(&due.pending_sk))
             .expression_attribute_values(":now", n(now))
@@ -211,7 +214,10 @@ impl OutboxStore for Store {
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":until", n(now + SEND_CLAIM))
             .expression_attribute_values(":pk", s(PENDING))
-            .expression_attribute_values(":next", s(pending_sk(now + SEND_CLAIM, phone, id)))
+            .expression_attribute_values(
+                ":next",
+                s(pending_sk(now + self.unsettled_after, phone, id)),
+            )
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
