@@ -163,14 +163,29 @@ pub fn source_address(ctx: &AppContext, req: &Request) -> String {
     if let Some(viewer) = header(req, "cloudfront-viewer-address").filter(|_| via_cloudfront) {
         // "203.0.113.7:46532" or "[2001:db8::1]:46532": drop the port.
         if let Some((ip, _port)) = viewer.rsplit_once(':') {
-            return ip.trim_matches(['[', ']']).to_owned();
+            return per_client(ip.trim_matches(['[', ']']));
         }
     }
     match req.request_context_ref() {
         Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.http.source_ip.clone().unwrap_or_default()
+            per_client(ctx.http.source_ip.as_deref().unwrap_or_default())
         }
         _ => String::new(),
+    }
+}
+
+/// An address as one client: IPv4 as it is, IPv6 by its /64, the block one subscriber
+/// gets and rotates addresses inside.
+fn per_client(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{}/64", std::net::Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+            }
+        },
+        _ => ip.to_owned(),
     }
 }
 
@@ -256,6 +271,28 @@ mod tests {
         lambda_http::request::from_str(&event.to_string()).unwrap()
     }
 
+    #[test]
+    fn an_ipv6_client_is_its_64_block_and_an_ipv4_one_its_address() {
+        let a = per_client("2001:db8:aa:bb:1111:2222:3333:4444");
+        assert_eq!(a, "2001:db8:aa:bb::/64");
+        assert_eq!(
+            per_client("2001:db8:aa:bb::9"),
+            a,
+            "a rotated address, the same client"
+        );
+        assert_ne!(
+            per_client("2001:db8:aa:bc::9"),
+            a,
+            "the next /64 is another client"
+        );
+        assert_eq!(per_client("203.0.113.7"), "203.0.113.7");
+        assert_eq!(
+            per_client("::ffff:203.0.113.7"),
+            "203.0.113.7",
+            "IPv4, mapped"
+        );
+    }
+
     #[tokio::test]
     async fn the_viewer_address_is_trusted_only_from_cloudfront() {
         let ctx = context("origin-secret");
@@ -272,7 +309,7 @@ mod tests {
         let cloudfront = request(
             serde_json::json!({"cloudfront-viewer-address": "[2001:db8::1]:4000", "x-origin-verify": "origin-secret"}),
         );
-        assert_eq!(source_address(&ctx, &cloudfront), "2001:db8::1");
+        assert_eq!(source_address(&ctx, &cloudfront), "2001:db8::/64");
         let not_behind_cloudfront = context("");
         let empty_secret = request(
             serde_json::json!({"cloudfront-viewer-address": "203.0.113.7:4000", "x-origin-verify": ""}),
