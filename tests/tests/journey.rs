@@ -631,3 +631,30 @@ async fn with_short_intervals_the_checks_can_be_watched_through_the_admin_api() 
         "told once"
     );
 }
+
+/// Restarting the stack with `ADMIN_PASSWORD` sets that admin's password again, and
+/// nothing else: an admin disabled meanwhile stays disabled.
+#[tokio::test]
+async fn a_password_reset_at_start_never_re_enables_a_disabled_admin() {
+    let graph = GraphStandIn::start().await;
+    let (_, table) = new_table().await;
+    let stack = start_stack(&graph, &table, None, &[]).await;
+    StackClient::signed_in(&stack).await;
+    assert!(stack
+        .context
+        .store
+        .set_admin_disabled(ADMIN, true)
+        .await
+        .unwrap());
+    drop(stack);
+
+    let stack = start_stack(&graph, &table, None, &[]).await;
+    let client = StackClient::new(&stack);
+    let (status, body) = client
+        .post(
+            "/api/admin/login",
+            json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+}

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use edubot_adapters::config::{Config, Needs};
 use edubot_adapters::model::valid_username;
-use edubot_adapters::store::Store;
+use edubot_adapters::store::{AdminStore, Store};
 
 /// Shorter passwords are refused: admins hold every conversation.
 const MIN_PASSWORD_CHARS: usize = 12;
@@ -81,7 +81,8 @@ async fn create(store: &Store, username: &str) -> Result<String, String> {
             "the password must have at least {MIN_PASSWORD_CHARS} characters"
         ));
     }
-    let admin = edubot_app::auth::new_admin(username, &password);
+    let existing = store.get_admin(username).await.map_err(|e| e.to_string())?;
+    let admin = edubot_app::auth::admin_with_password(existing, username, &password);
     store.put_admin(&admin).await.map_err(|e| e.to_string())?;
     Ok(format!("admin {username} created (or password reset)"))
 }

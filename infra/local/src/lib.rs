@@ -300,12 +300,12 @@ async fn ensure_admin(
         .get_admin(username)
         .await
         .map_err(|e| e.to_string())?;
-    let (password, generated) = match (password, existing) {
+    let (password, generated) = match (password, &existing) {
         (Some(p), _) => (p, false),
         (None, Some(_)) => return Ok(None),
         (None, None) => (generate_password(), true),
     };
-    let admin = edubot_app::auth::new_admin(username, &password);
+    let admin = edubot_app::auth::admin_with_password(existing, username, &password);
     ctx.store
         .put_admin(&admin)
         .await

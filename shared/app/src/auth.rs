@@ -11,6 +11,7 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use serde::{Deserialize, Serialize};
 
 use crate::ports::{AdminStore, StoreError};
+use edubot_domain::model::Admin;
 use edubot_domain::time::{Millis, SECOND};
 
 pub const ISSUER: &str = "edubot";
@@ -78,13 +79,25 @@ pub fn burn_password_check(password: &str) {
 }
 
 /// A new, enabled admin with this password (hashed with argon2id).
-pub fn new_admin(username: &str, password: &str) -> edubot_domain::model::Admin {
-    edubot_domain::model::Admin {
+pub fn new_admin(username: &str, password: &str) -> Admin {
+    Admin {
         username: username.to_owned(),
         password_hash: hash_password(password),
         role: ROLE_ADMIN.to_owned(),
         disabled: false,
         created_at: edubot_domain::time::now_ms(),
+    }
+}
+
+/// The account after setting `password`: a new admin if there was none; otherwise the same
+/// account with only its password changed — a disabled admin stays disabled.
+pub fn admin_with_password(existing: Option<Admin>, username: &str, password: &str) -> Admin {
+    match existing {
+        Some(admin) => Admin {
+            password_hash: hash_password(password),
+            ..admin
+        },
+        None => new_admin(username, password),
     }
 }
 
@@ -182,6 +195,21 @@ impl AdminGate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn setting_a_password_changes_only_the_password() {
+        let mut disabled = new_admin("jane", "the first password");
+        disabled.disabled = true;
+        disabled.created_at = 42;
+        let reset = admin_with_password(Some(disabled.clone()), "jane", "a second password");
+        assert!(reset.disabled, "a reset never re-enables");
+        assert_eq!(reset.created_at, 42);
+        assert!(verify_password("a second password", &reset.password_hash));
+        assert!(!verify_password("the first password", &reset.password_hash));
+        let created = admin_with_password(None, "john", "john's own password");
+        assert!(!created.disabled);
+        assert_eq!(created.username, "john");
+    }
 
     #[test]
     fn the_unknown_user_check_costs_what_a_real_check_costs() {
