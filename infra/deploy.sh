@@ -19,6 +19,8 @@
 #   ALARM_EMAIL        optional address for the alarms topic
 #   LOG_RETENTION_DAYS default 30
 #   TABLE_NAME         override the table (after a point-in-time restore, docs/deploying.md)
+#   RUST_LOG           default info; debug and trace are refused (the runtime logs whole
+#                      events: tokens, passwords, message bodies) unless ALLOW_VERBOSE_LOGS=1
 #
 # Secrets and settings come from SSM Parameter Store (see infra/secrets.sh):
 #   /edubot/<STACK>/secrets/<NAME>   SecureString, given only to the functions that need them
@@ -110,6 +112,10 @@ trap 'rm -rf "$WORK"' EXIT
 
 # ---- 0. What is needed before anything changes ----------------------------------------------
 step "Checks (stack $STACK in $REGION$(dry && echo ', dry run: no AWS call'))"
+# At debug and trace the Lambda runtime logs whole events: tokens, passwords, message bodies.
+if [[ "${RUST_LOG:-info}" =~ debug|trace ]] && [[ "${ALLOW_VERBOSE_LOGS:-0}" != 1 ]]; then
+  die "RUST_LOG=$RUST_LOG would log whole events (tokens, passwords, message bodies): use info, warn or error, or set ALLOW_VERBOSE_LOGS=1 for a short, deliberate investigation"
+fi
 for tool in cargo python3 cfn-lint; do command -v "$tool" >/dev/null || die "$tool is missing (make deploy installs cfn-lint)"; done
 if ! dry || [[ "$BUILD" == 1 ]]; then
   cargo lambda --version >/dev/null 2>&1 || die "cargo-lambda is missing (make deploy installs it; or: pip install cargo-lambda ziglang)"
@@ -240,7 +246,8 @@ step "Done: $STACK in $REGION$(dry && echo ' (dry run: nothing was changed)')"
 cat <<EOF
   Admin page:    $ADMIN_URL
   Webhook:       $WEBHOOK_URL
-  Verify token:  $(parameter secrets WHATSAPP_VERIFY_TOKEN)
+  Verify token:  aws ssm get-parameter --with-decryption --query Parameter.Value --output text \
+                   --name $SSM_PATH/secrets/WHATSAPP_VERIFY_TOKEN
 
   In Meta's app dashboard (WhatsApp > Configuration > Webhook) paste the webhook URL as the
   callback URL and the verify token, then subscribe to the "messages" field.
