@@ -33,7 +33,7 @@ STORE_CALLS = {
         "unprocessed_messages", "get_conversation", "get_activation_code", "commit_with",
         "mark_sent", "mark_failed", "mark_retry",
     ],
-    "admin-login": ["login_read", "record_login_failure"],
+    "admin-login": ["count_use", "get_admin", "uncount_use"],
     "list-conversations": ["get_admin", "list_conversations"],
     "get-messages": ["get_admin", "get_conversation", "messages_page", "enquiries"],
     "send-message": [

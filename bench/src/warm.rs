@@ -28,7 +28,10 @@ fn budget(name: &str) -> (Budget, &'static str) {
             Budget::PlusPerSend(3),
             "conversation read + unprocessed Query + 1 transaction (+1 GetItem on an activation attempt); + the sent mark per reply",
         ),
-        "admin-login" => (Budget::Fixed(2), "1 read, 1 write (attempt counter)"),
+        "admin-login" => (
+            Budget::Fixed(5),
+            "2 attempt counters + 1 read (+ the 2 counters back on success)",
+        ),
         "list-conversations" => (Budget::Fixed(1), "1 Query on an index"),
         "get-messages" | "get-messages (after=)" => (
             Budget::Fixed(3),

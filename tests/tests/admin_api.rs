@@ -144,6 +144,72 @@ async fn five_failures_for_a_username_lock_it_with_retry_after() {
     assert_eq!(status, 200);
 }
 
+/// A sign-in from this address, as CloudFront passes it on.
+async fn login_from(h: &Harness, address: &str, username: &str, password: &str) -> Response<Body> {
+    let viewer = format!("{address}:40000");
+    call_with_headers(
+        &h.ctx,
+        Method::POST,
+        "/api/admin/login",
+        &[
+            ("content-type", "application/json"),
+            ("x-origin-verify", "origin-secret"),
+            ("cloudfront-viewer-address", &viewer),
+        ],
+        json!({ "username": username, "password": password })
+            .to_string()
+            .as_bytes(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_stranger_failing_on_purpose_never_locks_the_real_admin_out() {
+    let h = handler_kit::harness_with(&[("ORIGIN_VERIFY_SECRET", "origin-secret")]).await;
+    h.create_admin(ADMIN, ADMIN_PASSWORD).await;
+    for attempt in 1..=12 {
+        let response = login_from(&h, "198.51.100.66", ADMIN, &format!("guess {attempt}")).await;
+        let (status, _) = json_of(response);
+        assert!(
+            status == 401 || status == 429,
+            "attempt {attempt}: {status}"
+        );
+    }
+    let (status, _) = json_of(login_from(&h, "198.51.100.66", ADMIN, ADMIN_PASSWORD).await);
+    assert_eq!(status, 429, "the guesser's own address is held back");
+    let (status, body) = json_of(login_from(&h, "192.0.2.10", ADMIN, ADMIN_PASSWORD).await);
+    assert_eq!(status, 200, "the admin from elsewhere signs in: {body}");
+    // Signing in again and again from one place never counts against it.
+    for _ in 0..8 {
+        let (status, _) = json_of(login_from(&h, "192.0.2.10", ADMIN, ADMIN_PASSWORD).await);
+        assert_eq!(status, 200);
+    }
+}
+
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_gets_no_more_checks_than_the_same_guesses_in_a_row() {
+    let h = handler_kit::harness_with(&[("ORIGIN_VERIFY_SECRET", "origin-secret")]).await;
+    h.create_admin(ADMIN, ADMIN_PASSWORD).await;
+    let guesses = (0..20).map(|i| {
+        let h = &h;
+        async move {
+            let password = format!("parallel guess {i}");
+            json_of(login_from(h, "198.51.100.77", ADMIN, &password).await).0
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let held_back = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (checked, held_back),
+        (
+            edubot_app::desk::LOGIN_ATTEMPTS_PER_USER_AND_SOURCE as usize,
+            15
+        ),
+        "{statuses:?}"
+    );
+}
+
 #[tokio::test]
 async fn login_refuses_malformed_and_oversized_bodies() {
     let h = Harness::new().await;

@@ -19,9 +19,11 @@ use edubot_domain::phone::Phone;
 use edubot_domain::time::{serde_rfc3339, Millis, MINUTE};
 use edubot_domain::whatsapp::{OutboundBody, MAX_TEXT_CHARS};
 
-/// Failed logins allowed per username, and per source address, in one window.
-pub const LOGIN_FAILURES_PER_USER: u32 = 5;
-pub const LOGIN_FAILURES_PER_SOURCE: u32 = 20;
+/// Sign-in attempts allowed, in one window, per username from one source address (a
+/// guesser), and per source address whatever the username (a sprayer). Nothing is counted
+/// per username alone: a stranger failing on purpose elsewhere never locks its admin out.
+pub const LOGIN_ATTEMPTS_PER_USER_AND_SOURCE: u32 = 5;
+pub const LOGIN_ATTEMPTS_PER_SOURCE: u32 = 20;
 pub const LOGIN_WINDOW: Millis = 15 * MINUTE;
 /// Replies one admin may send per minute.
 pub const SENDS_PER_ADMIN_PER_MINUTE: u32 = 60;
@@ -32,7 +34,10 @@ fn window(now: Millis, length: Millis) -> (String, Millis) {
     (index.to_string(), (index + 1) * length)
 }
 
-/// Signs an admin in; the same answer, in similar time, for an unknown user and a wrong password.
+/// Signs an admin in; the same answer, in similar time, for an unknown user and a wrong
+/// password. The attempt is counted before the password is checked (atomic counters, read
+/// back from the increment), so a burst of parallel guesses gets no more checks than the
+/// same guesses one by one; a sign-in that works gives its attempt back.
 pub async fn login(
     ctx: &impl Ports,
     username: &str,
@@ -48,11 +53,18 @@ pub async fn login(
         return Err(bad_credentials());
     }
     let (window_key, window_end) = window(now, LOGIN_WINDOW);
-    let (admin, user_failures, source_failures) = ctx
-        .store()
-        .login_read(username, source, &window_key)
-        .await?;
-    if user_failures >= LOGIN_FAILURES_PER_USER || source_failures >= LOGIN_FAILURES_PER_SOURCE {
+    let pair = format!("{username}#{source}");
+    let store = ctx.store();
+    let (pair_attempts, source_attempts, admin) = futures_util::future::join3(
+        store.count_use(LOGIN_PAIR, &pair, &window_key, window_end),
+        store.count_use(LOGIN_SOURCE, source, &window_key, window_end),
+        store.get_admin(username),
+    )
+    .await;
+    let (pair_attempts, source_attempts, admin) = (pair_attempts?, source_attempts?, admin?);
+    if pair_attempts > LOGIN_ATTEMPTS_PER_USER_AND_SOURCE
+        || source_attempts > LOGIN_ATTEMPTS_PER_SOURCE
+    {
         return Err(AppError::rate_limited(((window_end - now) / 1000) as u64));
     }
     let valid = match &admin {
@@ -63,14 +75,22 @@ pub async fn login(
         }
     };
     if !valid {
-        ctx.store()
-            .record_login_failure(username, source, &window_key, window_end)
-            .await?;
         tracing::info!(source = %source, "failed admin login");
         return Err(bad_credentials());
     }
+    let (pair, source) = futures_util::future::join(
+        store.uncount_use(LOGIN_PAIR, &pair, &window_key),
+        store.uncount_use(LOGIN_SOURCE, source, &window_key),
+    )
+    .await;
+    pair?;
+    source?;
     Ok(ctx.tokens().issue(username, now))
 }
+
+/// The sign-in counters' scopes (`RATE#<scope>#<key>` items).
+const LOGIN_PAIR: &str = "login-pair";
+const LOGIN_SOURCE: &str = "login-source";
 
 #[derive(Debug, Serialize)]
 pub struct Dashboard {

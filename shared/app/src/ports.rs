@@ -207,25 +207,8 @@ pub trait AdminStore: Sync {
         username: &str,
     ) -> impl Future<Output = Result<Option<Admin>, StoreError>> + Send;
 
-    /// The sign-in's one read: the admin and the failure counts of `window` for the
-    /// username and the source address.
-    fn login_read(
-        &self,
-        username: &str,
-        source: &str,
-        window: &str,
-    ) -> impl Future<Output = Result<(Option<Admin>, u32, u32), StoreError>> + Send;
-
-    /// Counts a failed sign-in against the username and the source address.
-    fn record_login_failure(
-        &self,
-        username: &str,
-        source: &str,
-        window: &str,
-        expires_at: Millis,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Counts one use of `scope`/`key` in `window`; answers the count so far.
+    /// Counts one use of `scope`/`key` in `window`, atomically; answers the count so far,
+    /// this use included (a burst of parallel uses gets 1, 2, 3…, never the same count).
     fn count_use(
         &self,
         scope: &str,
@@ -233,6 +216,14 @@ pub trait AdminStore: Sync {
         window: &str,
         expires_at: Millis,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Takes one use back (one that turned out not to count, like a sign-in that worked).
+    fn uncount_use(
+        &self,
+        scope: &str,
+        key: &str,
+        window: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Issued activation codes.

@@ -1,8 +1,6 @@
 //! Admin accounts and the counters that rate-limit sign-ins and sends.
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, ReturnValue, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::items::*;
 use super::*;
@@ -56,101 +54,6 @@ impl AdminStore for Store {
             .transpose()
     }
 
-    /// The login's one read: the admin and the failure counters of the current window for
-    /// the username and the source address (one BatchGetItem).
-    async fn login_read(
-        &self,
-        username: &str,
-        source: &str,
-        window: &str,
-    ) -> Result<(Option<Admin>, u32, u32), StoreError> {
-        let admin_key = key(admin_pk(username), SINGLETON_SK.into());
-        let user_key = key(rate_pk("login-user", username), window.to_owned());
-        let source_key = key(rate_pk("login-source", source), window.to_owned());
-        let keys = KeysAndAttributes::builder()
-            .keys(admin_key)
-            .keys(user_key.clone())
-            .keys(source_key.clone())
-            .consistent_read(true)
-            .build()
-            .expect("keys");
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, keys)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        let mut admin = None;
-        let (mut user_failures, mut source_failures) = (0, 0);
-        for item in out
-            .responses
-            .unwrap_or_default()
-            .remove(&self.table)
-            .unwrap_or_default()
-        {
-            let pk = match item.get("pk") {
-                Some(AttributeValue::S(pk)) => pk.clone(),
-                _ => continue,
-            };
-            let count = || match item.get("count") {
-                Some(AttributeValue::N(c)) => c.parse().unwrap_or(0),
-                _ => 0,
-            };
-            if pk
-                == user_key["pk"]
-                    .as_s()
-                    .map(String::as_str)
-                    .unwrap_or_default()
-            {
-                user_failures = count();
-            } else if pk
-                == source_key["pk"]
-                    .as_s()
-                    .map(String::as_str)
-                    .unwrap_or_default()
-            {
-                source_failures = count();
-            } else {
-                admin = Some(from_item::<AdminItem>(item)?.into_admin());
-            }
-        }
-        Ok((admin, user_failures, source_failures))
-    }
-
-    /// Counts a failed login against the username and the source address (one transaction).
-    async fn record_login_failure(
-        &self,
-        username: &str,
-        source: &str,
-        window: &str,
-        expires_at: Millis,
-    ) -> Result<(), StoreError> {
-        let bump = |pk: String| {
-            TransactWriteItem::builder()
-                .update(
-                    Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(pk, window.to_owned())))
-                        .update_expression("ADD #count :one SET expires_at = :exp")
-                        .expression_attribute_names("#count", "count")
-                        .expression_attribute_values(":one", n(1))
-                        .expression_attribute_values(":exp", n(expires_at / SECOND))
-                        .build()
-                        .expect("update"),
-                )
-                .build()
-        };
-        self.client
-            .transact_write_items()
-            .transact_items(bump(rate_pk("login-user", username)))
-            .transact_items(bump(rate_pk("login-source", source)))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
-    }
-
     /// Counts one use of `scope`/`key` in `window` and answers the count so far (one update).
     async fn count_use(
         &self,
@@ -176,5 +79,22 @@ impl AdminStore for Store {
             Some(AttributeValue::N(c)) => c.parse().unwrap_or(u32::MAX),
             _ => u32::MAX,
         })
+    }
+
+    async fn uncount_use(&self, scope: &str, key_: &str, window: &str) -> Result<(), StoreError> {
+        // Never below zero: a counter gone (its window expired) stays gone.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(rate_pk(scope, key_), window.to_owned())))
+            .update_expression("ADD #count :minus_one")
+            .condition_expression("#count > :zero")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        conditional(result).map(|_| ())
     }
 }
