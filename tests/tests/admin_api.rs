@@ -1112,11 +1112,44 @@ async fn send_validates_the_text_in_code_points_after_trimming() {
     }
 }
 
+/// The limit is on the text: the longest text fits in a body, even in 4-byte characters,
+/// and even with every character escaped as JSON allows.
 #[tokio::test]
-async fn send_refuses_a_body_over_16_kib() {
+async fn the_longest_text_fits_in_a_body_whatever_its_characters() {
     let (h, token) = desk().await;
     let path = format!("/api/admin/conversations/{ADA}/chat-support/send");
-    let body = json!({"text": "hello", "padding": "x".repeat(16 * 1024)});
+    let emoji = "💬".repeat(4096);
+    let body = json!({ "text": emoji });
+    assert!(
+        body.to_string().len() > 16 * 1024,
+        "the old limit refused it"
+    );
+    let (status, json) = post(&h.ctx, &path, &token, Some(&body)).await;
+    assert_eq!(status, 201, "{json}");
+    assert_eq!(json["message"]["text"], emoji);
+    let escaped = format!("{{\"text\": \"{}\"}}", "\\ud83d\\udcac".repeat(4096));
+    let (status, json) = edubot_e2e::json_of(
+        call_with_headers(
+            &h.ctx,
+            Method::POST,
+            &path,
+            &[
+                ("authorization", &format!("Bearer {token}")),
+                ("content-type", "application/json"),
+            ],
+            escaped.as_bytes(),
+        )
+        .await,
+    );
+    assert_eq!(status, 201, "{json}");
+    assert_eq!(json["message"]["text"], emoji);
+}
+
+#[tokio::test]
+async fn send_refuses_a_body_over_64_kib() {
+    let (h, token) = desk().await;
+    let path = format!("/api/admin/conversations/{ADA}/chat-support/send");
+    let body = json!({"text": "hello", "padding": "x".repeat(64 * 1024)});
     let (status, json) = post(&h.ctx, &path, &token, Some(&body)).await;
     assert_eq!((status, error_code(&json)), (413, "too_large"));
     let (status, json) = edubot_e2e::json_of(
