@@ -372,6 +372,27 @@ pub async fn end_chat_support(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_is_accepted_exactly_when_1_to_4096_characters_remain_after_trimming(
+            text in "\\s{0,3}\\PC{0,20}\\s{0,3}|\\PC{4090,4100}"
+        ) {
+            let trimmed = text.trim();
+            let expected = (1..=MAX_TEXT_CHARS).contains(&trimmed.chars().count());
+            match validate_text(&text) {
+                Ok(accepted) => {
+                    prop_assert!(expected);
+                    prop_assert_eq!(accepted, trimmed);
+                }
+                Err(e) => {
+                    prop_assert!(!expected);
+                    prop_assert_eq!(e.code, ErrorCode::InvalidRequest);
+                }
+            }
+        }
+    }
 
     #[test]
     fn text_is_validated_after_trimming_in_code_points() {

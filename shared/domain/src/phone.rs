@@ -53,6 +53,20 @@ impl fmt::Display for Phone {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_is_a_phone_exactly_when_it_is_8_to_15_ascii_digits(raw in "\\PC{0,20}|[0-9]{6,17}") {
+            let expected = (8..=15).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit());
+            let parsed = Phone::parse(&raw);
+            prop_assert_eq!(parsed.is_some(), expected);
+            if let Some(phone) = parsed {
+                prop_assert_eq!(phone.as_str(), raw.as_str());
+                prop_assert_eq!(phone.masked().chars().count(), raw.len());
+            }
+        }
+    }
 
     #[test]
     fn accepts_8_to_15_digits_only() {

@@ -630,3 +630,27 @@ impl ConversationStore for Store {
         turn_writes::ratings_since(self, since).await
     }
 }
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_list_cursor_reads_back_as_what_made_it(ts in 0i64..10_000_000_000_000, phone in "[0-9]{8,15}") {
+            let phone = Phone::parse(&phone).unwrap();
+            let cursor = list_cursor(ts, &phone);
+            prop_assert_eq!(parse_list_cursor(&cursor), Some((ts, phone)));
+        }
+
+        #[test]
+        fn any_text_given_as_a_cursor_is_refused_or_is_one_a_page_could_have_made(
+            raw in "\\PC{0,40}|[0-9]{13}\\.[0-9]{6,17}"
+        ) {
+            if let Some((ts, phone)) = parse_list_cursor(&raw) {
+                prop_assert_eq!(list_cursor(ts, &phone), raw);
+            }
+        }
+    }
+}

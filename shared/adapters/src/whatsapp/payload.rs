@@ -299,7 +299,82 @@ fn parse_status(raw: &Value) -> Option<StatusUpdate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// Any JSON, a few levels deep, with the names, strings and numbers webhooks carry.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::from),
+            prop::sample::select(vec![
+                "text",
+                "interactive",
+                "image",
+                "1700000000",
+                "447700900123",
+                "PNID"
+            ])
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec(
+                    (
+                        prop::sample::select(vec![
+                            "messages",
+                            "statuses",
+                            "contacts",
+                            "metadata",
+                            "phone_number_id",
+                            "from",
+                            "id",
+                            "timestamp",
+                            "type",
+                            "text",
+                            "body",
+                            "interactive",
+                            "status",
+                            "recipient_id",
+                            "errors",
+                            "context",
+                            "wa_id",
+                            "profile",
+                        ]),
+                        inner,
+                    ),
+                    0..5,
+                )
+                .prop_map(|fields| {
+                    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_the_parser(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            if let Ok(parsed) = WebhookPayload::parse(&body) {
+                let _ = parsed.into_batch("PNID");
+            }
+        }
+
+        #[test]
+        fn any_json_in_a_change_value_is_read_or_skipped_never_a_panic(value in any_json()) {
+            let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}]});
+            if let Ok(parsed) = WebhookPayload::parse(body.to_string().as_bytes()) {
+                let batch = parsed.into_batch("PNID");
+                for m in &batch.messages {
+                    prop_assert!(!m.wamid.is_empty());
+                }
+            }
+        }
+    }
 
     fn payload(value: Value) -> WebhookBatch {
         let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}]});

@@ -29,6 +29,27 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_body_verifies_under_its_own_signature_and_no_changed_one(
+            secret in proptest::collection::vec(any::<u8>(), 0..64),
+            body in proptest::collection::vec(any::<u8>(), 0..512),
+            flip in any::<prop::sample::Index>(),
+            header in "\\PC{0,80}",
+        ) {
+            let signature = sign(&secret, &body);
+            prop_assert!(verify(&secret, &body, Some(&signature)));
+            if !body.is_empty() {
+                let mut changed = body.clone();
+                changed[flip.index(body.len())] ^= 0x01;
+                prop_assert!(!verify(&secret, &changed, Some(&signature)));
+            }
+            // Any header at all: an answer, never a panic, and no stranger's string verifies.
+            prop_assert_eq!(verify(&secret, &body, Some(&header)), header.trim() == signature);
+        }
+    }
 
     // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
     const RFC4231_2: &str =
