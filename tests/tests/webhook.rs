@@ -548,3 +548,47 @@ async fn the_webhook_never_calls_the_graph_api() {
         h.graph.sends()
     );
 }
+
+/// Nothing in one POST can fail the others: a message whose id is no WhatsApp id (too long
+/// for a key) is left out, an oversized text or raw payload is cut to what a stored item
+/// holds, and everything else is stored — with 200, so Meta does not retry for days.
+#[tokio::test]
+async fn an_unstorable_item_never_fails_the_rest_of_its_post() {
+    let h = Harness::new().await;
+    let ts = now_secs();
+    let (long_text_wamid, image_wamid, normal_wamid) = (new_wamid(), new_wamid(), new_wamid());
+    let long_text = "é".repeat(100_000);
+    let payload = webhook_with_changes(vec![(
+        PHONE_NUMBER_ID,
+        json!({
+            "contacts": [{"profile": {"name": "N".repeat(5_000)}, "wa_id": ADA}],
+            "messages": [
+                text_message(ADA, &"w".repeat(3_000), ts, "an id no key can hold"),
+                text_message(ADA, &long_text_wamid, ts, &long_text),
+                {"from": ADA, "id": image_wamid, "timestamp": ts.to_string(), "type": "image",
+                 "image": {"id": "media-2", "mime_type": "image/jpeg", "padding": "x".repeat(500_000)}},
+                text_message(ADA, &normal_wamid, ts, "and this one"),
+            ],
+            "statuses": [status_object(&"s".repeat(3_000), "delivered", ADA)],
+        }),
+    )]);
+    assert_eq!(post_webhook(&h, &payload).await, 200);
+
+    let inbound: Vec<_> = history(&h, ADA)
+        .await
+        .into_iter()
+        .filter(|m| m.direction == Direction::Inbound)
+        .collect();
+    let wamids: Vec<_> = inbound.iter().filter_map(|m| m.wamid.clone()).collect();
+    assert_eq!(wamids, [long_text_wamid, image_wamid, normal_wamid]);
+    let cut = inbound[0].text.as_deref().unwrap();
+    assert_eq!(
+        cut.chars().count(),
+        4097,
+        "4096 characters and the mark of the cut"
+    );
+    assert!(cut.ends_with('…'));
+    assert_eq!(inbound[1].text.as_deref(), Some("[image]"));
+    assert_eq!(inbound[2].text.as_deref(), Some("and this one"));
+    assert!(inbound[0].profile_name.as_deref().unwrap().chars().count() <= 257);
+}

@@ -175,9 +175,11 @@ impl Store {
             profile_name: m.profile_name.clone(),
         };
         let mut item = MessageItem::from_message(&message);
-        // Known types are fully described by kind/text; keep the raw JSON of the others.
-        item.raw =
-            (!matches!(m.kind.as_str(), "text" | "interactive" | "button")).then(|| m.raw.clone());
+        // Known types are fully described by kind/text; keep the raw JSON of the others
+        // (the parser left it empty when it was too large to keep).
+        item.raw = (!matches!(m.kind.as_str(), "text" | "interactive" | "button")
+            && !m.raw.is_empty())
+        .then(|| m.raw.clone());
         item.gsi_unprocessed_pk = Some(UNPROCESSED.into());
         item.gsi_unprocessed_sk = Some(format!("{}#{}", m.from, id));
         let put = |item| {

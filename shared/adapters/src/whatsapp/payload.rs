@@ -129,7 +129,8 @@ impl WebhookPayload {
             for raw in &value.messages {
                 match parse_message(raw) {
                     Some(mut m) => {
-                        m.profile_name = name_of(m.from.as_str());
+                        m.profile_name =
+                            name_of(m.from.as_str()).map(|n| at_most(n, MAX_SHORT_CHARS));
                         batch.messages.push(m);
                     }
                     None => batch.skipped += 1,
@@ -144,6 +145,33 @@ impl WebhookPayload {
         }
         batch
     }
+}
+
+/// What one stored message may hold, whatever a payload says: every item must fit in a
+/// DynamoDB key (2 KB) and item (400 KB), or one item would fail its whole POST on every
+/// one of Meta's retries, and the items after it would be lost.
+const MAX_WAMID_BYTES: usize = 256;
+const MAX_TEXT_CHARS: usize = 4096;
+const MAX_SHORT_CHARS: usize = 256;
+const MAX_RAW_BYTES: usize = 16 * 1024;
+
+/// Meta's message ids are short printable ASCII (`wamid.HBgM…`); anything else is no id of
+/// theirs and cannot be a key.
+fn valid_wamid(id: &str) -> bool {
+    (1..=MAX_WAMID_BYTES).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// `text` cut to `max` characters, marked when cut.
+fn at_most(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
+fn skip(what: &str, why: &str) -> Option<std::convert::Infallible> {
+    tracing::warn!(item = what, reason = why, "webhook item not stored");
+    None
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -162,23 +190,31 @@ fn timestamp_ms(v: &Value) -> Option<Millis> {
 
 fn parse_message(raw: &Value) -> Option<InboundMessage> {
     let wamid = raw.get("id")?.as_str()?.to_owned();
+    if !valid_wamid(&wamid) {
+        skip("message", "its id is no WhatsApp message id")?;
+    }
     let from = Phone::parse(raw.get("from")?.as_str()?)?;
     let sent_at = timestamp_ms(raw)?;
-    let kind = raw
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown")
-        .to_owned();
+    let kind = raw.get("type").and_then(Value::as_str).unwrap_or("unknown");
+    let kind = at_most(kind.to_owned(), MAX_SHORT_CHARS);
     let (text, interactive_id) = readable(&kind, raw);
+    let raw = raw.to_string();
+    if raw.len() > MAX_RAW_BYTES {
+        tracing::warn!(kind = %kind, bytes = raw.len(), "webhook message's raw JSON not kept: too large");
+    }
     Some(InboundMessage {
         wamid,
         from,
         profile_name: None,
         sent_at,
         kind,
-        text,
-        interactive_id,
-        raw: raw.to_string(),
+        text: text.map(|t| at_most(t, MAX_TEXT_CHARS)),
+        interactive_id: interactive_id.map(|id| at_most(id, MAX_SHORT_CHARS)),
+        raw: if raw.len() > MAX_RAW_BYTES {
+            String::new()
+        } else {
+            raw
+        },
     })
 }
 
@@ -259,6 +295,9 @@ fn readable(kind: &str, raw: &Value) -> (Option<String>, Option<String>) {
 
 fn parse_status(raw: &Value) -> Option<StatusUpdate> {
     let wamid = raw.get("id")?.as_str()?.to_owned();
+    if !valid_wamid(&wamid) {
+        skip("status", "its id is no WhatsApp message id")?;
+    }
     let status = MessageStatus::from_whatsapp(raw.get("status")?.as_str()?)?;
     let error = (status == MessageStatus::Failed).then(|| {
         let first = raw
@@ -278,7 +317,10 @@ fn parse_status(raw: &Value) -> Option<StatusUpdate> {
             .and_then(|e| str_at(e, &["title"]).or_else(|| str_at(e, &["message"])))
             .unwrap_or("Failed without a reason from WhatsApp")
             .to_owned();
-        MessageError { code, title }
+        MessageError {
+            code: at_most(code, MAX_SHORT_CHARS),
+            title: at_most(title, MAX_SHORT_CHARS),
+        }
     });
     Some(StatusUpdate {
         wamid,
@@ -287,9 +329,11 @@ fn parse_status(raw: &Value) -> Option<StatusUpdate> {
             .get("recipient_id")
             .and_then(Value::as_str)
             .and_then(Phone::parse),
+        // Ours are message ids; anything longer is no callback of ours.
         callback: raw
             .get("biz_opaque_callback_data")
             .and_then(Value::as_str)
+            .filter(|c| c.len() <= MAX_WAMID_BYTES)
             .map(str::to_owned),
         timestamp: timestamp_ms(raw),
         error,
