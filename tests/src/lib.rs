@@ -317,6 +317,8 @@ pub enum Scripted {
     /// Accepted (recorded, with a wamid) but answered only after this long: longer than
     /// the client's timeout, it is a send whose answer was lost.
     SlowSuccess(Duration),
+    /// Accepted with this wamid: one no key can hold makes recording the send fail.
+    SuccessWithWamid(String),
 }
 
 #[derive(Default)]
@@ -345,11 +347,17 @@ async fn graph_handler(
     body: Bytes,
 ) -> axum::response::Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let wamid = format!("wamid.TEST{}", new_message_id());
+    let scripted = state.lock().unwrap().script.pop_front();
+    let wamid = match &scripted {
+        Some(Scripted::SuccessWithWamid(wamid)) => wamid.clone(),
+        _ => format!("wamid.TEST{}", new_message_id()),
+    };
     let scripted = {
         let mut s = state.lock().unwrap();
-        let scripted = s.script.pop_front();
-        let accepted = matches!(scripted, None | Some(Scripted::SlowSuccess(_)));
+        let accepted = matches!(
+            scripted,
+            None | Some(Scripted::SlowSuccess(_)) | Some(Scripted::SuccessWithWamid(_))
+        );
         s.sends.push(RecordedSend {
             path: uri.path().to_owned(),
             authorization: headers
@@ -373,7 +381,7 @@ async fn graph_handler(
             tokio::time::sleep(delay).await;
             accepted_response(&body, &wamid)
         }
-        None => accepted_response(&body, &wamid),
+        Some(Scripted::SuccessWithWamid(_)) | None => accepted_response(&body, &wamid),
     }
 }
 

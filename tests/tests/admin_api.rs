@@ -1225,6 +1225,21 @@ async fn a_graph_server_error_is_a_202_with_a_pending_message() {
     assert_eq!(stored["text"], "One moment");
 }
 
+/// Meta took the reply but recording that failed (here: a wamid no key can hold): the admin
+/// gets 202 with the message as it went out, never a 500 that invites a second copy.
+#[tokio::test]
+async fn a_sent_reply_whose_record_failed_is_a_202_not_a_500() {
+    let (h, token) = desk().await;
+    let before = h.graph.sends().len();
+    let wamid = format!("wamid.{}", "W".repeat(3_000));
+    h.graph.script(Scripted::SuccessWithWamid(wamid.clone()));
+    let (status, body) = admin_send(&h, &token, ADA, "On its way").await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["message"]["wamid"], wamid.as_str());
+    assert_eq!(body["message"]["text"], "On its way");
+    assert_eq!(h.graph.sends().len(), before + 1, "sent once");
+}
+
 // ---- end-chat ----------------------------------------------------------------------------
 
 #[tokio::test]

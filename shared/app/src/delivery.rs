@@ -13,7 +13,8 @@ use edubot_domain::time::Millis;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     Sent(Message),
-    /// Still pending: a retry is scheduled.
+    /// Still pending: a retry is scheduled (or it went out and only its record is missing:
+    /// then it carries its wamid, and a status settles it before the retry is due).
     Retrying(Message),
     Failed(Message),
 }
@@ -43,12 +44,30 @@ pub async fn deliver(
     let config = ctx.settings();
     match ctx.messenger().send(&m.phone, &body, &m.id).await {
         Ok(wamid) => {
-            ctx.store().mark_sent(&m, &wamid, now).await?;
-            m.status = MessageStatus::Sent;
+            // Meta has it. Recording that is tried twice; if both fail, the message stays
+            // pending under its grace, for the status webhooks (which carry our id) to
+            // settle: a message that went out is never answered as an error.
+            let store = ctx.store();
+            let recorded = match store.mark_sent(&m, &wamid, now).await {
+                Ok(()) => Ok(()),
+                Err(_) => store.mark_sent(&m, &wamid, now).await,
+            };
             m.wamid = Some(wamid);
             m.sent_at = Some(now);
             m.error = None;
-            Ok(Delivery::Sent(m))
+            match recorded {
+                Ok(()) => {
+                    m.status = MessageStatus::Sent;
+                    Ok(Delivery::Sent(m))
+                }
+                Err(e) => {
+                    tracing::error!(
+                        phone = %m.phone.masked(), message_id = %m.id, error = %e,
+                        "sent, but recording it failed: its status webhook will settle it"
+                    );
+                    Ok(Delivery::Retrying(m))
+                }
+            }
         }
         Err(SendError::Permanent(error)) => fail(ctx, m, error, "send refused by WhatsApp").await,
         Err(failure) if m.attempts >= config.outbound_max_attempts => {
