@@ -89,7 +89,7 @@ async fn issuing_validates_the_request() {
     }
     let response = call(&h.ctx, Method::POST, PATH, Some(&token), None).await;
     assert_eq!(json_of(response).0, 400, "no body");
-    let huge = json!({"student_name": "Jane", "course": "x".repeat(17 * 1024)});
+    let huge = json!({"student_name": "Jane", "course": "x".repeat(65 * 1024)});
     let (status, body) = issue(&h, &token, &huge).await;
     assert_eq!((status, error_code(&body)), (413, "too_large"));
 }

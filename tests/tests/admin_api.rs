@@ -226,7 +226,7 @@ async fn login_refuses_malformed_and_oversized_bodies() {
         assert_eq!(status, 400, "{}", String::from_utf8_lossy(body));
         assert_eq!(error_code(&json), "invalid_request");
     }
-    let big = json!({ "username": ADMIN, "password": "p".repeat(17 * 1024) }).to_string();
+    let big = json!({ "username": ADMIN, "password": "p".repeat(65 * 1024) }).to_string();
     let (status, json) = json_of(login(&h, big.as_bytes()).await);
     assert_eq!(status, 413);
     assert_eq!(error_code(&json), "too_large");
