@@ -422,13 +422,11 @@ async fn bad_input_is_refused_with_clear_errors_and_loses_nothing() {
         404
     );
     assert_eq!(admin.get("/api/admin/conversations?limit=500").await.0, 400);
-    let (status, _) = admin
-        .post(
-            &format!("/api/admin/conversations/{user}/chat-support/send"),
-            json!({"text": "x".repeat(20_000)}),
-        )
-        .await;
-    assert_eq!(status, 413);
+    let send = format!("/api/admin/conversations/{user}/chat-support/send");
+    let (status, _) = admin.post(&send, json!({"text": "x".repeat(20_000)})).await;
+    assert_eq!(status, 400, "over 4096 characters");
+    let (status, _) = admin.post(&send, json!({"text": "x".repeat(70_000)})).await;
+    assert_eq!(status, 413, "over 64 KiB");
     assert_eq!(admin.get("/api/admin/nothing-here").await.0, 404);
 
     // A user whose last message is 25 hours old: the bot's replies are not sent, and an
