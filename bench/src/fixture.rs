@@ -71,7 +71,7 @@ impl Fixture {
         edubot_e2e::create_admin(&self.ctx, username, password).await;
         self.ctx
             .tokens()
-            .issue(username, edubot_adapters::time::now_ms())
+            .issue(username, 0, edubot_adapters::time::now_ms())
             .0
     }
 

@@ -112,7 +112,7 @@ impl Harness {
         self.create_admin(ADMIN, ADMIN_PASSWORD).await;
         self.ctx
             .tokens()
-            .issue(ADMIN, edubot_adapters::time::now_ms())
+            .issue(ADMIN, 0, edubot_adapters::time::now_ms())
             .0
     }
 

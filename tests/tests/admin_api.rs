@@ -10,6 +10,7 @@ use edubot_adapters::content::content;
 use edubot_adapters::model::{Author, ConversationState, MessageStatus};
 use edubot_adapters::time::{now_ms, rfc3339, HOUR};
 use edubot_app::auth::TokenService;
+use edubot_app::ports::AdminStore;
 use edubot_e2e::*;
 use handler_kit::*;
 use http::Method;
@@ -424,7 +425,7 @@ async fn protected_routes_refuse_tampered_tokens() {
 async fn protected_routes_refuse_expired_tokens() {
     let (h, _) = desk().await;
     let issuer = TokenService::with_secret(JWT_SECRET.as_bytes(), HOUR);
-    let (expired, expires_at) = issuer.issue(ADMIN, now_ms() - 2 * HOUR);
+    let (expired, expires_at) = issuer.issue(ADMIN, 0, now_ms() - 2 * HOUR);
     assert!(expires_at < now_ms());
     assert_every_route_refuses(
         &h,
@@ -527,14 +528,44 @@ async fn a_disabled_admins_token_is_refused_by_a_fresh_context() {
     }
     assert!(conversation(&h, ADA).await.unwrap().is_chat_support());
 
-    // Enabled again, the same token works again.
+    // Enabled again, the old token stays ended; a new sign-in works.
     assert!(h.ctx.store.set_admin_disabled(ADMIN, false).await.unwrap());
     assert_eq!(
         get(&h.cold_context(), "/api/admin/dashboard", &token)
             .await
             .0,
+        401
+    );
+    let (status, body) = json_of(login_as(&h, ADMIN, ADMIN_PASSWORD).await);
+    assert_eq!(status, 200, "{body}");
+    let fresh = body["token"].as_str().unwrap();
+    assert_eq!(
+        get(&h.cold_context(), "/api/admin/dashboard", fresh)
+            .await
+            .0,
         200
     );
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_tokens_issued_before_it() {
+    let (h, _) = desk().await;
+    let (status, body) = json_of(login_as(&h, ADMIN, ADMIN_PASSWORD).await);
+    assert_eq!(status, 200);
+    let before = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(get(&h.ctx, "/api/admin/dashboard", &before).await.0, 200);
+
+    // As `edubot-admin create` (or the local stack's ADMIN_PASSWORD) sets a password.
+    let existing = h.ctx.store.get_admin(ADMIN).await.unwrap();
+    let changed = edubot_app::auth::admin_with_password(existing, ADMIN, "a brand new password 42");
+    h.ctx.store.put_admin(&changed).await.unwrap();
+
+    let cold = h.cold_context();
+    assert_eq!(get(&cold, "/api/admin/dashboard", &before).await.0, 401);
+    let (status, body) = json_of(login_as(&h, ADMIN, "a brand new password 42").await);
+    assert_eq!(status, 200, "{body}");
+    let after = body["token"].as_str().unwrap();
+    assert_eq!(get(&cold, "/api/admin/dashboard", after).await.0, 200);
 }
 
 #[tokio::test]

@@ -215,7 +215,11 @@ pub async fn authenticate(ctx: &AppContext, req: &Request) -> Result<String, App
             "This account may not use the admin API.",
         ));
     }
-    if !ctx.admins.is_enabled(&ctx.store, &claims.sub).await? {
+    if !ctx
+        .admins
+        .accepts(&ctx.store, &claims.sub, claims.ver)
+        .await?
+    {
         return Err(AppError::unauthorized());
     }
     Ok(claims.sub)

@@ -86,15 +86,18 @@ pub fn new_admin(username: &str, password: &str) -> Admin {
         role: ROLE_ADMIN.to_owned(),
         disabled: false,
         created_at: edubot_domain::time::now_ms(),
+        token_version: 0,
     }
 }
 
 /// The account after setting `password`: a new admin if there was none; otherwise the same
-/// account with only its password changed — a disabled admin stays disabled.
+/// account with its password changed and its earlier tokens ended — a disabled admin stays
+/// disabled.
 pub fn admin_with_password(existing: Option<Admin>, username: &str, password: &str) -> Admin {
     match existing {
         Some(admin) => Admin {
             password_hash: hash_password(password),
+            token_version: admin.token_version + 1,
             ..admin
         },
         None => new_admin(username, password),
@@ -109,6 +112,9 @@ pub struct Claims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
+    /// The admin's `token_version` when it was issued (0 in tokens from before versions).
+    #[serde(default)]
+    pub ver: u64,
 }
 
 #[derive(Clone)]
@@ -136,9 +142,10 @@ impl TokenService {
     }
 
     /// A token for `username`, and when it expires.
-    pub fn issue(&self, username: &str, now: Millis) -> (String, Millis) {
+    pub fn issue(&self, username: &str, token_version: u64, now: Millis) -> (String, Millis) {
         let expires_at = now + self.ttl;
         let claims = Claims {
+            ver: token_version,
             sub: username.to_owned(),
             role: ROLE_ADMIN.to_owned(),
             iss: ISSUER.to_owned(),
@@ -163,32 +170,45 @@ impl TokenService {
 /// stops working within this time, at one read per admin per container per period.
 pub const ADMIN_RECHECK: Duration = Duration::from_secs(60);
 
-/// Remembers, per container, which admins were enabled when last read.
+/// Remembers, per container, each admin's `token_version` when last read (None: disabled
+/// or gone).
 #[derive(Default)]
 pub struct AdminGate {
-    checked: Mutex<HashMap<String, (bool, Instant)>>,
+    checked: Mutex<HashMap<String, (Option<u64>, Instant)>>,
 }
 
 impl AdminGate {
-    pub async fn is_enabled(
+    /// Whether a token of `username` at `token_version` still works: the admin exists, is
+    /// enabled, and has not moved their version on since (a password change, disabling).
+    pub async fn accepts(
         &self,
         store: &impl AdminStore,
         username: &str,
+        token_version: u64,
     ) -> Result<bool, StoreError> {
-        if let Some((enabled, at)) = self.checked.lock().expect("gate lock").get(username) {
-            if at.elapsed() < ADMIN_RECHECK {
-                return Ok(*enabled);
-            }
-        }
-        let enabled = store
-            .get_admin(username)
-            .await?
-            .is_some_and(|a| !a.disabled);
-        self.checked
+        let cached = self
+            .checked
             .lock()
             .expect("gate lock")
-            .insert(username.to_owned(), (enabled, Instant::now()));
-        Ok(enabled)
+            .get(username)
+            .filter(|(_, at)| at.elapsed() < ADMIN_RECHECK)
+            .map(|(version, _)| *version);
+        let current = match cached {
+            Some(version) => version,
+            None => {
+                let version = store
+                    .get_admin(username)
+                    .await?
+                    .filter(|a| !a.disabled)
+                    .map(|a| a.token_version);
+                self.checked
+                    .lock()
+                    .expect("gate lock")
+                    .insert(username.to_owned(), (version, Instant::now()));
+                version
+            }
+        };
+        Ok(current == Some(token_version))
     }
 }
 
@@ -233,7 +253,7 @@ mod tests {
 
     #[test]
     fn issued_tokens_verify() {
-        let (token, expires_at) = service().issue("admin", now());
+        let (token, expires_at) = service().issue("admin", 0, now());
         let claims = service().verify(&token).expect("valid");
         assert_eq!(claims.sub, "admin");
         assert_eq!(claims.exp, expires_at / SECOND);
@@ -241,7 +261,7 @@ mod tests {
 
     #[test]
     fn tampered_tokens_fail() {
-        let (token, _) = service().issue("admin", now());
+        let (token, _) = service().issue("admin", 0, now());
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         // Re-encode the payload with another subject, keeping the signature.
         let forged = r#"{"sub":"root","role":"admin","iss":"edubot","aud":"edubot-admin","iat":1,"exp":9999999999}"#;
@@ -258,9 +278,9 @@ mod tests {
     #[test]
     fn other_secrets_issuers_audiences_and_expired_tokens_fail() {
         let other = TokenService::with_secret(b"another-secret-another-secret-xx", 3600 * SECOND);
-        let (token, _) = other.issue("admin", now());
+        let (token, _) = other.issue("admin", 0, now());
         assert!(service().verify(&token).is_none());
-        let (expired, _) = service().issue("admin", now() - 2 * 3600 * SECOND);
+        let (expired, _) = service().issue("admin", 0, now() - 2 * 3600 * SECOND);
         assert!(service().verify(&expired).is_none());
         let claims = Claims {
             sub: "admin".into(),
@@ -269,6 +289,7 @@ mod tests {
             aud: AUDIENCE.into(),
             iat: 0,
             exp: now() / SECOND + 3600,
+            ver: 0,
         };
         let wrong_iss = encode(
             &Header::new(Algorithm::HS256),

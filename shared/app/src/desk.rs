@@ -85,7 +85,8 @@ pub async fn login(
     .await;
     pair?;
     source?;
-    Ok(ctx.tokens().issue(username, now))
+    let version = admin.map_or(0, |a| a.token_version);
+    Ok(ctx.tokens().issue(username, version, now))
 }
 
 /// The sign-in counters' scopes (`RATE#<scope>#<key>` items).

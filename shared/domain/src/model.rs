@@ -317,6 +317,9 @@ pub struct Admin {
     pub role: String,
     pub disabled: bool,
     pub created_at: Millis,
+    /// Carried in every token issued to the admin; a password change, disabling and
+    /// enabling each move it on, so the tokens issued before stop working.
+    pub token_version: u64,
 }
 
 /// Usernames: 3–64 of `a-z 0-9 . _ -`, so they are safe in keys and logs.

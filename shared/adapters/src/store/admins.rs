@@ -30,9 +30,11 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(admin_pk(username), SINGLETON_SK.into())))
-            .update_expression("SET disabled = :d")
+            // Either way the admin's tokens so far stop working: enabling never revives them.
+            .update_expression("SET disabled = :d ADD token_version :one")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":d", AttributeValue::Bool(disabled))
+            .expression_attribute_values(":one", n(1))
             .send()
             .await;
         Ok(conditional(result)?.is_some())

@@ -260,6 +260,13 @@ pub struct AdminItem {
     pub role: String,
     pub disabled: bool,
     pub created_at: Millis,
+    /// Absent (0) until the first password change or disabling.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub token_version: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl AdminItem {
@@ -272,6 +279,7 @@ impl AdminItem {
             role: a.role.clone(),
             disabled: a.disabled,
             created_at: a.created_at,
+            token_version: a.token_version,
         }
     }
 
@@ -282,6 +290,7 @@ impl AdminItem {
             role: self.role,
             disabled: self.disabled,
             created_at: self.created_at,
+            token_version: self.token_version,
         }
     }
 }
