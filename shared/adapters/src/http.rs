@@ -217,7 +217,7 @@ pub async fn authenticate(ctx: &AppContext, req: &Request) -> Result<String, App
     }
     if !ctx
         .admins
-        .accepts(&ctx.store, &claims.sub, claims.ver)
+        .token_is_current(&ctx.store, &claims.sub, claims.ver)
         .await?
     {
         return Err(AppError::unauthorized());

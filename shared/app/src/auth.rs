@@ -180,7 +180,7 @@ pub struct AdminGate {
 impl AdminGate {
     /// Whether a token of `username` at `token_version` still works: the admin exists, is
     /// enabled, and has not moved their version on since (a password change, disabling).
-    pub async fn accepts(
+    pub async fn token_is_current(
         &self,
         store: &impl AdminStore,
         username: &str,
