@@ -169,9 +169,8 @@ fn at_most(text: String, max: usize) -> String {
     }
 }
 
-fn skip(what: &str, why: &str) -> Option<std::convert::Infallible> {
+fn log_not_stored(what: &str, why: &str) {
     tracing::warn!(item = what, reason = why, "webhook item not stored");
-    None
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -191,7 +190,8 @@ fn timestamp_ms(v: &Value) -> Option<Millis> {
 fn parse_message(raw: &Value) -> Option<InboundMessage> {
     let wamid = raw.get("id")?.as_str()?.to_owned();
     if !valid_wamid(&wamid) {
-        skip("message", "its id is no WhatsApp message id")?;
+        log_not_stored("message", "its id is no WhatsApp message id");
+        return None;
     }
     let from = Phone::parse(raw.get("from")?.as_str()?)?;
     let sent_at = timestamp_ms(raw)?;
@@ -296,7 +296,8 @@ fn readable(kind: &str, raw: &Value) -> (Option<String>, Option<String>) {
 fn parse_status(raw: &Value) -> Option<StatusUpdate> {
     let wamid = raw.get("id")?.as_str()?.to_owned();
     if !valid_wamid(&wamid) {
-        skip("status", "its id is no WhatsApp message id")?;
+        log_not_stored("status", "its id is no WhatsApp message id");
+        return None;
     }
     let status = MessageStatus::from_whatsapp(raw.get("status")?.as_str()?)?;
     let error = (status == MessageStatus::Failed).then(|| {
