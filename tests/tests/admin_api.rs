@@ -188,6 +188,34 @@ async fn a_stranger_failing_on_purpose_never_locks_the_real_admin_out() {
 }
 
 #[tokio::test]
+async fn guessers_spread_over_many_addresses_slow_the_admin_down_but_never_keep_it_out() {
+    let h = handler_kit::harness_with(&[("ORIGIN_VERIFY_SECRET", "origin-secret")]).await;
+    h.create_admin(ADMIN, ADMIN_PASSWORD).await;
+    // Two wrong guesses from each of 8 addresses: no address reaches its own limit, but
+    // the username is past the slow-down threshold.
+    for source in 0..8 {
+        for guess in 0..2 {
+            let address = format!("198.51.100.{}", 100 + source);
+            let password = format!("guess {source}.{guess}");
+            let (status, _) = json_of(login_from(&h, &address, ADMIN, &password).await);
+            assert_eq!(status, 401, "{address} guess {guess}");
+        }
+    }
+    let attempts = 8 * 2 + 1;
+    let expected = edubot_app::desk::login_slowdown(attempts);
+    assert!(expected > 0, "the test should reach the slow-down");
+    let started = std::time::Instant::now();
+    let (status, body) = json_of(login_from(&h, "192.0.2.10", ADMIN, ADMIN_PASSWORD).await);
+    assert_eq!(status, 200, "the real admin still signs in: {body}");
+    // A lower bound only (a sleep never ends early): the answer was held back.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(expected as u64),
+        "answered after {:?}, slow-down {expected} ms",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn a_burst_of_parallel_guesses_gets_no_more_checks_than_the_same_guesses_in_a_row() {
     let h = handler_kit::harness_with(&[("ORIGIN_VERIFY_SECRET", "origin-secret")]).await;
     h.create_admin(ADMIN, ADMIN_PASSWORD).await;

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use edubot_app::auth::{AdminGate, TokenService};
 use edubot_app::ports::Settings;
 use edubot_app::Ports;
+use edubot_domain::time::Millis;
 
 use crate::config::{Config, ConfigError, Needs};
 use crate::store::Store;
@@ -85,5 +86,8 @@ impl Ports for AppContext {
     }
     fn admins(&self) -> &AdminGate {
         &self.admins
+    }
+    async fn pause(&self, duration: Millis) {
+        tokio::time::sleep(std::time::Duration::from_millis(duration.max(0) as u64)).await;
     }
 }

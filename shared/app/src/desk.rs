@@ -20,13 +20,27 @@ use edubot_domain::time::{serde_rfc3339, Millis, MINUTE};
 use edubot_domain::whatsapp::{OutboundBody, MAX_TEXT_CHARS};
 
 /// Sign-in attempts allowed, in one window, per username from one source address (a
-/// guesser), and per source address whatever the username (a sprayer). Nothing is counted
-/// per username alone: a stranger failing on purpose elsewhere never locks its admin out.
+/// guesser), and per source address whatever the username (a sprayer). Per username alone
+/// nothing is refused: a stranger failing on purpose elsewhere never locks its admin out.
 pub const LOGIN_ATTEMPTS_PER_USER_AND_SOURCE: u32 = 5;
 pub const LOGIN_ATTEMPTS_PER_SOURCE: u32 = 20;
 pub const LOGIN_WINDOW: Millis = 15 * MINUTE;
+/// Past this many attempts on one username in a window, from anywhere (guessers spread
+/// over many addresses), each answer for that username is slowed down, never refused.
+pub const LOGIN_ATTEMPTS_PER_USER_BEFORE_SLOWDOWN: u32 = 10;
+/// The slow-down grows by this much per attempt past the threshold, up to the cap: the
+/// real admin waits a few seconds at worst; a spread guesser gets one check per that time
+/// per connection.
+pub const LOGIN_SLOWDOWN_STEP: Millis = 250;
+pub const LOGIN_SLOWDOWN_MAX: Millis = 3_000;
 /// Replies one admin may send per minute.
 pub const SENDS_PER_ADMIN_PER_MINUTE: u32 = 60;
+
+/// How long the answer to the `attempts`-th sign-in on one username in a window waits.
+pub fn login_slowdown(attempts: u32) -> Millis {
+    let past = attempts.saturating_sub(LOGIN_ATTEMPTS_PER_USER_BEFORE_SLOWDOWN);
+    (Millis::from(past) * LOGIN_SLOWDOWN_STEP).min(LOGIN_SLOWDOWN_MAX)
+}
 
 /// Fixed windows: the window key and when it ends.
 fn window(now: Millis, length: Millis) -> (String, Millis) {
@@ -37,7 +51,9 @@ fn window(now: Millis, length: Millis) -> (String, Millis) {
 /// Signs an admin in; the same answer, in similar time, for an unknown user and a wrong
 /// password. The attempt is counted before the password is checked (atomic counters, read
 /// back from the increment), so a burst of parallel guesses gets no more checks than the
-/// same guesses one by one; a sign-in that works gives its attempt back.
+/// same guesses one by one; a sign-in that works gives its attempt back. Many attempts on
+/// one username slow its answers down ([`login_slowdown`]), before the check, so a slow
+/// answer says nothing about the password.
 pub async fn login(
     ctx: &impl Ports,
     username: &str,
@@ -55,17 +71,24 @@ pub async fn login(
     let (window_key, window_end) = window(now, LOGIN_WINDOW);
     let pair = format!("{username}#{source}");
     let store = ctx.store();
-    let (pair_attempts, source_attempts, admin) = futures_util::future::join3(
+    let (pair_attempts, source_attempts, user_attempts, admin) = futures_util::future::join4(
         store.count_use(LOGIN_PAIR, &pair, &window_key, window_end),
         store.count_use(LOGIN_SOURCE, source, &window_key, window_end),
+        store.count_use(LOGIN_USER, username, &window_key, window_end),
         store.get_admin(username),
     )
     .await;
-    let (pair_attempts, source_attempts, admin) = (pair_attempts?, source_attempts?, admin?);
+    let (pair_attempts, source_attempts, user_attempts, admin) =
+        (pair_attempts?, source_attempts?, user_attempts?, admin?);
     if pair_attempts > LOGIN_ATTEMPTS_PER_USER_AND_SOURCE
         || source_attempts > LOGIN_ATTEMPTS_PER_SOURCE
     {
         return Err(AppError::rate_limited(((window_end - now) / 1000) as u64));
+    }
+    let slowdown = login_slowdown(user_attempts);
+    if slowdown > 0 {
+        tracing::info!(slowdown_ms = slowdown, "admin login slowed down");
+        ctx.pause(slowdown).await;
     }
     let valid = match &admin {
         Some(a) => verify_password(password, &a.password_hash) && !a.disabled,
@@ -78,13 +101,15 @@ pub async fn login(
         tracing::info!(source = %source, "failed admin login");
         return Err(bad_credentials());
     }
-    let (pair, source) = futures_util::future::join(
+    let (pair, source, user) = futures_util::future::join3(
         store.uncount_use(LOGIN_PAIR, &pair, &window_key),
         store.uncount_use(LOGIN_SOURCE, source, &window_key),
+        store.uncount_use(LOGIN_USER, username, &window_key),
     )
     .await;
     pair?;
     source?;
+    user?;
     let version = admin.map_or(0, |a| a.token_version);
     Ok(ctx.tokens().issue(username, version, now))
 }
@@ -92,6 +117,7 @@ pub async fn login(
 /// The sign-in counters' scopes (`RATE#<scope>#<key>` items).
 const LOGIN_PAIR: &str = "login-pair";
 const LOGIN_SOURCE: &str = "login-source";
+const LOGIN_USER: &str = "login-user";
 
 #[derive(Debug, Serialize)]
 pub struct Dashboard {
@@ -374,6 +400,17 @@ pub async fn end_chat_support(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_sign_in_slow_down_starts_past_the_threshold_and_is_capped() {
+        assert_eq!(login_slowdown(0), 0);
+        assert_eq!(login_slowdown(LOGIN_ATTEMPTS_PER_USER_BEFORE_SLOWDOWN), 0);
+        assert_eq!(
+            login_slowdown(LOGIN_ATTEMPTS_PER_USER_BEFORE_SLOWDOWN + 1),
+            LOGIN_SLOWDOWN_STEP
+        );
+        assert_eq!(login_slowdown(u32::MAX), LOGIN_SLOWDOWN_MAX);
+    }
 
     proptest! {
         #[test]
