@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::store::SEND_CLAIM;
 use crate::time::{Millis, SECOND};
 use edubot_app::ports::Settings;
 
@@ -118,6 +119,15 @@ impl Config {
             return Err(ConfigError::Invalid("WHATSAPP_API_BASE_URL", "not a URL"));
         }
 
+        let whatsapp_timeout = seconds("WHATSAPP_TIMEOUT_SECONDS", 10)?;
+        // A send must end well inside its claim, or a retry could start while it is still
+        // in flight and both reach the user (docs/reliability.md).
+        if whatsapp_timeout > SEND_CLAIM / 2 {
+            return Err(ConfigError::Invalid(
+                "WHATSAPP_TIMEOUT_SECONDS",
+                "must be at most 30: a send has to end well inside its 60 s claim",
+            ));
+        }
         Ok(Config {
             table_name: required("TABLE_NAME", true)?,
             whatsapp_api_base_url: base_url.trim_end_matches('/').to_owned(),
@@ -142,7 +152,7 @@ impl Config {
                 outbound_unknown_grace: seconds("OUTBOUND_UNKNOWN_GRACE_SECONDS", 300)?,
                 activation_lock: seconds("ACTIVATION_LOCK_SECONDS", 3600)?,
             },
-            whatsapp_timeout: seconds("WHATSAPP_TIMEOUT_SECONDS", 10)?,
+            whatsapp_timeout,
             token_ttl: seconds("ADMIN_TOKEN_TTL_SECONDS", 8 * 3600)?,
         })
     }
@@ -159,6 +169,22 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn a_send_in_flight_cannot_outlive_its_claim() {
+        let with_timeout = |t: &str| {
+            Config::from_lookup(
+                Needs::default(),
+                env(&[("TABLE_NAME", "t"), ("WHATSAPP_TIMEOUT_SECONDS", t)]),
+            )
+        };
+        assert_eq!(with_timeout("30").unwrap().whatsapp_timeout * 2, SEND_CLAIM);
+        let err = with_timeout("31").unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid("WHATSAPP_TIMEOUT_SECONDS", _)
+        ));
     }
 
     #[test]
