@@ -57,6 +57,7 @@ fn message(phone: &Phone, direction: Direction, now: i64) -> Message {
         body: None,
         attempts: if inbound { 0 } else { 1 },
         profile_name: inbound.then(|| "Ada Student".into()),
+        media: None,
     }
 }
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use edubot_domain::activation::Student;
 use edubot_domain::enquiry::Enquiry;
+use edubot_domain::media::{Media, MediaStatus};
 use edubot_domain::model::{
     Author, Conversation, ConversationState, Direction, Message, MessageError, MessageStatus,
 };
@@ -70,6 +71,30 @@ pub struct MessageView<'a> {
     pub created_at: Millis,
     #[serde(with = "serde_rfc3339::option")]
     pub sent_at: Option<Millis>,
+    /// The message's file (null for a message without one).
+    pub media: Option<MediaView<'a>>,
+}
+
+/// A message's file as the admin API returns it; the bytes come from `GET …/media`.
+#[derive(Debug, Serialize)]
+pub struct MediaView<'a> {
+    pub mime_type: Option<&'a str>,
+    pub size: Option<u64>,
+    pub filename: Option<&'a str>,
+    pub caption: Option<&'a str>,
+    pub status: MediaStatus,
+    pub error: Option<&'a MessageError>,
+}
+
+fn media(m: &Media) -> MediaView<'_> {
+    MediaView {
+        mime_type: m.mime_type.as_deref(),
+        size: m.size,
+        filename: m.filename.as_deref(),
+        caption: m.caption.as_deref(),
+        status: m.status,
+        error: m.error.as_ref(),
+    }
 }
 
 pub fn message(m: &Message) -> MessageView<'_> {
@@ -85,6 +110,7 @@ pub fn message(m: &Message) -> MessageView<'_> {
         wamid: m.wamid.as_deref(),
         created_at: m.created_at,
         sent_at: m.sent_at,
+        media: m.media.as_ref().map(media),
     }
 }
 

@@ -281,6 +281,7 @@ mod tests {
             body: None,
             attempts: 0,
             profile_name: Some("Ada".into()),
+            media: None,
         }
     }
 

@@ -8,6 +8,7 @@
 //! - [`bot`]: the conversation state machine, with [`content`] (texts and catalogue as data),
 //!   [`enquiry`] (admission enquiries) and [`activation`] (activation codes);
 //! - [`whatsapp`]: outbound message bodies and WhatsApp's limits;
+//! - [`media`]: files users send and admins attach, WhatsApp's types and sizes;
 //! - [`desk`]: the desk's rules (ending support, waiting, may we send, claimed sends).
 
 pub mod activation;
@@ -15,6 +16,7 @@ pub mod bot;
 pub mod content;
 pub mod desk;
 pub mod enquiry;
+pub mod media;
 pub mod model;
 pub mod phone;
 pub mod time;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::media::Media;
 use crate::phone::Phone;
 use crate::time::{Millis, DAY};
 use crate::whatsapp::OutboundBody;
@@ -245,6 +246,8 @@ pub struct Message {
     pub attempts: u32,
     /// Inbound: the sender's WhatsApp profile name in that webhook.
     pub profile_name: Option<String>,
+    /// The file of an image, audio, video, document or sticker message.
+    pub media: Option<Media>,
 }
 
 /// A new message id: a ULID, monotonic within this process so ids sort in creation order.
@@ -283,6 +286,7 @@ impl Message {
             body: Some(body),
             attempts: 0,
             profile_name: None,
+            media: None,
         }
     }
 
@@ -305,6 +309,7 @@ impl Message {
             body: None,
             attempts: 0,
             profile_name: None,
+            media: None,
         }
     }
 }

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use edubot_domain::activation::Student;
+use edubot_domain::media::{Media, MediaStatus};
 use edubot_domain::model::{
     Author, ConversationState, Direction, FlowData, MessageError, MessageStatus,
 };
@@ -130,6 +131,77 @@ impl From<StoredError> for MessageError {
         MessageError {
             code: e.code,
             title: e.title,
+        }
+    }
+}
+
+stored_enum! {
+    /// A message's `media.status`.
+    StoredMediaStatus <=> MediaStatus {
+        Pending = "pending",
+        Stored = "stored",
+        Failed = "failed",
+    }
+}
+
+/// A message's `media`: its file, as WhatsApp described it and as we keep it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredMedia {
+    pub status: StoredMediaStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<StoredError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_key: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempts: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl From<&Media> for StoredMedia {
+    fn from(m: &Media) -> Self {
+        StoredMedia {
+            status: m.status.into(),
+            mime_type: m.mime_type.clone(),
+            size: m.size,
+            filename: m.filename.clone(),
+            caption: m.caption.clone(),
+            error: m.error.as_ref().map(StoredError::from),
+            media_id: m.media_id.clone(),
+            sha256: m.sha256.clone(),
+            object_key: m.object_key.clone(),
+            attempts: m.attempts,
+        }
+    }
+}
+
+impl From<StoredMedia> for Media {
+    fn from(m: StoredMedia) -> Self {
+        Media {
+            status: m.status.into(),
+            mime_type: m.mime_type,
+            size: m.size,
+            filename: m.filename,
+            caption: m.caption,
+            error: m.error.map(Into::into),
+            media_id: m.media_id,
+            sha256: m.sha256,
+            object_key: m.object_key,
+            attempts: m.attempts,
         }
     }
 }

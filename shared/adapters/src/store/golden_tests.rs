@@ -13,6 +13,7 @@ use super::{from_item, to_item};
 use crate::model::{Author, ConversationState, Direction, FlowData, MessageError, MessageStatus};
 use crate::whatsapp::{Choice, OutboundBody};
 use edubot_domain::activation::Student;
+use edubot_domain::media::MediaStatus;
 
 /// DynamoDB's JSON form of an item (`{"attr": {"S": "…"}}`) as the SDK's attribute values.
 fn item(json: &str) -> HashMap<String, AttributeValue> {
@@ -148,6 +149,28 @@ fn a_stored_inbound_message_loads_and_is_written_back_the_same() {
     written.gsi_unprocessed_pk = again.gsi_unprocessed_pk;
     written.gsi_unprocessed_sk = again.gsi_unprocessed_sk;
     assert_eq!(to_item(&written), golden);
+}
+
+#[test]
+fn a_stored_media_message_keeps_its_file_as_described_and_kept() {
+    let golden = item(include_str!("golden/message-inbound-media.json"));
+    let m = from_item::<MessageItem>(golden.clone())
+        .unwrap()
+        .into_message()
+        .unwrap();
+    let media = m.media.as_ref().expect("media");
+    assert_eq!(media.status, MediaStatus::Stored);
+    assert_eq!(media.mime_type.as_deref(), Some("application/pdf"));
+    assert_eq!(media.size, Some(48_213));
+    assert_eq!(media.filename.as_deref(), Some("receipt.pdf"));
+    assert_eq!(media.caption.as_deref(), Some("my fee receipt"));
+    assert_eq!(media.media_id.as_deref(), Some("1234567890"));
+    assert_eq!(
+        media.object_key.as_deref(),
+        Some("media/447700900123/01KAXQ7A2B3C4D5E6F7G8H9J0K")
+    );
+    assert_eq!(media.attempts, 2);
+    assert_eq!(to_item(&MessageItem::from_message(&m)), golden);
 }
 
 #[test]

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::format::{
-    StoredAuthor, StoredBody, StoredDirection, StoredError, StoredFlow, StoredState, StoredStatus,
-    StoredStudent,
+    StoredAuthor, StoredBody, StoredDirection, StoredError, StoredFlow, StoredMedia, StoredState,
+    StoredStatus, StoredStudent,
 };
 use crate::model::{Admin, Conversation, Message};
 use crate::phone::Phone;
@@ -178,6 +178,8 @@ pub struct MessageItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<StoredMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi_unprocessed_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi_unprocessed_sk: Option<String>,
@@ -211,6 +213,7 @@ impl MessageItem {
             claim_until: None,
             profile_name: m.profile_name.clone(),
             raw: None,
+            media: m.media.as_ref().map(StoredMedia::from),
             gsi_unprocessed_pk: None,
             gsi_unprocessed_sk: None,
             gsi_pending_pk: None,
@@ -236,6 +239,7 @@ impl MessageItem {
             body: self.body.map(Into::into),
             attempts: self.attempts,
             profile_name: self.profile_name,
+            media: self.media.map(Into::into),
         })
     }
 }

@@ -173,6 +173,7 @@ impl Store {
             body: None,
             attempts: 0,
             profile_name: m.profile_name.clone(),
+            media: m.media.clone(),
         };
         let mut item = MessageItem::from_message(&message);
         // Known types are fully described by kind/text; keep the raw JSON of the others

@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::model::{MessageError, MessageStatus};
 use crate::phone::Phone;
 use crate::time::{Millis, SECOND};
+use edubot_domain::media::{is_media_kind, Media, MAX_CAPTION_CHARS, MAX_FILENAME_CHARS};
 
 #[derive(Debug, Deserialize)]
 pub struct WebhookPayload {
@@ -74,6 +75,8 @@ pub struct InboundMessage {
     pub interactive_id: Option<String>,
     /// The message JSON as Meta sent it, for types the page does not render yet.
     pub raw: String,
+    /// The file of a media message, as WhatsApp describes it (fetched later).
+    pub media: Option<Media>,
 }
 
 /// A delivery status for one of our outbound messages.
@@ -198,6 +201,7 @@ fn parse_message(raw: &Value) -> Option<InboundMessage> {
     let kind = raw.get("type").and_then(Value::as_str).unwrap_or("unknown");
     let kind = at_most(kind.to_owned(), MAX_SHORT_CHARS);
     let (text, interactive_id) = readable(&kind, raw);
+    let media = media_of(&kind, raw);
     let raw = raw.to_string();
     if raw.len() > MAX_RAW_BYTES {
         tracing::warn!(kind = %kind, bytes = raw.len(), "webhook message's raw JSON not kept: too large");
@@ -210,12 +214,32 @@ fn parse_message(raw: &Value) -> Option<InboundMessage> {
         kind,
         text: text.map(|t| at_most(t, MAX_TEXT_CHARS)),
         interactive_id: interactive_id.map(|id| at_most(id, MAX_SHORT_CHARS)),
+        media,
         raw: if raw.len() > MAX_RAW_BYTES {
             String::new()
         } else {
             raw
         },
     })
+}
+
+/// A media message's file as WhatsApp describes it: its id (without which there is
+/// nothing to fetch), type, checksum, and the document's name and caption, each bounded.
+fn media_of(kind: &str, raw: &Value) -> Option<Media> {
+    if !is_media_kind(kind) {
+        return None;
+    }
+    let field =
+        |name: &str, max: usize| str_at(raw, &[kind, name]).map(|v| at_most(v.to_owned(), max));
+    let media_id = field("id", MAX_SHORT_CHARS).filter(|id| !id.is_empty())?;
+    let mut media = Media::inbound(
+        media_id,
+        field("mime_type", MAX_SHORT_CHARS),
+        field("sha256", MAX_SHORT_CHARS),
+    );
+    media.filename = field("filename", MAX_FILENAME_CHARS);
+    media.caption = field("caption", MAX_CAPTION_CHARS);
+    Some(media)
 }
 
 /// The text an admin reads for each message type, and the interactive id if any.
@@ -344,6 +368,7 @@ fn parse_status(raw: &Value) -> Option<StatusUpdate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use edubot_domain::media::MediaStatus;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -456,6 +481,37 @@ mod tests {
         assert_eq!(m[4].kind, "hologram");
         assert_eq!(m[4].text.as_deref(), Some("[hologram message]"));
         assert_eq!(m[5].interactive_id.as_deref(), Some("yes"));
+    }
+
+    #[test]
+    fn media_messages_carry_their_file_as_whatsapp_describes_it() {
+        let batch = payload(json!({
+            "metadata": {"phone_number_id": "PNID"},
+            "messages": [
+                {"from": "447700900123", "id": "w1", "timestamp": "1700000000", "type": "document",
+                 "document": {"id": "1234567890", "mime_type": "application/pdf", "sha256": "abc=",
+                              "filename": "receipt.pdf", "caption": "my fee receipt"}},
+                {"from": "447700900123", "id": "w2", "timestamp": "1700000001", "type": "audio",
+                 "audio": {"id": "55", "mime_type": "audio/ogg; codecs=opus", "voice": true}},
+                {"from": "447700900123", "id": "w3", "timestamp": "1700000002", "type": "image",
+                 "image": {"caption": "no id"}},
+                {"from": "447700900123", "id": "w4", "timestamp": "1700000003", "type": "text", "text": {"body": "hi"}}
+            ]
+        }));
+        let m = &batch.messages;
+        let document = m[0].media.as_ref().unwrap();
+        assert_eq!(document.media_id.as_deref(), Some("1234567890"));
+        assert_eq!(document.mime_type.as_deref(), Some("application/pdf"));
+        assert_eq!(document.sha256.as_deref(), Some("abc="));
+        assert_eq!(document.filename.as_deref(), Some("receipt.pdf"));
+        assert_eq!(document.caption.as_deref(), Some("my fee receipt"));
+        assert_eq!(document.status, MediaStatus::Pending);
+        let voice = m[1].media.as_ref().unwrap();
+        assert_eq!(voice.media_id.as_deref(), Some("55"));
+        assert_eq!(voice.filename, None);
+        assert!(m[2].media.is_none(), "nothing to fetch without an id");
+        assert_eq!(m[2].text.as_deref(), Some("[image] no id"));
+        assert!(m[3].media.is_none());
     }
 
     #[test]
