@@ -26,6 +26,7 @@ pub fn all_needs() -> Needs {
         whatsapp_send: true,
         webhook_secrets: true,
         admin_tokens: true,
+        media: false,
     }
 }
 

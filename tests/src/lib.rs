@@ -92,6 +92,7 @@ impl Harness {
             whatsapp_send: true,
             webhook_secrets: true,
             admin_tokens: true,
+            media: false,
         };
         let config = Config::from_lookup(all, |k| env.get(k).cloned()).expect("test config");
         let ctx = AppContext::new(config, client);

@@ -1,6 +1,7 @@
 //! AWS clients, built once per cold start and borrowed by every invocation.
 
 use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -29,13 +30,16 @@ pub fn http_client() -> SharedHttpClient {
         .build_https()
 }
 
-/// A DynamoDB client. `AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The SDK's shared settings: region, credentials, our HTTP client.
 ///
 /// Lambda puts the region and the function's credentials in the environment: taken straight
 /// from there, a cold start runs none of aws-config's provider chains (profile files,
 /// IMDS, SSO…). Anywhere else — an engineer running `edubot-admin` — the full chain applies.
-pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+async fn sdk_config() -> aws_config::SdkConfig {
     if let (Some(region), Some(key), Some(secret)) = (
         env("AWS_REGION"),
         env("AWS_ACCESS_KEY_ID"),
@@ -43,21 +47,50 @@ pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     ) {
         let credentials =
             Credentials::new(key, secret, env("AWS_SESSION_TOKEN"), None, "environment");
-        let mut config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        return aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
             .http_client(http_client())
             .region(Region::new(region))
-            .credentials_provider(credentials);
-        if let Some(endpoint) = env("AWS_ENDPOINT_URL_DYNAMODB") {
-            config = config.endpoint_url(endpoint);
-        }
-        return aws_sdk_dynamodb::Client::from_conf(config.build());
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build();
     }
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&config)
+        .await
+}
+
+/// A DynamoDB client. `AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local.
+pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk_config().await);
+    if let Some(endpoint) = env("AWS_ENDPOINT_URL_DYNAMODB") {
+        config = config.endpoint_url(endpoint);
+    }
+    aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
+/// An S3 client for the media bucket. `AWS_ENDPOINT_URL_S3` points it at the local stack's
+/// S3-compatible server (then with path-style addresses, which a server on 127.0.0.1
+/// needs).
+pub async fn s3_client() -> aws_sdk_s3::Client {
+    s3_client_with(&sdk_config().await, env("AWS_ENDPOINT_URL_S3"))
+}
+
+/// An S3 client from shared settings. Checksums only where S3 requires them: presigned
+/// URLs must not carry a checksum the browser cannot send, and S3-compatible servers do
+/// not all take the SDK's streamed trailing checksums.
+pub fn s3_client_with(
+    config: &aws_config::SdkConfig,
+    endpoint: Option<String>,
+) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+    let mut builder = aws_sdk_s3::config::Builder::from(config)
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
 }
 
 #[cfg(test)]

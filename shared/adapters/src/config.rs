@@ -42,6 +42,8 @@ pub struct Config {
     pub jwt_secret: Secret,
     /// What CloudFront sends in `X-Origin-Verify`; empty when not behind CloudFront.
     pub origin_verify_secret: Secret,
+    /// The S3 bucket of users' files and admins' attachments (empty where unused).
+    pub media_bucket: String,
     /// The desk's settings, as the use cases read them.
     pub settings: Settings,
     /// Graph API request timeout.
@@ -55,6 +57,8 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Needs {
     pub whatsapp_send: bool,
+    /// The media bucket and WhatsApp's media endpoints (`MEDIA_BUCKET`).
+    pub media: bool,
     pub webhook_secrets: bool,
     pub admin_tokens: bool,
 }
@@ -142,6 +146,7 @@ impl Config {
                 needs.webhook_secrets,
             )?),
             jwt_secret: Secret(jwt_secret),
+            media_bucket: required("MEDIA_BUCKET", needs.media)?,
             origin_verify_secret: Secret(required("ORIGIN_VERIFY_SECRET", false)?),
             settings: Settings {
                 support_sla: seconds("SUPPORT_SLA_SECONDS", 300)?,

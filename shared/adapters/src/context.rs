@@ -10,6 +10,7 @@ use edubot_app::Ports;
 use edubot_domain::time::Millis;
 
 use crate::config::{Config, ConfigError, Needs};
+use crate::media::MediaClient;
 use crate::store::Store;
 use crate::whatsapp::WhatsAppClient;
 
@@ -19,6 +20,7 @@ pub struct AppContext {
     pub admins: AdminGate,
     whatsapp: OnceLock<WhatsAppClient>,
     tokens: OnceLock<TokenService>,
+    media: OnceLock<MediaClient>,
 }
 
 impl AppContext {
@@ -34,6 +36,9 @@ impl AppContext {
         if needs.admin_tokens {
             ctx.tokens();
         }
+        if needs.media {
+            ctx.use_s3(crate::aws::s3_client().await);
+        }
         Ok(ctx)
     }
 
@@ -48,6 +53,7 @@ impl AppContext {
             admins: AdminGate::default(),
             whatsapp: OnceLock::new(),
             tokens: OnceLock::new(),
+            media: OnceLock::new(),
             config,
         }
     }
@@ -56,6 +62,27 @@ impl AppContext {
     pub fn whatsapp(&self) -> &WhatsAppClient {
         self.whatsapp
             .get_or_init(|| WhatsAppClient::new(&self.config))
+    }
+
+    /// Gives the context its S3 client (the media bucket's); a function that handles files
+    /// gets it at cold start ([`Needs::media`]), the local stack with its own endpoint.
+    pub fn use_s3(&self, s3: aws_sdk_s3::Client) {
+        let graph_base = url::Url::parse(&self.config.whatsapp_api_base_url)
+            .expect("the configuration checked the Graph API base URL");
+        let _ = self.media.set(MediaClient::new(
+            crate::whatsapp::client::media_http_client(),
+            s3,
+            self.config.media_bucket.clone(),
+            graph_base,
+            self.config.whatsapp_access_token.clone(),
+        ));
+    }
+
+    /// The media bucket and WhatsApp's media endpoints.
+    pub fn media(&self) -> &MediaClient {
+        self.media
+            .get()
+            .expect("a function that handles files is built with Needs::media")
     }
 
     /// The admin token keys.
@@ -72,11 +99,15 @@ impl AppContext {
 impl Ports for AppContext {
     type Store = Store;
     type Messenger = WhatsAppClient;
+    type Media = MediaClient;
     fn store(&self) -> &Store {
         &self.store
     }
     fn messenger(&self) -> &WhatsAppClient {
         self.whatsapp()
+    }
+    fn media(&self) -> &MediaClient {
+        AppContext::media(self)
     }
     fn settings(&self) -> &Settings {
         &self.config.settings

@@ -5,6 +5,7 @@
 //!   (`docs/storage.md`);
 //! - [`whatsapp`]: the Graph API client (the messaging port), webhook payloads and their
 //!   signature; [`ingest`]: the webhook's recording of them;
+//! - [`media`]: the media bucket and WhatsApp's media endpoints (the media port);
 //! - [`http`]: Lambda HTTP: request parsing with its limits, authentication, and the one
 //!   mapping of application errors to responses; [`views`]: the API's JSON shapes;
 //! - [`config`], [`context`], [`aws`], [`logging`]: what a function builds at cold start;
@@ -16,6 +17,7 @@ pub mod context;
 pub mod http;
 pub mod ingest;
 pub mod logging;
+pub mod media;
 pub mod runtime;
 pub mod store;
 pub mod views;

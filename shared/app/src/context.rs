@@ -3,7 +3,7 @@
 use crate::auth::{AdminGate, TokenService};
 use std::future::Future;
 
-use crate::ports::{Messenger, Settings, Storage};
+use crate::ports::{MediaFetcher, Messenger, Settings, Storage};
 use edubot_domain::time::Millis;
 
 /// What a use case is given: the adapters, the settings and the token keys, built once per
@@ -11,8 +11,11 @@ use edubot_domain::time::Millis;
 pub trait Ports: Sync {
     type Store: Storage;
     type Messenger: Messenger;
+    type Media: MediaFetcher;
     fn store(&self) -> &Self::Store;
     fn messenger(&self) -> &Self::Messenger;
+    /// The media bucket and WhatsApp's media endpoints (built on first use).
+    fn media(&self) -> &Self::Media;
     fn settings(&self) -> &Settings;
     fn tokens(&self) -> &TokenService;
     fn admins(&self) -> &AdminGate;

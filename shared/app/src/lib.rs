@@ -8,6 +8,7 @@
 //! - [`delivery`]: the one send pipeline (a stored, claimed message sent and its fate recorded);
 //! - [`desk`]: sign-in, the list, the dashboard, replies, ending a chat;
 //! - [`checks`]: the scheduled checks (waiting, idle chats, retries, replays);
+//! - [`media`]: fetching the files users send into the media bucket;
 //! - [`activation`]: issuing activation codes;
 //! - [`auth`]: passwords, tokens and the enabled-admin check;
 //! - [`conflict`]: the one optimistic-lock retry; [`error`]: the one application error.
@@ -20,6 +21,7 @@ pub mod context;
 pub mod delivery;
 pub mod desk;
 pub mod error;
+pub mod media;
 pub mod ports;
 pub mod processor;
 

@@ -8,6 +8,7 @@ use std::future::Future;
 
 use edubot_domain::activation::ActivationCode;
 use edubot_domain::enquiry::Enquiry;
+use edubot_domain::media::Media;
 use edubot_domain::model::{Admin, Conversation, Message, MessageError};
 use edubot_domain::phone::Phone;
 use edubot_domain::time::Millis;
@@ -241,9 +242,33 @@ pub trait ActivationStore: Sync {
     ) -> impl Future<Output = Result<Option<ActivationCode>, StoreError>> + Send;
 }
 
+/// The records of the files messages carry, and their fetch schedule.
+pub trait MediaStore: Sync {
+    /// Records what became of a message's file, only while it is still `pending` (a
+    /// second fetcher that finished first wins; answers false then). `retry_at` schedules
+    /// the next fetch; None takes the message off the schedule.
+    fn record_media(
+        &self,
+        phone: &Phone,
+        message_id: &str,
+        media: &Media,
+        retry_at: Option<Millis>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Messages whose file's next fetch is due, oldest first: (phone, message id).
+    fn due_media_fetches(
+        &self,
+        now: Millis,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<(Phone, String)>, StoreError>> + Send;
+}
+
 /// All the storage the use cases reach.
-pub trait Storage: ConversationStore + OutboxStore + AdminStore + ActivationStore {}
-impl<T: ConversationStore + OutboxStore + AdminStore + ActivationStore> Storage for T {}
+pub trait Storage:
+    ConversationStore + OutboxStore + AdminStore + ActivationStore + MediaStore
+{
+}
+impl<T: ConversationStore + OutboxStore + AdminStore + ActivationStore + MediaStore> Storage for T {}
 
 /// Why a send did not go through, as the messaging adapter classifies it.
 #[derive(Debug, Clone, PartialEq)]
@@ -275,6 +300,34 @@ pub trait Messenger: Sync {
         body: &OutboundBody,
         callback: &str,
     ) -> impl Future<Output = Result<String, SendError>> + Send;
+}
+
+/// Why a user's file could not be fetched into our store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FetchError {
+    /// WhatsApp no longer has it (Graph error 100): trying again cannot help.
+    Gone(MessageError),
+    /// A passing failure (network, a 5xx, a download that did not match its checksum):
+    /// tried again later, each time from the media id.
+    Transient(MessageError),
+}
+
+/// A file as it was stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFile {
+    pub size: u64,
+    pub mime_type: Option<String>,
+}
+
+/// Moving the files users send from WhatsApp into the media bucket.
+pub trait MediaFetcher: Sync {
+    /// Looks `media_id` up, downloads it and stores it under `object_key` only if it
+    /// matches the checksum Meta gives (bytes that do not match are never stored).
+    fn fetch_into_store(
+        &self,
+        media_id: &str,
+        object_key: &str,
+    ) -> impl Future<Output = Result<StoredFile, FetchError>> + Send;
 }
 
 /// The desk's settings, read once per cold start.

@@ -102,7 +102,7 @@ impl AttachmentKind {
     }
 
     /// The largest file WhatsApp takes of this kind.
-    pub fn max_bytes(self) -> u64 {
+    pub const fn max_bytes(self) -> u64 {
         match self {
             AttachmentKind::Image => 5 * MB,
             AttachmentKind::Document => 100 * MB,

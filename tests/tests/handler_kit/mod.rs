@@ -32,6 +32,7 @@ pub async fn harness_with(extra: &[(&str, &str)]) -> Harness {
         whatsapp_send: true,
         webhook_secrets: true,
         admin_tokens: true,
+        media: false,
     };
     let config = Config::from_lookup(all, |k| env.get(k).cloned()).expect("test config");
     Harness {

@@ -23,6 +23,8 @@ pub const IN_SUPPORT: &str = "SUPPORT";
 pub const UNPROCESSED: &str = "UNPROCESSED";
 /// Partition of the sparse index of outbound messages awaiting a (re)send.
 pub const PENDING: &str = "PENDING";
+/// Partition of the same index for inbound messages whose file is still to be fetched.
+pub const MEDIA_FETCH: &str = "MEDIA";
 
 pub fn conversation_pk(phone: &Phone) -> String {
     format!("CONV#{phone}")

@@ -6,6 +6,7 @@ mod format;
 #[cfg(test)]
 mod golden_tests;
 mod items;
+mod media;
 mod outbox;
 mod turn_writes;
 
@@ -183,6 +184,12 @@ impl Store {
         .then(|| m.raw.clone());
         item.gsi_unprocessed_pk = Some(UNPROCESSED.into());
         item.gsi_unprocessed_sk = Some(format!("{}#{}", m.from, id));
+        if m.media.is_some() {
+            // The stream's fetcher takes it at once; this is the scheduled checks' fallback,
+            // late enough not to race it.
+            item.gsi_pending_pk = Some(MEDIA_FETCH.into());
+            item.gsi_pending_sk = Some(pending_sk(now + FIRST_FETCH_FALLBACK, &m.from, id));
+        }
         let put = |item| {
             TransactWriteItem::builder()
                 .put(
@@ -366,6 +373,8 @@ pub fn parse_list_cursor(cursor: &str) -> Option<(Millis, Phone)> {
 
 /// How long a sender holds a message before a retry may take it over.
 pub const SEND_CLAIM: Millis = 60 * SECOND;
+/// When the scheduled checks fetch a file the stream's fetcher has not stored yet.
+pub const FIRST_FETCH_FALLBACK: Millis = 2 * 60 * SECOND;
 
 fn pending_sk(next_attempt_at: Millis, phone: &Phone, id: &str) -> String {
     format!("{next_attempt_at:013}#{phone}#{id}")

@@ -39,6 +39,17 @@ impl WhatsAppClient {
     }
 }
 
+/// The HTTP client for WhatsApp's media downloads: files of up to 100 MB take longer than
+/// a send, so the whole request has minutes; a stalled one still ends soon.
+pub fn media_http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .read_timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(240))
+        .build()
+        .expect("reqwest client with static settings")
+}
+
 impl Messenger for WhatsAppClient {
     /// Sends `body` to `to`; answers the `wamid` Meta assigned. `callback` is our message id,
     /// echoed in status webhooks so they settle a send whose answer was lost.

@@ -1,0 +1,120 @@
+//! Keeping the files users send (DESIGN §12, docs/media.md): WhatsApp holds them for a few
+//! days only, so each is fetched into the media bucket soon after its message is stored,
+//! off the webhook's path, and a failed fetch is tried again with backoff until it is
+//! stored or given up for good.
+
+use crate::context::Ports;
+use crate::ports::{ConversationStore, FetchError, MediaFetcher, MediaStore, StoreError};
+use edubot_domain::media::{fetch_given_up, inbound_object_key, next_fetch_at, Media, MediaStatus};
+use edubot_domain::model::MessageError;
+use edubot_domain::phone::Phone;
+use edubot_domain::time::Millis;
+
+/// What one fetch did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetched {
+    Stored(Media),
+    /// Failed for a passing reason: tried again at the given time.
+    Retrying(Media, Millis),
+    Failed(Media),
+    /// Nothing to fetch: no such message, no file, or already stored or given up (by
+    /// another fetcher, or before).
+    Nothing,
+}
+
+/// Fetches the file of message `id` of `phone` into the media bucket and records the
+/// outcome. Safe to run twice at once: both would store the same bytes under the same key,
+/// and only the first record of the outcome is kept.
+pub async fn fetch_media(
+    ctx: &impl Ports,
+    phone: &Phone,
+    id: &str,
+    now: Millis,
+) -> Result<Fetched, StoreError> {
+    let Some(message) = ctx.store().get_message(phone, id).await? else {
+        return Ok(Fetched::Nothing);
+    };
+    let Some(mut media) = message.media.filter(|m| m.status == MediaStatus::Pending) else {
+        return Ok(Fetched::Nothing);
+    };
+    let Some(media_id) = media.media_id.clone() else {
+        return Ok(Fetched::Nothing);
+    };
+    media.attempts += 1;
+    let key = inbound_object_key(phone, id);
+    let settings = ctx.settings();
+    let (outcome, retry_at) = match ctx.media().fetch_into_store(&media_id, &key).await {
+        Ok(file) => {
+            media.status = MediaStatus::Stored;
+            media.size = Some(file.size);
+            media.mime_type = file.mime_type.or(media.mime_type.take());
+            media.object_key = Some(key);
+            media.error = None;
+            (Fetched::Stored(media.clone()), None)
+        }
+        Err(FetchError::Gone(error)) => {
+            media.status = MediaStatus::Failed;
+            media.error = Some(error);
+            (Fetched::Failed(media.clone()), None)
+        }
+        Err(FetchError::Transient(error)) => {
+            let given_up = fetch_given_up(
+                media.attempts,
+                settings.outbound_max_attempts,
+                message.created_at,
+                now,
+            );
+            if given_up {
+                media.status = MediaStatus::Failed;
+                media.error = Some(MessageError {
+                    title: format!(
+                        "{} (gave up after {} attempts)",
+                        error.title, media.attempts
+                    ),
+                    code: error.code,
+                });
+                (Fetched::Failed(media.clone()), None)
+            } else {
+                let at = next_fetch_at(settings.outbound_retry_base, media.attempts, now);
+                media.error = Some(error);
+                (Fetched::Retrying(media.clone(), at), Some(at))
+            }
+        }
+    };
+    let recorded = ctx
+        .store()
+        .record_media(phone, id, &media, retry_at)
+        .await?;
+    if !recorded {
+        return Ok(Fetched::Nothing);
+    }
+    match &outcome {
+        Fetched::Stored(m) => tracing::info!(
+            phone = %phone.masked(), message_id = %id, bytes = m.size, "media stored"
+        ),
+        Fetched::Retrying(m, _) | Fetched::Failed(m) => tracing::warn!(
+            phone = %phone.masked(), message_id = %id, attempts = m.attempts,
+            code = m.error.as_ref().map(|e| e.code.as_str()), failed = matches!(outcome, Fetched::Failed(_)),
+            "media fetch failed"
+        ),
+        Fetched::Nothing => {}
+    }
+    Ok(outcome)
+}
+
+/// The scheduled checks' part: fetches every file whose next attempt is due (and those the
+/// stream's fetcher never got to). Answers how many were stored.
+pub async fn fetch_due_media(
+    ctx: &impl Ports,
+    now: Millis,
+    limit: i32,
+) -> Result<usize, StoreError> {
+    let due = ctx.store().due_media_fetches(now, limit).await?;
+    let mut stored = 0;
+    for (phone, id) in due {
+        if let Fetched::Stored(_) = fetch_media(ctx, &phone, &id, now).await? {
+            stored += 1;
+        }
+    }
+    Ok(stored)
+}
