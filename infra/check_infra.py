@@ -9,6 +9,13 @@
 - Roles: each function's role grants exactly what its code calls. STORE_CALLS below holds,
   per function, the `Store` methods it calls (directly or through edubot-adapters); the DynamoDB
   actions and table/index ARNs of each method are read from the DynamoDB adapter (shared/adapters/src/store/*.rs).
+- Keys: each role's DynamoDB statements name, in `dynamodb:LeadingKeys`, exactly the partition
+  keys (and index partitions) its code touches, read from the store's key builders and
+  constants; only admin management may write ADMIN# items, only sign-in read password hashes
+  (DESIGN §8).
+- WAF: waf.yaml's web ACL (us-east-1, attached to CloudFront by wiring.yaml) limits sign-in and
+  the admin API per address with 429s, never /webhook; API Gateway's sign-in throttle stays a
+  backstop far above what one address may send.
 - Secrets: infra/deploy.sh gives each function exactly the secrets its `Needs` requires.
 - Table: foundations.yaml reads as plain YAML (the local stack parses its Table resource),
   holds the only table, and defines every index the store names.
@@ -16,6 +23,7 @@
 - Stream: the local stack batches the stream for the processor as the deployed mapping does.
 """
 
+import functools
 import pathlib
 import re
 import sys
@@ -34,19 +42,19 @@ STORE_CALLS = {
         "mark_sent", "mark_failed", "mark_retry",
     ],
     "admin-login": ["count_use", "get_admin", "uncount_use"],
-    "list-conversations": ["get_admin", "list_conversations"],
-    "get-messages": ["get_admin", "get_conversation", "messages_page", "enquiries"],
+    "list-conversations": ["admin_access", "list_conversations"],
+    "get-messages": ["admin_access", "get_conversation", "messages_page", "enquiries"],
     "send-message": [
-        "get_admin", "count_use", "get_conversation", "commit_with",
+        "admin_access", "count_use", "get_conversation", "commit_with",
         "mark_sent", "mark_failed", "mark_retry",
     ],
     "end-chat": [
-        "get_admin", "get_conversation", "commit_with", "mark_sent", "mark_failed", "mark_retry",
+        "admin_access", "get_conversation", "commit_with", "mark_sent", "mark_failed", "mark_retry",
     ],
-    "dashboard": ["get_admin", "conversations_in_support", "ratings_since"],
-    "activation-codes": ["get_admin", "put_activation_code"],
+    "dashboard": ["admin_access", "conversations_in_support", "ratings_since"],
+    "activation-codes": ["admin_access", "put_activation_code"],
     "retry-message": [
-        "get_admin", "count_use", "get_conversation", "get_message",
+        "admin_access", "count_use", "get_conversation", "get_message",
         "reopen_failed_admin_message", "mark_sent", "mark_failed", "mark_retry",
     ],
     "scheduled-checks": [
@@ -112,28 +120,8 @@ def store_methods():
     """{method: set of (action, resource)}, resource "table" or an index name."""
     source = "\n".join(p.read_text() for p in sorted(STORE_DIR.glob("*.rs")))
     consts = dict(re.findall(r'pub const (\w+): &str = "(\w+)";', source))
-    # Split into methods: from one `fn name(` to the next.
-    bodies = {}
-    parts = re.split(r"\n\s*(?:pub(?:\([^)]*\))? )?(?:async )?fn (\w+)", source)
-    for name, body in zip(parts[1::2], parts[2::2]):
-        bodies[name] = body
-    direct = {}
-    for name, body in bodies.items():
-        grants = set()
-        indexes = {consts[c] for c in re.findall(r"index::(\w+)", body) if c in consts}
-        # A transaction's items may be built in a helper (`RelatedWrite::transact_item`).
-        for item in re.findall(r"TransactWriteItem::builder\(\)\s*\.(put|update|delete|condition_check)\(", body):
-            grants.add((TRANSACT_ITEMS[item], "table"))
-        for call in re.findall(r"\.(\w+)\(\)", body):
-            if call == "transact_write_items":
-                for item in re.findall(r"\.(put|update|delete|condition_check)\(", body):
-                    grants.add((TRANSACT_ITEMS[item], "table"))
-            elif call == "query":
-                for idx in (indexes or {"table"}):
-                    grants.add(("dynamodb:Query", idx))
-            elif call in SDK_ACTIONS:
-                grants.add((SDK_ACTIONS[call], "table"))
-        direct[name] = grants
+    bodies = store_fns()
+    direct = {name: direct_grants(body, consts) for name, body in bodies.items()}
     # Methods calling other methods or helpers (`self.list_conversations(`,
     # `r.transact_item(`) need their grants too.
     calls = {n: set(re.findall(r"(\w+)\(", b)) & set(bodies) for n, b in bodies.items()}
@@ -147,7 +135,44 @@ def store_methods():
 
     grants = {name: closure(name) for name in bodies}
     grants.update(NARROWED)
-    return grants, consts, calls
+    return grants, consts, calls, direct
+
+
+def direct_grants(body, consts):
+    """The (action, resource) pairs one fn's own SDK calls need."""
+    grants = set()
+    indexes = {consts[c] for c in re.findall(r"index::(\w+)", body) if c in consts}
+    # A transaction's items may be built in a helper (`RelatedWrite::transact_item`).
+    for item in re.findall(r"TransactWriteItem::builder\(\)\s*\.(put|update|delete|condition_check)\(", body):
+        grants.add((TRANSACT_ITEMS[item], "table"))
+    for call in re.findall(r"\.(\w+)\(\)", body):
+        if call == "transact_write_items":
+            for item in re.findall(r"\.(put|update|delete|condition_check)\(", body):
+                grants.add((TRANSACT_ITEMS[item], "table"))
+        elif call == "query":
+            for idx in (indexes or {"table"}):
+                grants.add(("dynamodb:Query", idx))
+        elif call in SDK_ACTIONS:
+            grants.add((SDK_ACTIONS[call], "table"))
+    return grants
+
+
+def split_fns(source):
+    """{fn name: its text}, each from one `fn name(` to the next; same names joined."""
+    bodies = {}
+    parts = re.split(r"\n\s*(?:pub(?:\([^)]*\))? )?(?:async )?fn (\w+)", source)
+    for name, body in zip(parts[1::2], parts[2::2]):
+        bodies[name] = bodies.get(name, "") + body
+    return bodies
+
+
+def store_fns(transform=lambda text: text):
+    """The store's fns by name, split file by file (a file's preamble is no fn's body)."""
+    bodies = {}
+    for path in sorted(STORE_DIR.glob("*.rs")):
+        for name, body in split_fns(transform(path.read_text())).items():
+            bodies[name] = bodies.get(name, "") + body
+    return bodies
 
 
 def strip_tests(source):
@@ -155,22 +180,39 @@ def strip_tests(source):
     return source if cut < 0 else source[:cut]
 
 
-def reachable_store_methods(function, store_grants):
-    """The store methods the function's code can reach, by name, through the shared crates."""
+@functools.cache
+def code_defs(without_store=False):
+    """Every fn of the shared crates, by name (tests left out; the store's too if asked)."""
     defs = {}
     for path in (ROOT / "shared").rglob("*.rs"):
-        parts = re.split(r"\n\s*(?:pub(?:\([^)]*\))? )?(?:async )?fn (\w+)", strip_tests(path.read_text()))
-        for name, body in zip(parts[1::2], parts[2::2]):
+        if without_store and STORE_DIR in path.parents:
+            continue
+        for name, body in split_fns(strip_tests(path.read_text())).items():
             defs[name] = defs.get(name, "") + body
+    return defs
+
+
+def function_source(function):
+    return "\n".join(strip_tests(p.read_text()) for p in (ROOT / "functions" / function / "src").glob("*.rs"))
+
+
+@functools.cache
+def reached_fns(function):
+    """The names of the fns the function's code can reach, through the shared crates."""
     called = lambda text: set(re.findall(r"(\w+)\s*(?:::<[^>]*>)?\(", text))
-    source = "\n".join(strip_tests(p.read_text()) for p in (ROOT / "functions" / function / "src").glob("*.rs"))
-    seen, todo = set(), called(source)
+    defs = code_defs()
+    seen, todo = set(), called(function_source(function))
     while todo:
         name = todo.pop()
         if name not in seen:
             seen.add(name)
             todo |= called(defs.get(name, ""))
-    return {name for name in seen if store_grants.get(name)}
+    return frozenset(seen)
+
+
+def reachable_store_methods(function, store_grants):
+    """The store methods the function's code can reach, by name, through the shared crates."""
+    return {name for name in reached_fns(function) if store_grants.get(name)}
 
 
 def role_grants(template, function):
@@ -209,7 +251,7 @@ def resource_name(resource):
 
 
 def check_roles(functions):
-    methods, _, store_calls = store_methods()
+    methods, _, store_calls, _ = store_methods()
     template = load_template("functions.yaml")
     for function in functions:
         if function not in STORE_CALLS:
@@ -253,6 +295,399 @@ def check_roles(functions):
             fail(f"{function}: its code reaches store.{method}, missing from STORE_CALLS")
         for method in sorted(listed - reachable):
             fail(f"{function}: STORE_CALLS lists store.{method}, which its code no longer reaches")
+
+
+# ---- keys: which partition keys each role may touch (DESIGN §8) -----------------------------
+#
+# Every DynamoDB statement of a role names the partition keys it may touch, as a
+# `ForAllValues:StringLike` condition on `dynamodb:LeadingKeys` (for a Query on an index:
+# the index's partition value). The check derives the same list from the code and wants the
+# two equal, both ways: a key the role lacks is an AccessDenied in production that no local
+# test sees (DynamoDB Local ignores IAM); a key the code never uses is room for a flaw.
+#
+# Where a key comes from, in the store (shared/adapters/src/store):
+# - a key builder, `fn conversation_pk(..) -> String { format!("CONV#{phone}") }`: "CONV#*".
+#   `rate_pk` gives "RATE#{scope}#*", the scope being the first argument of the store call
+#   (`count_use("send-admin", ..)`), read from the code each function reaches;
+# - a constant written as a table partition (`pk: RATINGS.into()`): "RATINGS";
+# - for a Query on an index, the constant its key condition binds to the index's partition
+#   (`gsi_pending_pk = :p` with `":p", s(PENDING)`): "PENDING"; bound to a variable (the
+#   index chosen at run time), the constants the store writes into that index's partition
+#   attribute (`gsi_support_pk: .. IN_SUPPORT ..`): "SUPPORT".
+# Keys are matched to actions per method, not per call: a method that reads WAMID# and
+# updates CONV# is allowed both actions on both. Finer would need data flow, and a miss is
+# an outage, while this over-grants only among the keys one method already touches.
+
+# Item-level actions, the ones LeadingKeys governs (streams and queues are not items).
+ITEM_ACTIONS = {
+    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:Scan",
+    "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+}
+READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem"}
+WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+
+# DESIGN §8: only admin management writes ADMIN# items; only sign-in and admin management
+# read password hashes. No Lambda manages admins yet: the edubot-admin command
+# (infra/admin-cli, `make admin`) does, with an operator's credentials, outside these roles.
+ADMIN_MANAGEMENT = set()
+SIGN_IN = {"admin-login"}
+PASSWORD_HASH = "password_hash"  # the attribute (AdminItem in store/items.rs)
+
+# Functions whose code still reads whole ADMIN# items to check a token (AdminGate ->
+# get_admin, no ProjectionExpression). The hash is an attribute of the same item, and
+# LeadingKeys cannot split an item: until the read names its attributes, the role reads
+# hashes too. Reported as a warning on every run; a function leaves this list when its read
+# has a projection (the check then says which dynamodb:Attributes condition its role needs).
+WHOLE_ADMIN_READS_TO_NARROW = set()
+
+warnings = []
+
+
+def warn(message):
+    warnings.append(message)
+
+
+def without_comments(source):
+    return re.sub(r"//[^\n]*", "", source)
+
+
+# A bot turn's related writes are one match on RelatedWrite in the store
+# (related_transact_item): each arm's keys count only for a function whose code builds that
+# variant. Only the bot's turn does (processor.rs); an admin's reply commits none.
+ARMS = "RelatedWrite"
+
+
+class StoreKeys:
+    """The partition keys the store's methods touch, read from the store's source."""
+
+    def __init__(self, grants, calls, direct):
+        source = without_comments("\n".join(p.read_text() for p in sorted(STORE_DIR.glob("*.rs"))))
+        self.bodies = store_fns(without_comments)
+        self.calls, self.direct = calls, direct
+        # `pub mod index` names indexes; every other string constant is a key part.
+        consts = re.sub(r"pub mod index \{.*?\n\}", "", source, flags=re.S)
+        self.consts = dict(re.findall(r'const (\w+): &str = "([^"]*)";', consts))
+        self.builders = self.key_builders(source)
+        self.table_consts = set(re.findall(r"\bpk:\s*([A-Z][A-Z0-9_]+)\b", source))
+        self.index_values = self.index_partitions(source)
+        self.scoped = set(re.findall(r"fn (\w+)\(\s*&self,\s*scope: &str", source))
+        self.arms = {name: self.split_arms(body) for name, body in self.bodies.items()
+                     if re.search(rf"\b{ARMS}::\w+[^;]*?=>", body)}
+        self.keys = {m: self.method_keys(m, pairs) for m, pairs in grants.items()}
+
+    @staticmethod
+    def key_builders(source):
+        """{builder: pattern}: `format!("CONV#{phone}")` -> "CONV#*", the text up to the first
+        placeholder other than `{scope}`, then IAM's wildcard."""
+        builders = {}
+        for name, fmt in re.findall(r'fn (\w+_pk)\([^)]*\)\s*->\s*String\s*\{\s*format!\("([^"]*)"', source):
+            cut = re.search(r"\{(?!scope\})[^}]*\}", fmt)
+            builders[name] = (fmt[: cut.start()] if cut else fmt) + "*"
+        return builders
+
+    def index_partitions(self, source):
+        """{index: partition values}: the constants written into each index's partition
+        attribute (the attribute named by foundations.yaml)."""
+        table = load_template("foundations.yaml")["Resources"]["Table"]["Properties"]
+        values, self.index_attrs = {}, {}
+        for index in table.get("GlobalSecondaryIndexes", []):
+            attr = next(k["AttributeName"] for k in index["KeySchema"] if k["KeyType"] == "HASH")
+            self.index_attrs[index["IndexName"]] = attr
+            written = re.findall(rf"\b{attr}\b\s*[:=]([^;,\n]*)", source)
+            names = {n for text in written for n in re.findall(r"\b[A-Z][A-Z0-9_]+\b", text)}
+            values[index["IndexName"]] = {self.consts[n] for n in names if n in self.consts}
+        return values
+
+    def queried_partitions(self, own, index):
+        """The index partitions the method's Query names: the constants bound to the
+        partition in its key condition (`gsi_pending_pk = :p` with `":p", s(PENDING)`),
+        among those written to that index. Bound to a variable (the index chosen at run
+        time), every value written to the index."""
+        text = "".join(self.bodies.get(n, "") for n in own)
+        written = self.index_values.get(index, set())
+        # `"#pk", "gsi1pk"` names an attribute; `"#pk", pk_attr` one chosen at run time.
+        aliases = {alias: (attr if quote else None) for alias, quote, attr in
+                   re.findall(r'\.expression_attribute_names\(\s*"(#\w+)",\s*(")?(\w+)', text)}
+        partitions = set(self.index_attrs.values())
+        bound, by_variable = set(), False
+        for condition in re.findall(r'\.key_condition_expression\(\s*"([^"]*)"', text):
+            for name, placeholder in re.findall(r"(#?\w+)\s*=\s*(:\w+)", condition):
+                attr = aliases.get(name, name)
+                if attr is not None and attr not in partitions:
+                    continue  # a sort key, or the table's own pk
+                value = re.search(rf'"{placeholder}",\s*s\(\s*(\w+)\s*\)', text)
+                if value and value.group(1) in self.consts:
+                    bound.add(self.consts[value.group(1)])
+                else:
+                    by_variable = True
+        values = written if by_variable or not bound else (bound & written or bound)
+        return values or {None}
+
+    @staticmethod
+    def split_arms(body):
+        """{variant: the text of its arm}."""
+        parts = re.split(rf"\b{ARMS}::(\w+)", body)
+        arms = {}
+        for variant, text in zip(parts[1::2], parts[2::2]):
+            arms[variant] = arms.get(variant, "") + text
+        return arms
+
+    def reach(self, method):
+        """The method and every store fn it calls, by name."""
+        seen, todo = set(), {method}
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo |= self.calls.get(name, set())
+        return seen
+
+    def table_patterns(self, text):
+        """The table keys built in `text` or in the store fns it calls (arms aside)."""
+        called = set(re.findall(r"(\w+)\(", text)) & set(self.bodies)
+        text += "".join(self.bodies[n] for name in called for n in self.reach(name) if n not in self.arms)
+        patterns = {p for b, p in self.builders.items() if re.search(rf"\b{b}\(", text)}
+        patterns |= {self.consts[c] for c in self.table_consts
+                     if c in self.consts and re.search(rf"\b{c}\b", text)}
+        return patterns
+
+    def method_keys(self, method, pairs):
+        """{(action, resource, key pattern or None where none is found, variant or None)}."""
+        own = [n for n in self.reach(method) if n not in self.arms]
+        table = self.table_patterns("".join(self.bodies.get(n, "") for n in own)) or {None}
+        own_table = {a for n in own for a, r in self.direct.get(n, ()) if r == "table"}
+        keys = set()
+        for action, resource in pairs:
+            if resource == "table" and action not in own_table:
+                continue  # an arm's action: below
+            patterns = table if resource == "table" else self.queried_partitions(own, resource)
+            keys |= {(action, resource, p, None) for p in patterns}
+        # An arm writes only its own keys, and only for a function that builds its variant.
+        for name in set(self.reach(method)) & set(self.arms):
+            for variant, text in self.arms[name].items():
+                for item in re.findall(r"TransactWriteItem::builder\(\)\s*\.(put|update|delete|condition_check)\(", text):
+                    keys |= {(TRANSACT_ITEMS[item], "table", p, variant) for p in self.table_patterns(text) or {None}}
+        return keys
+
+    def projection(self, method):
+        """The attributes the method's one read asks for (ProjectionExpression), or None
+        for whole items (or where one read cannot be told from another)."""
+        text = "\n".join(self.bodies.get(n, "") for n in self.reach(method))
+        projections = re.findall(r'\.projection_expression\(\s*"([^"]*)"', text)
+        reads = re.findall(r"\.(get_item|query|batch_get_item)\(\)", text)
+        if len(projections) != 1 or len(reads) != 1:
+            return None
+        names = dict(re.findall(r'\.expression_attribute_names\(\s*"(#\w+)",\s*"(\w+)"', text))
+        return frozenset(names.get(a.strip(), a.strip()) for a in projections[0].split(","))
+
+
+def like(pattern, value):
+    """IAM's StringLike: `*` any run of characters, `?` one."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value) is not None
+
+
+def resolve_str(arg):
+    """A call's argument: a string literal or the name of a `&str` constant of the code."""
+    literal = re.fullmatch(r'"([^"]*)"', arg)
+    if literal:
+        return literal.group(1)
+    name = arg.split("::")[-1]
+    sources = list((ROOT / "shared").rglob("*.rs")) + list((ROOT / "functions").rglob("*.rs"))
+    values = {v for p in sources for v in re.findall(rf'const {name}: &str = "([^"]*)";', p.read_text())}
+    return values.pop() if len(values) == 1 else None
+
+
+def function_scopes(function, scoped):
+    """The rate-limit scopes the function's code counts: first arguments of its calls of
+    the store's scoped methods (`count_use(LOGIN_PAIR, ..)`)."""
+    defs = code_defs()
+    text = function_source(function) + "".join(defs.get(n, "") for n in reached_fns(function))
+    scopes = set()
+    for method in scoped:
+        for arg in re.findall(rf"\.{method}\(\s*(\"[^\"]*\"|[A-Za-z_][\w:]*)\s*,", text):
+            value = resolve_str(arg)
+            if value is None:
+                fail(f"{function}: cannot tell which scope {method}({arg}, ..) counts: use a literal or a &str constant")
+            else:
+                scopes.add(value)
+    return scopes
+
+
+def variants_built(function):
+    """The RelatedWrite variants the function's own code builds (the store's matches aside)."""
+    defs = code_defs(without_store=True)
+    text = function_source(function) + "".join(defs.get(n, "") for n in reached_fns(function))
+    return set(re.findall(rf"\b{ARMS}::(\w+)", text))
+
+
+def expected_keys(function, store):
+    """{(action, resource, pattern): store methods} and {(.., ..): projection} for the function."""
+    keys, projections = {}, {}
+    scopes, built = None, variants_built(function)
+    for method in STORE_CALLS.get(function, []):
+        for action, resource, pattern, variant in store.keys.get(method, ()):
+            if variant is not None and variant not in built:
+                continue
+            if pattern is None:
+                fail(f"{function}: cannot tell which partition keys store.{method} touches "
+                     f"({action} on {resource}): build them with a *_pk fn or a constant")
+                continue
+            patterns = {pattern}
+            if "{scope}" in pattern:
+                scopes = function_scopes(function, store.scoped) if scopes is None else scopes
+                if not scopes:
+                    fail(f"{function}: store.{method} counts a scope, but no call names one")
+                patterns = {pattern.replace("{scope}", s) for s in scopes}
+            for p in patterns:
+                key = (action, resource, p)
+                keys.setdefault(key, set()).add(method)
+                projection = store.projection(method) if action in READ_ACTIONS else None
+                # Two methods reading the same keys: the whole item unless both name attributes.
+                before = projections.get(key, projection)
+                projections[key] = None if None in (before, projection) else before | projection
+    return keys, projections
+
+
+def statement_conditions(function, statement):
+    """(leading key patterns or ["*"], attributes or None) of one statement."""
+    condition = statement.get("Condition", {})
+    leading = condition.get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+    for operator, keys in condition.items():
+        if "dynamodb:LeadingKeys" in keys and operator != "ForAllValues:StringLike":
+            fail(f"{function}: statement {statement.get('Sid')} limits LeadingKeys with {operator}: "
+                 "use ForAllValues:StringLike (one operator for prefixes and exact keys alike)")
+    attributes = condition.get("ForAllValues:StringEquals", {}).get("dynamodb:Attributes")
+    if attributes is not None and condition.get("StringEqualsIfExists", {}).get("dynamodb:Select") != "SPECIFIC_ATTRIBUTES":
+        fail(f"{function}: statement {statement.get('Sid')} limits dynamodb:Attributes without "
+             "StringEqualsIfExists dynamodb:Select SPECIFIC_ATTRIBUTES (a read of ALL_ATTRIBUTES would pass)")
+    leading = [leading] if isinstance(leading, str) else leading
+    return leading or ["*"], frozenset(attributes) if attributes is not None else None
+
+
+def role_keys(template, function):
+    """{(action, resource, pattern): attributes or None (whole items)} the role allows;
+    pattern "*" where a statement has no LeadingKeys condition."""
+    role = template["Resources"].get(f"{camel(function)}Role")
+    granted = {}
+    for policy in (role or {}).get("Properties", {}).get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            actions = [actions] if isinstance(actions, str) else actions
+            resources = statement["Resource"]
+            resources = resources if isinstance(resources, list) else [resources]
+            if not ITEM_ACTIONS & set(actions):
+                continue
+            patterns, attributes = statement_conditions(function, statement)
+            for action in set(actions) & ITEM_ACTIONS:
+                for resource in resources:
+                    for pattern in patterns:
+                        key = (action, resource_name(resource), pattern)
+                        before = granted.get(key, attributes)
+                        granted[key] = None if None in (before, attributes) else before | attributes
+    return granted
+
+
+def check_keys(functions):
+    grants, _, calls, direct = store_methods()
+    store = StoreKeys(grants, calls, direct)
+    template = load_template("functions.yaml")
+    admin = store.builders.get("admin_pk")
+    if admin is None or not re.search(rf"\b{PASSWORD_HASH}:", "\n".join(store.bodies.values())):
+        fail(f"the store has no admin_pk key builder or no {PASSWORD_HASH} attribute: update "
+             "infra/check_infra.py's ADMIN# rules to the new admin items")
+        return
+    admin_key = admin.replace("*", "someone")
+    for function in functions:
+        if function not in STORE_CALLS:
+            continue  # check_roles names it
+        expected, projections = expected_keys(function, store)
+        granted = role_keys(template, function)
+        compare_keys(function, expected, granted)
+        check_admin_writes(function, expected, granted, admin_key)
+        check_password_hash_reads(function, expected, projections, granted, admin_key)
+    if whole_admin_readers:
+        warn(f"{len(whole_admin_readers)} functions read whole ADMIN# items, {PASSWORD_HASH} "
+             f"included, to check a token (AdminGate -> get_admin, no ProjectionExpression): "
+             f"{', '.join(sorted(set(whole_admin_readers)))}. DESIGN §8 lets only sign-in read "
+             "hashes: see WHOLE_ADMIN_READS_TO_NARROW in infra/check_infra.py")
+
+
+def compare_keys(function, expected, granted):
+    for action, resource, pattern in sorted(set(expected) - set(granted)):
+        methods = ", ".join(f"store.{m}" for m in sorted(expected[(action, resource, pattern)]))
+        fail(f"{function}: its code does {action} on {resource} with partition keys "
+             f"\"{pattern}\" ({methods}), which its role does not allow: add \"{pattern}\" to "
+             "that statement's dynamodb:LeadingKeys")
+    for action, resource, pattern in sorted(set(granted) - set(expected)):
+        if pattern == "*":
+            fail(f"{function}: its role allows {action} on {resource} for any partition key: "
+                 "give the statement a ForAllValues:StringLike dynamodb:LeadingKeys condition")
+        else:
+            fail(f"{function}: its role allows {action} on {resource} for partition keys "
+                 f"\"{pattern}\", which its code never uses: remove it")
+
+
+def check_admin_writes(function, expected, granted, admin_key):
+    """DESIGN §8: nothing but admin management writes an ADMIN# item."""
+    if function in ADMIN_MANAGEMENT:
+        return
+    for (action, resource, pattern), methods in sorted(expected.items()):
+        if action in WRITE_ACTIONS and resource == "table" and like(pattern, admin_key):
+            fail(f"{function}: its code writes ADMIN# items ({action} via "
+                 f"{', '.join(sorted(methods))}): only admin management may (DESIGN §8)")
+    for action, resource, pattern in sorted(granted):
+        if action in WRITE_ACTIONS and resource == "table" and like(pattern, admin_key):
+            fail(f"{function}: its role allows {action} on ADMIN# items (LeadingKeys \"{pattern}\"): "
+                 "only admin management may write them (DESIGN §8)")
+
+
+whole_admin_readers = []  # functions of WHOLE_ADMIN_READS_TO_NARROW that still do
+
+
+def check_password_hash_reads(function, expected, projections, granted, admin_key):
+    """DESIGN §8: nothing but sign-in and admin management reads a password hash. LeadingKeys
+    cannot split an item, so the others read ADMIN# items with a ProjectionExpression and
+    their role allows only those attributes (dynamodb:Attributes)."""
+    if function in SIGN_IN | ADMIN_MANAGEMENT:
+        return
+    reads = [k for k in expected if k[0] in READ_ACTIONS and k[1] == "table" and like(k[2], admin_key)]
+    whole = any(projections[k] is None for k in reads)
+    for key in sorted(reads):
+        action, _, pattern = key
+        read, allowed = projections[key], granted.get(key)
+        if read is None:
+            message = (f"{function}: its code reads whole ADMIN# items ({', '.join(sorted(expected[key]))}), "
+                       f"{PASSWORD_HASH} included; DESIGN §8 lets only sign-in read it: read them "
+                       f"with a ProjectionExpression leaving {PASSWORD_HASH} out")
+            if function in WHOLE_ADMIN_READS_TO_NARROW:
+                whole_admin_readers.append(function)
+            else:
+                fail(message)
+            if allowed is not None and key in granted:
+                fail(f"{function}: its role allows only {sorted(allowed)} of {pattern} items, "
+                     "but its code reads whole items: the read would be denied")
+        elif key in granted and allowed is None:
+            fail(f"{function}: its code reads only {sorted(read)} of ADMIN# items, but its role "
+                 f"allows whole items, {PASSWORD_HASH} included: give its {action} statement on "
+                 f"\"{pattern}\" the conditions ForAllValues:StringEquals dynamodb:Attributes "
+                 f"{sorted(read | {'pk', 'sk'})} and StringEqualsIfExists dynamodb:Select SPECIFIC_ATTRIBUTES")
+        elif key in granted and PASSWORD_HASH in allowed:
+            fail(f"{function}: its role's {action} statement on \"{pattern}\" allows "
+                 f"{PASSWORD_HASH} among dynamodb:Attributes: only sign-in may read it (DESIGN §8)")
+        elif key in granted and (not read <= allowed or allowed - {"pk", "sk"} != read):
+            fail(f"{function}: its role allows the attributes {sorted(allowed)} of {pattern} items, "
+                 f"its code reads {sorted(read)}: make them the same (plus pk and sk)")
+    for key, allowed in sorted(granted.items()):
+        action, resource, pattern = key
+        if (action in READ_ACTIONS and resource == "table" and like(pattern, admin_key)
+                and key not in expected and (allowed is None or PASSWORD_HASH in allowed)):
+            fail(f"{function}: its role allows {action} of whole ADMIN# items (LeadingKeys "
+                 f"\"{pattern}\"), {PASSWORD_HASH} included: only sign-in may read it (DESIGN §8)")
+    if function in WHOLE_ADMIN_READS_TO_NARROW and not whole:
+        fail(f"{function}: no longer reads whole ADMIN# items: remove it from "
+             "WHOLE_ADMIN_READS_TO_NARROW in infra/check_infra.py")
 
 
 # ---- routes --------------------------------------------------------------------------------
@@ -302,6 +737,140 @@ def check_routes(functions):
             fail(f"route {route[0]} {route[1]} -> {route[2]} is in {name} but not in wiring.yaml")
     if not cfn:
         fail("wiring.yaml declares no routes")
+
+
+# ---- the WAF: per-address rate limits at the edge (waf.yaml) ---------------------------------
+#
+# Sign-in must not be starved by one client: the API Gateway throttle counts every client
+# together, so per-address limits are a WAF rate rule on CloudFront. A CloudFront web ACL
+# must live in us-east-1, so waf.yaml is its own stack there, its ARN passed to wiring.yaml.
+
+# How many addresses at the WAF's sign-in limit it must take to use up the API Gateway
+# backstop on the sign-in route (a handful would let a small botnet starve every sign-in).
+ADDRESSES_TO_EXHAUST_LOGIN_BACKSTOP = 100
+
+
+def waf_rules():
+    """{rule name: rule} of waf.yaml's one web ACL, after checking the ACL itself."""
+    waf = load_template("waf.yaml")
+    acls = [r for r in waf["Resources"].values() if r["Type"] == "AWS::WAFv2::WebACL"]
+    if len(acls) != 1:
+        fail(f"waf.yaml must hold one AWS::WAFv2::WebACL, not {len(acls)}")
+        return {}, {}
+    acl = acls[0]["Properties"]
+    if acl.get("Scope") != "CLOUDFRONT":
+        fail("waf.yaml: the web ACL's Scope must be CLOUDFRONT (it guards the distribution)")
+    if not acl.get("VisibilityConfig", {}).get("CloudWatchMetricsEnabled"):
+        fail("waf.yaml: the web ACL has no CloudWatch metrics")
+    if "WebAclArn" not in waf.get("Outputs", {}):
+        fail("waf.yaml: no WebAclArn output (infra/deploy.sh passes it to the wiring stack)")
+    return {r["Name"]: r for r in acl.get("Rules", [])}, acl.get("CustomResponseBodies", {})
+
+
+def byte_matches(statement):
+    """[(field, constraint, search string)] of a scope-down statement (AND of matches)."""
+    parts = statement.get("AndStatement", {}).get("Statements", [statement])
+    found = []
+    for part in parts:
+        match = part.get("ByteMatchStatement")
+        if match is None:
+            return None  # something else: not understood here
+        field = next(iter(match["FieldToMatch"]))
+        found.append((field, match["PositionalConstraint"], match["SearchString"]))
+    return found
+
+
+def covers(matches, method, path):
+    """Whether a rule scoped down by `matches` counts the request `method path`."""
+    tests = {"EXACTLY": str.__eq__, "STARTS_WITH": str.startswith}
+    for field, constraint, search in matches:
+        value = {"Method": method, "UriPath": path}.get(field)
+        if value is None or constraint not in tests or not tests[constraint](value, search):
+            return False
+    return True
+
+
+def check_waf_rule(name, rule, bodies):
+    """A per-address rate limit answering 429 in the API's error shape, with metrics."""
+    rate = rule.get("Statement", {}).get("RateBasedStatement")
+    if rate is None or rate.get("AggregateKeyType") != "IP":
+        fail(f"waf.yaml: rule {name} is not a rate-based rule keyed on the client's IP")
+        return None
+    response = rule.get("Action", {}).get("Block", {}).get("CustomResponse", {})
+    body = bodies.get(response.get("CustomResponseBodyKey"), {}).get("Content", "{}")
+    if response.get("ResponseCode") != 429 or '"code":"rate_limited"' not in body:
+        fail(f"waf.yaml: rule {name} must block with 429 and the rate_limited error body")
+    if not any(h.get("Name") == "Retry-After" for h in response.get("ResponseHeaders", [])):
+        fail(f"waf.yaml: rule {name}'s 429 has no Retry-After (docs/architecture.md)")
+    if not rule.get("VisibilityConfig", {}).get("CloudWatchMetricsEnabled"):
+        fail(f"waf.yaml: rule {name} has no CloudWatch metrics")
+    matches = byte_matches(rate["ScopeDownStatement"]) if "ScopeDownStatement" in rate else []
+    if matches is None:
+        fail(f"waf.yaml: rule {name}'s scope-down is not an AND of byte matches (the check cannot read it)")
+    return rate, matches
+
+
+def check_waf():
+    rules, bodies = waf_rules()
+    routes = template_routes()
+    login = [(m, p) for m, p, f in routes if f == "admin-login"]
+    login_limits = []
+    for name, rule in rules.items():
+        checked = check_waf_rule(name, rule, bodies)
+        if checked is None or checked[1] is None:
+            continue
+        rate, matches = checked
+        if any(covers(matches, method, "/webhook") for method in ("GET", "POST")):
+            fail(f"waf.yaml: rule {name} limits /webhook per address: Meta posts from a few "
+                 "addresses in bursts and retries whatever is refused")
+        # A sign-in rule: it counts the sign-in route and no other route.
+        others = [(m, p) for m, p, f in routes if f != "admin-login"]
+        if login and covers(matches, *login[0]) and not any(covers(matches, *r) for r in others):
+            login_limits.append(rate["Limit"])
+    if not login_limits:
+        fail(f"waf.yaml: no rate rule scoped to the sign-in route {login}: one client could "
+             "starve every sign-in")
+    check_login_backstop(load_template("waf.yaml"), login_limits)
+    check_waf_wiring()
+
+
+def parameter_default(template, value):
+    """A number in a template: itself, or the default of the parameter it refers to."""
+    if isinstance(value, dict) and "Ref" in value:
+        return template["Parameters"][value["Ref"]]["Default"]
+    return value
+
+
+def check_login_backstop(waf, login_limits):
+    """API Gateway's sign-in throttle counts everyone together: it must take many addresses,
+    each at the WAF's limit, to use it up."""
+    wiring = load_template("wiring.yaml")
+    stage = wiring["Resources"]["ApiStage"]["Properties"]
+    login = stage.get("RouteSettings", {}).get("POST /api/admin/login", {})
+    rate = parameter_default(wiring, login.get("ThrottlingRateLimit", 0))
+    burst = parameter_default(wiring, login.get("ThrottlingBurstLimit", 0))
+    for limit in login_limits:
+        per_address = parameter_default(waf, limit) / 300  # requests/s, 5-minute window
+        if rate < ADDRESSES_TO_EXHAUST_LOGIN_BACKSTOP * per_address or burst < rate:
+            fail(f"wiring.yaml: the sign-in throttle ({rate}/s, burst {burst}) is used up by "
+                 f"{rate / per_address:.0f} addresses at the WAF's limit; it is a backstop: "
+                 f"keep it above {ADDRESSES_TO_EXHAUST_LOGIN_BACKSTOP} addresses' worth, burst >= rate")
+
+
+def check_waf_wiring():
+    """The distribution takes the web ACL from a us-east-1 ARN; deploy.sh makes it there."""
+    wiring = load_template("wiring.yaml")
+    acl = wiring["Resources"]["Distribution"]["Properties"]["DistributionConfig"].get("WebACLId")
+    if acl != {"Fn::If": ["HasWebAcl", {"Ref": "WebAclArn"}, {"Ref": "AWS::NoValue"}]}:
+        fail("wiring.yaml: the distribution's WebACLId must be the WebAclArn parameter (none when empty)")
+    pattern = wiring["Parameters"].get("WebAclArn", {}).get("AllowedPattern", "")
+    if "wafv2:us-east-1:" not in pattern:
+        fail("wiring.yaml: WebAclArn must only accept a web ACL of us-east-1 (CloudFront's)")
+    deploy = (ROOT / "infra/deploy.sh").read_text()
+    if not (re.search(r"^WAF_REGION=us-east-1\b", deploy, re.M)
+            and re.search(r'deploy_stack_in "\$WAF_REGION" "\$WAF_STACK" waf\.yaml', deploy)
+            and '"WebAclArn=$WEB_ACL_ARN"' in deploy):
+        fail("infra/deploy.sh must deploy waf.yaml in us-east-1 and pass its WebAclArn to the wiring stack")
 
 
 # ---- functions: one of everything each ---------------------------------------------------------
@@ -405,10 +974,14 @@ def main():
     check_stream_batch()
     check_table()
     check_routes(functions)
+    check_waf()
     check_function_set(functions)
     check_roles(functions)
+    check_keys(functions)
     check_secrets(functions)
     check_headers()
+    for w in warnings:
+        print(f"infra/check_infra.py: warning: {w}", flush=True)
     if failures:
         print("infra/check_infra.py: the templates and the code disagree:", file=sys.stderr)
         for f in failures:

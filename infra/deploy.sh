@@ -6,9 +6,11 @@
 #   3. build              cargo lambda build --release --arm64 (every crate in functions/)
 #   4. deploy             cargo lambda deploy per function: code, role, environment; publishes
 #                         a version and moves the `live` alias to it
-#   5. wiring stack       <STACK>-wiring     HTTP API, stream mapping, schedule, S3 + CloudFront,
-#                         alarms (everything that points at the `live` aliases)
-#   6. admin page         s3 sync static-site/ + CloudFront invalidation
+#   5. WAF stack          <STACK>-waf        in us-east-1 whatever REGION is (CloudFront only
+#                         takes web ACLs from there): per-address rate limits at the edge
+#   6. wiring stack       <STACK>-wiring     HTTP API, stream mapping, schedule, S3 + CloudFront
+#                         (with the web ACL), alarms (everything that points at the `live` aliases)
+#   7. admin page         s3 sync static-site/ + CloudFront invalidation
 #
 # Inputs (environment or make variables):
 #   STACK              required; lower-case name, e.g. edubot-staging, edubot-prod
@@ -17,6 +19,7 @@
 #   BUILD=0            with DRY_RUN=1: skip the arm64 build and the --dry packaging (CI)
 #   DOMAIN_NAME, CERTIFICATE_ARN, HOSTED_ZONE_ID   optional custom domain (docs/deploying.md)
 #   ALARM_EMAIL        optional address for the alarms topic
+#   WAF=0              no web ACL (no per-address limit at the edge; saves its ~$7 a month)
 #   LOG_RETENTION_DAYS default 30
 #   TABLE_NAME         override the table (after a point-in-time restore, docs/deploying.md)
 #   RUST_LOG           default info; debug and trace are refused (the runtime logs whole
@@ -61,6 +64,10 @@ unset AWS_ENDPOINT_URL_DYNAMODB # the local stack's variable must never reach a 
 SSM_PATH="/edubot/$STACK"
 FUNCTIONS_STACK="$STACK-functions"
 WIRING_STACK="$STACK-wiring"
+WAF_STACK="$STACK-waf"
+WAF_REGION=us-east-1 # CloudFront's web ACLs live there, whatever REGION is
+WAF=${WAF:-1}
+[[ "$WAF" =~ ^[01]$ ]] || die "WAF is 1 (default: the web ACL in $WAF_REGION) or 0 (none)"
 
 # Every function crate is deployed; the templates and infra/check_infra.py agree on the set.
 mapfile -t FUNCTIONS < <(cd "$ROOT/functions" && for d in */; do [[ -f "$d/Cargo.toml" ]] && echo "${d%/}"; done)
@@ -92,16 +99,20 @@ REQUIRED_SETTINGS="WHATSAPP_PHONE_NUMBER_ID ORIGIN_VERIFY_SECRET"
 # `webhook` -> `Webhook`, `inbound-processor` -> `InboundProcessor` (the templates' logical ids).
 camel() { local out="" part; IFS=- read -ra parts <<<"$1"; for part in "${parts[@]}"; do out+="${part^}"; done; echo "$out"; }
 
-# A stack output; a placeholder in a dry run.
+# A stack output (of a stack in REGION, or in the region given third); a placeholder in a dry run.
 output() {
   if dry; then echo "output:$1:$2"; return; fi
-  aws cloudformation describe-stacks --stack-name "$1" \
+  aws cloudformation describe-stacks --region "${3:-$REGION}" --stack-name "$1" \
     --query "Stacks[0].Outputs[?OutputKey=='$2'].OutputValue" --output text
 }
 
 deploy_stack() { # name template [Key=Value ...]
-  local name=$1 template=$2; shift 2
-  local args=(--stack-name "$name" --template-file "infra/cloudformation/$template"
+  deploy_stack_in "$REGION" "$@"
+}
+
+deploy_stack_in() { # region name template [Key=Value ...]
+  local region=$1 name=$2 template=$3; shift 3
+  local args=(--region "$region" --stack-name "$name" --template-file "infra/cloudformation/$template"
     --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset --tags app=edubot "stack=$STACK")
   [[ $# -eq 0 ]] || args+=(--parameter-overrides "$@")
   run aws cloudformation deploy "${args[@]}"
@@ -223,15 +234,26 @@ if [[ " ${FUNCTIONS[*]} " == *" scheduled-checks "* ]]; then
     echo "  WARNING: reserved concurrency 1 not set on $STACK-scheduled-checks (account concurrency quota?)" >&2
 fi
 
-# ---- 5. Wiring -----------------------------------------------------------------------------
-step "5. Wiring stack $WIRING_STACK (HTTP API, stream, schedule, S3 + CloudFront, alarms)"
+# ---- 5. WAF (us-east-1) ---------------------------------------------------------------------
+WEB_ACL_ARN=""
+if [[ "$WAF" == 1 ]]; then
+  step "5. WAF stack $WAF_STACK in $WAF_REGION (per-address rate limits for CloudFront)"
+  deploy_stack_in "$WAF_REGION" "$WAF_STACK" waf.yaml "Stack=$STACK"
+  WEB_ACL_ARN=$(output "$WAF_STACK" WebAclArn "$WAF_REGION")
+  dry && WEB_ACL_ARN="arn:aws:wafv2:$WAF_REGION:123456789012:global/webacl/$STACK-web-acl/placeholder"
+else
+  step "5. WAF: skipped (WAF=0): no per-address rate limit at the edge"
+fi
+
+# ---- 6. Wiring -----------------------------------------------------------------------------
+step "6. Wiring stack $WIRING_STACK (HTTP API, stream, schedule, S3 + CloudFront, alarms)"
 deploy_stack "$WIRING_STACK" wiring.yaml "Stack=$STACK" "TableStreamArn=$STREAM_ARN" \
   "OnFailureQueueArn=$QUEUE_ARN" "OnFailureQueueName=$QUEUE_NAME" \
   "DomainName=${DOMAIN_NAME:-}" "CertificateArn=${CERTIFICATE_ARN:-}" "HostedZoneId=${HOSTED_ZONE_ID:-}" \
-  "AlarmEmail=${ALARM_EMAIL:-}" "LogRetentionDays=$LOG_RETENTION_DAYS"
+  "AlarmEmail=${ALARM_EMAIL:-}" "LogRetentionDays=$LOG_RETENTION_DAYS" "WebAclArn=$WEB_ACL_ARN"
 
-# ---- 6. Admin page ---------------------------------------------------------------------------
-step "6. Admin page: static-site/ to S3, CloudFront invalidation"
+# ---- 7. Admin page ---------------------------------------------------------------------------
+step "7. Admin page: static-site/ to S3, CloudFront invalidation"
 BUCKET=$(output "$WIRING_STACK" SiteBucketName)
 DISTRIBUTION=$(output "$WIRING_STACK" DistributionId)
 # No build step and no hashed names: browsers revalidate every file (as the local stack serves them).

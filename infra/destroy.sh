@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Removes what infra/deploy.sh created for one stack, in reverse order: the wiring stack
-# (after emptying the admin page's bucket), the functions (they live outside the stacks),
+# (after emptying the admin page's bucket), the WAF stack (in us-east-1), the functions (they live outside the stacks),
 # the functions stack (roles, log groups). The table, its on-failure queue (the foundations
 # stack) and the SSM secrets stay, so a later `make deploy` finds its data again, unless
 # DELETE_TABLE=1: then the table is deleted too, with its history, after a last backup.
@@ -45,6 +45,10 @@ if stack_exists "$STACK-wiring"; then
   [[ -z "$bucket" || "$bucket" == None ]] || run aws s3 rm "s3://$bucket/" --recursive --only-show-errors
 fi
 delete_stack "$STACK-wiring"
+
+step "WAF stack $STACK-waf (us-east-1)"
+# Only once the distribution that used its web ACL is gone.
+AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 delete_stack "$STACK-waf"
 
 step "Functions $STACK-<crate>"
 for dir in functions/*/; do

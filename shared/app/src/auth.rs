@@ -197,7 +197,7 @@ impl AdminGate {
             Some(version) => version,
             None => {
                 let version = store
-                    .get_admin(username)
+                    .admin_access(username)
                     .await?
                     .filter(|a| !a.disabled)
                     .map(|a| a.token_version);

@@ -201,12 +201,28 @@ pub trait OutboxStore: Sync {
     ) -> impl Future<Output = Result<Option<Message>, StoreError>> + Send;
 }
 
+/// What the token check reads of an account: never its password hash (only sign-in
+/// reads that; the other functions' roles may read only these attributes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminAccess {
+    pub role: String,
+    pub disabled: bool,
+    pub token_version: u64,
+}
+
 /// Admin accounts and the counters that rate-limit them.
 pub trait AdminStore: Sync {
+    /// The whole account, password hash included: for sign-in only.
     fn get_admin(
         &self,
         username: &str,
     ) -> impl Future<Output = Result<Option<Admin>, StoreError>> + Send;
+
+    /// The account's role, disabled flag and token version, without its password hash.
+    fn admin_access(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<AdminAccess>, StoreError>> + Send;
 
     /// Counts one use of `scope`/`key` in `window`, atomically; answers the count so far,
     /// this use included (a burst of parallel uses gets 1, 2, 3…, never the same count).

@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use super::items::*;
 use super::*;
 use crate::model::Admin;
+use edubot_app::ports::AdminAccess;
 
 impl Store {
     /// Creates or replaces an admin account.
@@ -53,6 +54,24 @@ impl AdminStore for Store {
             .map_err(sdk_error)?
             .item;
         item.map(|i| from_item::<AdminItem>(i).map(AdminItem::into_admin))
+            .transpose()
+    }
+
+    /// Reads only the attributes the token check needs: the roles of the functions that
+    /// check tokens may read no others of an `ADMIN#` item (`dynamodb:Attributes`).
+    async fn admin_access(&self, username: &str) -> Result<Option<AdminAccess>, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(admin_pk(username), SINGLETON_SK.into())))
+            .projection_expression("username, #role, disabled, token_version")
+            .expression_attribute_names("#role", "role")
+            .send()
+            .await
+            .map_err(sdk_error)?
+            .item;
+        item.map(|i| from_item::<AdminAccessItem>(i).map(AdminAccessItem::into_access))
             .transpose()
     }
 

@@ -275,6 +275,25 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// The attributes of an `ADMIN#` item the token check reads (a projection: no hash).
+#[derive(Debug, Deserialize)]
+pub struct AdminAccessItem {
+    pub role: String,
+    pub disabled: bool,
+    #[serde(default)]
+    pub token_version: u64,
+}
+
+impl AdminAccessItem {
+    pub fn into_access(self) -> edubot_app::ports::AdminAccess {
+        edubot_app::ports::AdminAccess {
+            role: self.role,
+            disabled: self.disabled,
+            token_version: self.token_version,
+        }
+    }
+}
+
 impl AdminItem {
     pub fn from_admin(a: &Admin) -> Self {
         AdminItem {
