@@ -9,7 +9,7 @@ export CARGO_TERM_COLOR ?= never
 INFRA_VENV := target/infra-venv
 INFRA_PATH := PATH="$(CURDIR)/$(INFRA_VENV)/bin:$$PATH"
 
-.PHONY: run test install zip-install browser-install reset fmt lint lint-infra deploy destroy secrets admin bench
+.PHONY: run test install zip-install browser-install reset fmt lint lint-infra deploy destroy secrets admin bench contract-test
 
 run: install
 	$(CARGO) run --quiet -p edubot-local --bin edubot-local
@@ -17,9 +17,19 @@ run: install
 test: install browser-install lint-infra zip-install
 	$(CARGO) test --workspace --no-fail-fast
 	$(CARGO) build --quiet -p edubot-local --bin edubot-local
+	$(MAKE) --no-print-directory contract-test
 	cd tests/browser && node --test
 	$(CARGO) build --quiet $(BENCH_PACKAGES)
 	target/debug/edubot-bench --quick --bin-dir target/debug
+
+# The contract test (issue 13): schemathesis fuzzes the local stack with docs/openapi.yaml
+# (valid and invalid inputs, every operation, a signed-in token): no 5xx, and every answer
+# as the spec says. tests/contract/run.sh keeps schemathesis, pinned in
+# tests/contract/requirements.txt, in its own venv, target/contract-venv. About a minute;
+# CONTRACT_MAX_EXAMPLES and CONTRACT_SEED tune it.
+contract-test: install
+	$(CARGO) build --quiet -p edubot-local --bin edubot-local
+	tests/contract/run.sh
 
 # `make bench` (issue 7): release builds of every function and of the floor (bench/floor),
 # then cold start, memory, warm latency, a burst, the admin API at size and sizes; prints a

@@ -388,6 +388,18 @@ async fn bad_input_is_refused_with_clear_errors_and_loses_nothing() {
         .status(),
         400
     );
+    // A signed webhook over the function's 3 MB (API Gateway passes up to 10 MB) is
+    // refused by the function, in the API's error shape.
+    let huge = format!("{{\"padding\":\"{}\"}}", "x".repeat(4 * 1024 * 1024));
+    let response = post(
+        Some(signature::sign(APP_SECRET.as_bytes(), huge.as_bytes())),
+        huge,
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 413);
+    let refused: serde_json::Value = response.json().await.expect("a JSON error");
+    assert_eq!(refused["error"]["code"], "too_large");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(graph.sends().is_empty(), "nothing stored, nothing answered");
 

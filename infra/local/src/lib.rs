@@ -29,6 +29,9 @@ use tokio::task::JoinHandle;
 
 pub use dynamodb_local::DynamoDbLocal;
 
+/// The largest request body API Gateway passes to a function (10 MB).
+pub const API_GATEWAY_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
 /// The local stack's embedded defaults: every one can be overridden by the environment.
 pub fn default_env(port: u16) -> HashMap<&'static str, String> {
     HashMap::from([
@@ -151,6 +154,9 @@ pub struct LocalStack {
     /// Set when the admin was created with a generated password (printed once).
     pub generated_admin_password: Option<String>,
     pub admin_username: String,
+    /// The stand-in Graph API (`WHATSAPP_API_BASE_URL` points at it unless set otherwise):
+    /// its record of what reached each user, and its fault injection for the bench.
+    pub simulator: Arc<simulator::Simulator>,
     tasks: Vec<JoinHandle<()>>,
     _dynamodb: Option<DynamoDbLocal>,
 }
@@ -258,7 +264,10 @@ impl LocalStack {
             .fallback_service(
                 Router::new()
                     .fallback(front_door)
-                    .with_state(Arc::new(front)),
+                    .with_state(Arc::new(front))
+                    // API Gateway's own limit: the functions' smaller ones answer in the
+                    // API's error shape, as they do in AWS.
+                    .layer(axum::extract::DefaultBodyLimit::max(API_GATEWAY_MAX_BODY_BYTES)),
             );
         tasks.push(tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -271,6 +280,7 @@ impl LocalStack {
             context,
             generated_admin_password,
             admin_username,
+            simulator,
             tasks,
             _dynamodb: dynamodb,
         })
