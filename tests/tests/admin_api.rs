@@ -279,6 +279,10 @@ async fn a_refused_body_names_the_field_and_never_quotes_the_parser() {
             "The body must be a JSON object with the fields this request takes.",
         ),
         (
+            b"[null,null]",
+            "The body must be a JSON object with the fields this request takes.",
+        ),
+        (
             b"{\"username\":\"admin\"}",
             "The field `password` is required.",
         ),

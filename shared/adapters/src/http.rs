@@ -116,6 +116,10 @@ fn body_refusal(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
         (Some(field), ".") => format!("The field `{field}` is required."),
         (Some(field), parent) => format!("The field `{parent}.{field}` is required."),
         (None, ".") => "The body must be a JSON object with the fields this request takes.".into(),
+        // A top-level array: its elements are no field of ours.
+        (None, field) if field.starts_with('[') => {
+            "The body must be a JSON object with the fields this request takes.".into()
+        }
         (None, field) => format!("The field `{field}` has a value of the wrong type or form."),
     }
 }

@@ -89,12 +89,26 @@ pub fn student_of(name: &str, course: &str) -> Result<Student, &'static str> {
     if !(1..=COURSE_MAX_CHARS).contains(&course.chars().count()) {
         return Err("course must be 1 to 100 characters.");
     }
+    // Shown to the user on WhatsApp and to admins: printable text only.
+    if name.chars().chain(course.chars()).any(char::is_control) {
+        return Err("student_name and course must not contain control characters.");
+    }
     Ok(Student { name, course })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_student_is_printable_text() {
+        assert!(student_of("Ada\u{0007}Lovelace", "Maths").is_err());
+        assert!(student_of("Ada Lovelace", "Ma\u{200B}ths\u{0000}").is_err());
+        assert_eq!(
+            student_of("  Ada   Lovelace ", " Maths ").map(|s| (s.name, s.course)),
+            Ok(("Ada Lovelace".to_owned(), "Maths".to_owned()))
+        );
+    }
 
     #[test]
     fn codes_are_random_readable_and_hashed_whatever_the_format_typed() {
