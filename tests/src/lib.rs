@@ -16,6 +16,7 @@ use edubot_adapters::config::{Config, Needs};
 use edubot_adapters::model::new_message_id;
 use edubot_adapters::whatsapp::signature;
 use edubot_adapters::AppContext;
+use edubot_local::object_store::ObjectStore;
 use edubot_local::{gateway, DynamoDbLocal, LocalStack, Settings};
 use http::Method;
 use lambda_http::{Body, Request, Response};
@@ -47,6 +48,35 @@ pub async fn dynamodb_endpoint() -> String {
         })
         .await;
     endpoint.clone()
+}
+
+/// The local S3 server (moto), started once for this test process, unless
+/// `AWS_ENDPOINT_URL_S3` names one already running.
+pub async fn object_store_endpoint() -> String {
+    static LOCAL: OnceCell<(Option<ObjectStore>, String)> = OnceCell::const_new();
+    let (_, endpoint) = LOCAL
+        .get_or_init(|| async {
+            if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_S3") {
+                return (None, endpoint);
+            }
+            let local = ObjectStore::start()
+                .await
+                .expect("the local S3 server starts (make install)");
+            let endpoint = local.endpoint.clone();
+            (Some(local), endpoint)
+        })
+        .await;
+    endpoint.clone()
+}
+
+/// A fresh media bucket, with the deployed bucket's CORS rule for the page's origin.
+pub async fn new_bucket() -> (aws_sdk_s3::Client, String) {
+    let client = edubot_local::object_store::s3_client(&object_store_endpoint().await);
+    let bucket = format!("test-{}", new_message_id().to_lowercase());
+    edubot_local::object_store::create_bucket(&client, &bucket, "http://127.0.0.1")
+        .await
+        .expect("bucket created");
+    (client, bucket)
 }
 
 /// A fresh table, created from the CloudFormation definition.
@@ -85,9 +115,17 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new() -> Harness {
+        Harness::with(&[]).await
+    }
+
+    /// A harness whose configuration adds (or overrides) these environment variables.
+    pub async fn with(extra: &[(&str, &str)]) -> Harness {
         let graph = GraphStandIn::start().await;
         let (client, table) = new_table().await;
-        let env = test_env(&table, &graph.base_url());
+        let mut env = test_env(&table, &graph.base_url());
+        for (k, v) in extra {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
         let all = Needs {
             whatsapp_send: true,
             webhook_secrets: true,
@@ -97,6 +135,16 @@ impl Harness {
         let config = Config::from_lookup(all, |k| env.get(k).cloned()).expect("test config");
         let ctx = AppContext::new(config, client);
         Harness { ctx, graph }
+    }
+
+    /// A harness with the media bucket: a fresh bucket on this test process's S3 server.
+    pub async fn with_media(extra: &[(&str, &str)]) -> Harness {
+        let (s3, bucket) = new_bucket().await;
+        let mut with_bucket = vec![("MEDIA_BUCKET", bucket.as_str())];
+        with_bucket.extend_from_slice(extra);
+        let h = Harness::with(&with_bucket).await;
+        h.ctx.use_s3(s3);
+        h
     }
 
     /// A fresh context on the same table: a new container, with nothing cached.
@@ -227,6 +275,19 @@ pub fn user_text(from: &str, wamid: &str, timestamp_secs: i64, text: &str) -> Va
     )
 }
 
+/// A user's media message: `kind` (image, document, audio…) with WhatsApp's description of
+/// the file (`{"id","mime_type",…}`).
+pub fn user_media(from: &str, wamid: &str, timestamp_secs: i64, kind: &str, file: Value) -> Value {
+    edubot_local::simulator::user_message_payload(
+        PHONE_NUMBER_ID,
+        from,
+        "Ada Student",
+        wamid,
+        timestamp_secs,
+        json!({"type": kind, kind: file}),
+    )
+}
+
 pub fn user_choice(from: &str, wamid: &str, timestamp_secs: i64, id: &str, title: &str) -> Value {
     edubot_local::simulator::user_message_payload(
         PHONE_NUMBER_ID,
@@ -322,10 +383,91 @@ pub enum Scripted {
     SuccessWithWamid(String),
 }
 
+/// How the stand-in answers for one user's file (Meta's media endpoints).
+#[derive(Debug, Clone, Default)]
+pub enum MediaScript {
+    /// Looked up and downloaded as Meta would.
+    #[default]
+    Serve,
+    /// The lookup answers this many 500s first.
+    ServerErrors(u32),
+    /// The download serves other bytes than the checksum says this many times first.
+    WrongBytes(u32),
+    /// The id is gone (Graph error 100), as after Meta's 7 days.
+    Gone,
+}
+
+struct StandInMedia {
+    bytes: Vec<u8>,
+    mime_type: String,
+    script: MediaScript,
+}
+
 #[derive(Default)]
 struct GraphState {
     sends: Vec<RecordedSend>,
     script: VecDeque<Scripted>,
+    media: HashMap<String, StandInMedia>,
+    /// Every media request (path, authorization header), lookups and downloads.
+    media_requests: Vec<(String, Option<String>)>,
+}
+
+/// `GET /{version}/{media_id}` (the lookup) and `GET /media-download/{media_id}` (the
+/// bytes), as Meta answers them: None when the request is not one of these.
+fn media_answer(
+    state: &Mutex<GraphState>,
+    addr: SocketAddr,
+    path: &str,
+    authorization: Option<String>,
+) -> Option<axum::response::Response> {
+    let mut state = state.lock().unwrap();
+    let (download, id) = match path.strip_prefix("/media-download/") {
+        Some(id) => (true, id.to_owned()),
+        None => (false, path.rsplit('/').next()?.to_owned()),
+    };
+    if !state.media.contains_key(&id) {
+        return None;
+    }
+    state
+        .media_requests
+        .push((path.to_owned(), authorization.clone()));
+    if authorization.as_deref() != Some(&format!("Bearer {ACCESS_TOKEN}")) {
+        return Some(StatusCode::UNAUTHORIZED.into_response());
+    }
+    let media = state.media.get_mut(&id).expect("checked above");
+    let answer = match (&mut media.script, download) {
+        (MediaScript::Gone, _) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": {"message": "Unsupported get request. Object with ID does not exist", "type": "GraphMethodException", "code": 100}})),
+        )
+            .into_response(),
+        (MediaScript::ServerErrors(n), false) if *n > 0 => {
+            *n -= 1;
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        (_, false) => {
+            use base64::Engine;
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(&media.bytes);
+            axum::Json(json!({
+                "messaging_product": "whatsapp",
+                "url": format!("http://{addr}/media-download/{id}"),
+                "mime_type": media.mime_type,
+                "sha256": base64::engine::general_purpose::STANDARD.encode(digest),
+                "file_size": media.bytes.len().to_string(),
+                "id": id,
+            }))
+            .into_response()
+        }
+        (MediaScript::WrongBytes(n), true) if *n > 0 => {
+            *n -= 1;
+            let mut wrong = media.bytes.clone();
+            wrong.push(b'!');
+            ([("content-type", media.mime_type.clone())], wrong).into_response()
+        }
+        (_, true) => ([("content-type", media.mime_type.clone())], media.bytes.clone()).into_response(),
+    };
+    Some(answer)
 }
 
 /// A real HTTP server answering `POST /{phone_number_id}/messages` like the Graph API.
@@ -342,11 +484,20 @@ impl Drop for GraphStandIn {
 }
 
 async fn graph_handler(
-    State(state): State<Arc<Mutex<GraphState>>>,
+    State((state, addr)): State<(Arc<Mutex<GraphState>>, SocketAddr)>,
+    method: Method,
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
+    if method == Method::GET {
+        let authorization = headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        return media_answer(&state, addr, uri.path(), authorization)
+            .unwrap_or_else(|| StatusCode::NOT_FOUND.into_response());
+    }
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let scripted = state.lock().unwrap().script.pop_front();
     let wamid = match &scripted {
@@ -398,11 +549,11 @@ fn accepted_response(request: &Value, wamid: &str) -> axum::response::Response {
 impl GraphStandIn {
     pub async fn start() -> GraphStandIn {
         let state = Arc::new(Mutex::new(GraphState::default()));
-        let app = axum::Router::new()
-            .fallback(graph_handler)
-            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .fallback(graph_handler)
+            .with_state((state.clone(), addr));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -412,6 +563,23 @@ impl GraphStandIn {
     /// What to set as `WHATSAPP_API_BASE_URL` (a version segment, as Meta's has).
     pub fn base_url(&self) -> String {
         format!("http://{}/v23.0", self.addr)
+    }
+
+    /// Holds a user's file under `media_id`, answering for it as `script` says.
+    pub fn add_media(&self, media_id: &str, bytes: Vec<u8>, mime_type: &str, script: MediaScript) {
+        self.state.lock().unwrap().media.insert(
+            media_id.to_owned(),
+            StandInMedia {
+                bytes,
+                mime_type: mime_type.to_owned(),
+                script,
+            },
+        );
+    }
+
+    /// Every media lookup and download so far: (path, authorization header).
+    pub fn media_requests(&self) -> Vec<(String, Option<String>)> {
+        self.state.lock().unwrap().media_requests.clone()
     }
 
     pub fn script(&self, reply: Scripted) {

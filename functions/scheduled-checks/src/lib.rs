@@ -1,6 +1,6 @@
 //! Run by an EventBridge schedule every minute (docs/operations.md): waiting alerts, queue-timeout
-//! notices, idle chats, send retries, replay of what the stream missed; then one line of
-//! CloudWatch metrics. A run stops within its time budget and leaves the rest to the next.
+//! notices, idle chats, send retries, replay of what the stream missed, due media fetches;
+//! then one line of CloudWatch metrics. A run stops within its time budget and leaves the rest to the next.
 
 use std::time::{Duration, Instant};
 

@@ -5,11 +5,13 @@
 
 pub mod dynamodb_local;
 pub mod gateway;
+pub mod object_store;
 pub mod schedule;
 pub mod schema;
 pub mod simulator;
 pub mod static_site;
 pub mod stream;
+pub mod watched;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

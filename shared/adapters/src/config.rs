@@ -139,7 +139,10 @@ impl Config {
                 "WHATSAPP_PHONE_NUMBER_ID",
                 needs.whatsapp_send || needs.webhook_secrets,
             )?,
-            whatsapp_access_token: Secret(required("WHATSAPP_ACCESS_TOKEN", needs.whatsapp_send)?),
+            whatsapp_access_token: Secret(required(
+                "WHATSAPP_ACCESS_TOKEN",
+                needs.whatsapp_send || needs.media,
+            )?),
             whatsapp_app_secret: Secret(required("WHATSAPP_APP_SECRET", needs.webhook_secrets)?),
             whatsapp_verify_token: Secret(required(
                 "WHATSAPP_VERIFY_TOKEN",

@@ -63,6 +63,11 @@ impl MediaClient {
         }
     }
 
+    /// The S3 client (the media bucket's).
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.s3
+    }
+
     /// The bearer token goes only to the Graph API's own host and, for Meta's API, to its
     /// download host (`*.fbsbx.com`): never to a host a response names otherwise.
     fn may_send_token_to(&self, url: &url::Url) -> bool {

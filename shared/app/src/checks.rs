@@ -11,8 +11,9 @@ use serde::Serialize;
 use crate::conflict::{retry_on_conflict, Attempt};
 use crate::context::Ports;
 use crate::delivery::{deliver, deliver_in_order, Delivery};
+use crate::media::{fetch_media, Fetched};
 use crate::ports::{CommitError, StoreError};
-use crate::ports::{ConversationStore, OutboxStore};
+use crate::ports::{ConversationStore, MediaStore, OutboxStore};
 use crate::processor::process_conversation;
 use edubot_domain::content::content;
 use edubot_domain::desk::{claimed_outbound, end_support, may_send, Waiting};
@@ -39,6 +40,9 @@ pub struct CheckReport {
     pub retries_sent: usize,
     pub permanent_failures: usize,
     pub replayed_conversations: usize,
+    /// Users' files whose fetch was due (retries, and those the stream's fetcher missed).
+    pub media_fetches: usize,
+    pub media_stored: usize,
     /// The time budget ran out before everything was looked at.
     pub incomplete: bool,
 }
@@ -53,6 +57,7 @@ pub async fn run_checks(
     support_checks(ctx, now, deadline, &mut report).await?;
     retry_due_sends(ctx, now, deadline, &mut report).await?;
     replay_unprocessed(ctx, now, deadline, &mut report).await?;
+    fetch_due_media(ctx, now, deadline, &mut report).await?;
     Ok(report)
 }
 
@@ -236,6 +241,26 @@ async fn replay_unprocessed(
         if processed.processed > 0 {
             tracing::warn!(phone = %phone.masked(), messages = processed.processed, "replayed messages the stream missed");
             report.replayed_conversations += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Fetches the users' files whose next attempt is due (docs/media.md).
+async fn fetch_due_media(
+    ctx: &impl Ports,
+    now: Millis,
+    deadline: Instant,
+    report: &mut CheckReport,
+) -> Result<(), StoreError> {
+    for (phone, id) in ctx.store().due_media_fetches(now, PAGE).await? {
+        if Instant::now() >= deadline {
+            report.incomplete = true;
+            break;
+        }
+        report.media_fetches += 1;
+        if let Fetched::Stored(_) = fetch_media(ctx, &phone, &id, now).await? {
+            report.media_stored += 1;
         }
     }
     Ok(())

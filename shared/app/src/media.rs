@@ -34,7 +34,7 @@ pub async fn fetch_media(
     let Some(message) = ctx.store().get_message(phone, id).await? else {
         return Ok(Fetched::Nothing);
     };
-    let Some(mut media) = message.media.filter(|m| m.status == MediaStatus::Pending) else {
+    let Some(mut media) = message.media.filter(Media::is_pending) else {
         return Ok(Fetched::Nothing);
     };
     let Some(media_id) = media.media_id.clone() else {
@@ -100,21 +100,4 @@ pub async fn fetch_media(
         Fetched::Nothing => {}
     }
     Ok(outcome)
-}
-
-/// The scheduled checks' part: fetches every file whose next attempt is due (and those the
-/// stream's fetcher never got to). Answers how many were stored.
-pub async fn fetch_due_media(
-    ctx: &impl Ports,
-    now: Millis,
-    limit: i32,
-) -> Result<usize, StoreError> {
-    let due = ctx.store().due_media_fetches(now, limit).await?;
-    let mut stored = 0;
-    for (phone, id) in due {
-        if let Fetched::Stored(_) = fetch_media(ctx, &phone, &id, now).await? {
-            stored += 1;
-        }
-    }
-    Ok(stored)
 }

@@ -46,6 +46,11 @@ pub struct Media {
 }
 
 impl Media {
+    /// Still to be fetched (inbound) or uploaded.
+    pub fn is_pending(&self) -> bool {
+        self.status == MediaStatus::Pending
+    }
+
     /// An inbound file, known only by WhatsApp's description of it: to be fetched.
     pub fn inbound(media_id: String, mime_type: Option<String>, sha256: Option<String>) -> Media {
         Media {

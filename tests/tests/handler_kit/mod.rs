@@ -4,14 +4,12 @@
 #![allow(dead_code)]
 
 use aws_lambda_events::streams::DynamoDbEventResponse;
-use edubot_adapters::config::{Config, Needs};
 use edubot_adapters::model::{new_message_id, Conversation, Message};
 use edubot_adapters::whatsapp::signature;
 use edubot_adapters::{AppContext, Phone};
 use edubot_app::ports::ConversationStore;
 use edubot_e2e::{
-    api_request, new_table, now_secs, signed_webhook, test_env, user_choice, user_text,
-    GraphStandIn, Harness, PHONE_NUMBER_ID,
+    api_request, now_secs, signed_webhook, user_choice, user_text, Harness, PHONE_NUMBER_ID,
 };
 use edubot_local::gateway::match_route;
 use http::Method;
@@ -22,23 +20,7 @@ pub const HOUR_SECS: i64 = 3600;
 
 /// A harness whose configuration adds (or overrides) these environment variables.
 pub async fn harness_with(extra: &[(&str, &str)]) -> Harness {
-    let graph = GraphStandIn::start().await;
-    let (client, table) = new_table().await;
-    let mut env = test_env(&table, &graph.base_url());
-    for (k, v) in extra {
-        env.insert((*k).to_owned(), (*v).to_owned());
-    }
-    let all = Needs {
-        whatsapp_send: true,
-        webhook_secrets: true,
-        admin_tokens: true,
-        media: false,
-    };
-    let config = Config::from_lookup(all, |k| env.get(k).cloned()).expect("test config");
-    Harness {
-        ctx: AppContext::new(config, client),
-        graph,
-    }
+    Harness::with(extra).await
 }
 
 pub fn new_wamid() -> String {

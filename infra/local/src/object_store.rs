@@ -1,0 +1,147 @@
+//! The media bucket's local stand-in: moto's S3 server (from PyPI, installed by
+//! `make install` into `infra/local/.venv`), a real S3-compatible HTTP server on a free
+//! port, stopped with us. The functions reach it through the AWS SDK, unchanged, with
+//! `AWS_ENDPOINT_URL_S3` (docs/media.md says why moto).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+
+use crate::watched::{free_port, Watched};
+
+pub struct ObjectStore {
+    process: Watched,
+    pub endpoint: String,
+}
+
+/// The virtual environment `make install` puts moto in (`S3_SERVER_PYTHON` overrides).
+fn python() -> Result<PathBuf, String> {
+    if let Ok(python) = std::env::var("S3_SERVER_PYTHON") {
+        return Ok(PathBuf::from(python));
+    }
+    let python = crate::project_root().join("infra/local/.venv/bin/python");
+    if python.is_file() {
+        Ok(python)
+    } else {
+        Err(format!(
+            "the local S3 server (moto) is not installed in {}: run `make install`",
+            python
+                .parent()
+                .and_then(|p| p.parent())
+                .unwrap_or(&python)
+                .display()
+        ))
+    }
+}
+
+impl ObjectStore {
+    /// Starts the S3 server and waits until it answers.
+    pub async fn start() -> Result<ObjectStore, String> {
+        let python = python()?;
+        let port = free_port()?;
+        // Its request log goes to stdout, kept only while it starts.
+        let command = format!(
+            "'{}' -m moto.server -H 127.0.0.1 -p {port} 2>&1",
+            python.display()
+        );
+        let (mut process, output) =
+            Watched::start("the local S3 server", &command, &std::env::temp_dir())?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        let limit = Duration::from_secs(60);
+        loop {
+            if let Some(status) = process.exit_status() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Err(format!(
+                    "the local S3 server stopped while starting ({status}): {}",
+                    output.text()
+                ));
+            }
+            let ready = http
+                .get(format!("{endpoint}/moto-api/"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                output.mark_started();
+                return Ok(ObjectStore { process, endpoint });
+            }
+            if started.elapsed() > limit {
+                return Err(format!(
+                    "the local S3 server did not answer on {endpoint} within {limit:?}; its output: {}",
+                    output.text()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops it (what it held is gone: moto keeps objects in memory).
+    pub fn stop(&mut self) {
+        self.process.stop();
+    }
+}
+
+/// An S3 client for the local server: fixed credentials and region, path-style addresses.
+pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(edubot_adapters::aws::http_client())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+            aws_sdk_s3::config::Credentials::new("local", "local", None, None, "edubot-local"),
+        ))
+        .build();
+    edubot_adapters::aws::s3_client_with(&config, Some(endpoint.to_owned()))
+}
+
+/// Creates the media bucket (if it is not there) with the deployed bucket's CORS rule: the
+/// page's origin may PUT attachments and GET files, nothing else.
+pub async fn create_bucket(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    page_origin: &str,
+) -> Result<(), String> {
+    let exists = client.head_bucket().bucket(bucket).send().await.is_ok();
+    if !exists {
+        client
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot create bucket {bucket}: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })?;
+    }
+    let rule = CorsRule::builder()
+        .allowed_origins(page_origin)
+        .allowed_methods("PUT")
+        .allowed_methods("GET")
+        .allowed_headers("content-type")
+        .max_age_seconds(600)
+        .build()
+        .map_err(|e| e.to_string())?;
+    client
+        .put_bucket_cors()
+        .bucket(bucket)
+        .cors_configuration(
+            CorsConfiguration::builder()
+                .cors_rules(rule)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot set the CORS rule of {bucket}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(e)
+            )
+        })?;
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! The files users send (docs/media.md): fetched off the webhook's path by `desk-events`
+//! into a real S3-compatible server (moto), byte-exact and checked against Meta's sha256;
+//! failures retried by the scheduled checks, and never stored as good when they do not
+//! match.
+
+mod handler_kit;
+
+use std::time::{Duration, Instant};
+
+use edubot_adapters::model::Message;
+use edubot_adapters::time::now_ms;
+use edubot_app::checks::run_checks;
+use edubot_app::ports::ConversationStore;
+use edubot_domain::media::{inbound_object_key, MediaStatus};
+use edubot_e2e::{now_secs, user_media, Harness, MediaScript, ACCESS_TOKEN};
+use handler_kit::{new_wamid, phone, post_webhook};
+use serde_json::json;
+
+const USER: &str = "447700900321";
+
+/// Bytes that look like nothing in particular, `len` of them.
+fn file_of(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+/// The user sends a `kind` message with the stand-in's file `media_id`; the stream delivers
+/// its record to desk-events. Answers the stored message.
+async fn user_sends(h: &Harness, kind: &str, file: serde_json::Value) -> Message {
+    let payload = user_media(USER, &new_wamid(), now_secs(), kind, file);
+    assert_eq!(post_webhook(h, &payload).await, 200);
+    let event = h.stream_event_for_unprocessed().await;
+    let response = desk_events::handle(&h.ctx, event).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    latest_message(h).await
+}
+
+async fn message(h: &Harness, id: &str) -> Message {
+    h.ctx
+        .store
+        .get_message(&phone(USER), id)
+        .await
+        .expect("read")
+        .expect("the message")
+}
+
+async fn latest_message(h: &Harness) -> Message {
+    let messages = h
+        .ctx
+        .store
+        .messages_page(&phone(USER), 10, None, None)
+        .await
+        .expect("history");
+    messages.items.last().cloned().expect("a message")
+}
+
+async fn stored_object(h: &Harness, key: &str) -> Option<(Vec<u8>, Option<String>)> {
+    let s3 = h.ctx.media().s3();
+    let object = s3
+        .get_object()
+        .bucket(&h.ctx.config.media_bucket)
+        .key(key)
+        .send()
+        .await
+        .ok()?;
+    let content_type = object.content_type().map(str::to_owned);
+    let bytes = object.body.collect().await.ok()?.into_bytes().to_vec();
+    Some((bytes, content_type))
+}
+
+async fn checks_at(h: &Harness, now: i64) {
+    run_checks(&h.ctx, now, Instant::now() + Duration::from_secs(30))
+        .await
+        .expect("checks");
+}
+
+#[tokio::test]
+async fn an_inbound_image_is_stored_byte_exact_with_the_bearer_token_only_to_graph() {
+    let h = Harness::with_media(&[]).await;
+    let photo = file_of(300 * 1024);
+    h.graph
+        .add_media("5551001", photo.clone(), "image/jpeg", MediaScript::Serve);
+    let m = user_sends(
+        &h,
+        "image",
+        json!({"id": "5551001", "mime_type": "image/jpeg", "caption": "my receipt"}),
+    )
+    .await;
+
+    let media = m.media.clone().expect("media");
+    assert_eq!(media.status, MediaStatus::Stored, "{media:?}");
+    assert_eq!(media.size, Some(photo.len() as u64));
+    assert_eq!(media.mime_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(media.caption.as_deref(), Some("my receipt"));
+    let key = inbound_object_key(&m.phone, &m.id);
+    assert_eq!(media.object_key.as_deref(), Some(key.as_str()));
+    let (bytes, content_type) = stored_object(&h, &key).await.expect("stored");
+    assert!(bytes == photo, "the stored bytes are the user's");
+    assert_eq!(content_type.as_deref(), Some("image/jpeg"));
+    let requests = h.graph.media_requests();
+    assert_eq!(requests.len(), 2, "one lookup, one download: {requests:?}");
+    for (_, authorization) in requests {
+        assert_eq!(authorization, Some(format!("Bearer {ACCESS_TOKEN}")));
+    }
+}
+
+#[tokio::test]
+async fn a_document_larger_than_a_part_is_stored_whole_with_its_name() {
+    let h = Harness::with_media(&[]).await;
+    let pdf = file_of(19 * 1024 * 1024 + 123);
+    h.graph.add_media(
+        "5551002",
+        pdf.clone(),
+        "application/pdf",
+        MediaScript::Serve,
+    );
+    let m = user_sends(
+        &h,
+        "document",
+        json!({"id": "5551002", "mime_type": "application/pdf", "filename": "certificate.pdf"}),
+    )
+    .await;
+    let media = m.media.clone().expect("media");
+    assert_eq!(media.status, MediaStatus::Stored, "{media:?}");
+    assert_eq!(media.filename.as_deref(), Some("certificate.pdf"));
+    let (bytes, _) = stored_object(&h, &inbound_object_key(&m.phone, &m.id))
+        .await
+        .expect("stored");
+    assert_eq!(bytes.len(), pdf.len());
+    assert!(bytes == pdf, "the stored bytes are the user's");
+}
+
+#[tokio::test]
+async fn a_fetch_that_fails_twice_is_retried_by_the_checks_until_stored() {
+    let h = Harness::with_media(&[]).await;
+    let voice = file_of(20 * 1024);
+    h.graph.add_media(
+        "5551003",
+        voice.clone(),
+        "audio/ogg",
+        MediaScript::ServerErrors(2),
+    );
+    let m = user_sends(
+        &h,
+        "audio",
+        json!({"id": "5551003", "mime_type": "audio/ogg", "voice": true}),
+    )
+    .await;
+    let media = m.media.clone().expect("media");
+    assert_eq!(media.status, MediaStatus::Pending);
+    assert_eq!(media.attempts, 1);
+    assert_eq!(
+        media.error.as_ref().map(|e| e.code.as_str()),
+        Some("http_500")
+    );
+
+    // Not due yet: the check leaves it alone.
+    checks_at(&h, now_ms()).await;
+    assert_eq!(message(&h, &m.id).await.media.unwrap().attempts, 1);
+    // Due: the second attempt fails too, the third stores it.
+    checks_at(&h, now_ms() + 10 * 60_000).await;
+    let media = message(&h, &m.id).await.media.unwrap();
+    assert_eq!((media.status, media.attempts), (MediaStatus::Pending, 2));
+    checks_at(&h, now_ms() + 30 * 60_000).await;
+    let media = message(&h, &m.id).await.media.unwrap();
+    assert_eq!((media.status, media.attempts), (MediaStatus::Stored, 3));
+    assert_eq!(media.error, None);
+    let (bytes, _) = stored_object(&h, &inbound_object_key(&m.phone, &m.id))
+        .await
+        .expect("stored");
+    assert!(bytes == voice);
+    // Off the schedule: a later check fetches nothing more.
+    let requests = h.graph.media_requests().len();
+    checks_at(&h, now_ms() + 120 * 60_000).await;
+    assert_eq!(h.graph.media_requests().len(), requests);
+}
+
+#[tokio::test]
+async fn bytes_that_do_not_match_metas_checksum_are_never_stored() {
+    let h = Harness::with_media(&[]).await;
+    let photo = file_of(64 * 1024);
+    h.graph.add_media(
+        "5551004",
+        photo.clone(),
+        "image/png",
+        MediaScript::WrongBytes(1),
+    );
+    let m = user_sends(
+        &h,
+        "image",
+        json!({"id": "5551004", "mime_type": "image/png"}),
+    )
+    .await;
+    let media = m.media.clone().expect("media");
+    assert_eq!(media.status, MediaStatus::Pending);
+    assert_eq!(
+        media.error.as_ref().map(|e| e.code.as_str()),
+        Some("sha256_mismatch")
+    );
+    let key = inbound_object_key(&m.phone, &m.id);
+    assert!(stored_object(&h, &key).await.is_none(), "nothing stored");
+    checks_at(&h, now_ms() + 10 * 60_000).await;
+    assert_eq!(
+        message(&h, &m.id).await.media.unwrap().status,
+        MediaStatus::Stored
+    );
+    assert!(stored_object(&h, &key).await.expect("stored").0 == photo);
+}
+
+#[tokio::test]
+async fn a_file_meta_no_longer_has_fails_at_once_and_is_not_retried() {
+    let h = Harness::with_media(&[]).await;
+    h.graph
+        .add_media("5551005", file_of(10), "image/jpeg", MediaScript::Gone);
+    let m = user_sends(
+        &h,
+        "image",
+        json!({"id": "5551005", "mime_type": "image/jpeg"}),
+    )
+    .await;
+    let media = m.media.clone().expect("media");
+    assert_eq!(media.status, MediaStatus::Failed);
+    assert_eq!(media.error.as_ref().map(|e| e.code.as_str()), Some("100"));
+    assert!(stored_object(&h, &inbound_object_key(&m.phone, &m.id))
+        .await
+        .is_none());
+    let requests = h.graph.media_requests().len();
+    checks_at(&h, now_ms() + 60 * 60_000).await;
+    assert_eq!(
+        h.graph.media_requests().len(),
+        requests,
+        "not fetched again"
+    );
+}
