@@ -12,8 +12,9 @@ use edubot_adapters::time::now_ms;
 use edubot_app::checks::run_checks;
 use edubot_app::ports::ConversationStore;
 use edubot_domain::media::{inbound_object_key, MediaStatus};
-use edubot_e2e::{now_secs, user_media, Harness, MediaScript, ACCESS_TOKEN};
-use handler_kit::{new_wamid, phone, post_webhook};
+use edubot_e2e::{json_of, now_secs, user_media, Harness, MediaScript, ACCESS_TOKEN};
+use handler_kit::{call, error_code, new_wamid, phone, post_webhook, user_says};
+use http::Method;
 use serde_json::json;
 
 const USER: &str = "447700900321";
@@ -230,4 +231,101 @@ async fn a_file_meta_no_longer_has_fails_at_once_and_is_not_retried() {
         requests,
         "not fetched again"
     );
+}
+
+/// `GET …/messages/{id}/media` as the page calls it.
+async fn media_link(h: &Harness, token: Option<&str>, id: &str) -> (u16, serde_json::Value) {
+    let path = format!("/api/admin/conversations/{USER}/messages/{id}/media");
+    json_of(call(&h.ctx, Method::GET, &path, token, None).await)
+}
+
+#[tokio::test]
+async fn an_admin_gets_a_short_lived_link_that_serves_the_stored_file() {
+    let h = Harness::with_media(&[]).await;
+    let token = h.admin_token().await;
+    let photo = file_of(40 * 1024);
+    h.graph
+        .add_media("5551006", photo.clone(), "image/jpeg", MediaScript::Serve);
+    let image = user_sends(
+        &h,
+        "image",
+        json!({"id": "5551006", "mime_type": "image/jpeg"}),
+    )
+    .await;
+    let (status, body) = media_link(&h, Some(&token), &image.id).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["mime_type"], "image/jpeg");
+    let expires_at = chrono::DateTime::parse_from_rfc3339(body["expires_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis();
+    assert!(expires_at - now_ms() <= 5 * 60_000 && expires_at > now_ms());
+    let response = reqwest::get(body["url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert_eq!(response.headers()["content-disposition"], "inline");
+    assert!(response.bytes().await.unwrap().as_ref() == photo.as_slice());
+
+    // A document downloads under its own name.
+    h.graph.add_media(
+        "5551007",
+        b"%PDF-1.7 timetable".to_vec(),
+        "application/pdf",
+        MediaScript::Serve,
+    );
+    let pdf = user_sends(&h, "document", json!({"id": "5551007", "mime_type": "application/pdf", "filename": "Timetable \"Term 2\".pdf"})).await;
+    let (status, body) = media_link(&h, Some(&token), &pdf.id).await;
+    assert_eq!(status, 200, "{body}");
+    let response = reqwest::get(body["url"].as_str().unwrap()).await.unwrap();
+    let disposition = response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"Timetable Term 2.pdf\""),
+        "{disposition}"
+    );
+    assert!(
+        disposition.contains("filename*=UTF-8''Timetable%20%22Term%202%22.pdf"),
+        "{disposition}"
+    );
+}
+
+#[tokio::test]
+async fn no_link_without_a_stored_file_or_a_token() {
+    let h = Harness::with_media(&[]).await;
+    let token = h.admin_token().await;
+    h.graph.add_media(
+        "5551008",
+        file_of(10),
+        "image/jpeg",
+        MediaScript::ServerErrors(1),
+    );
+    let pending = user_sends(
+        &h,
+        "image",
+        json!({"id": "5551008", "mime_type": "image/jpeg"}),
+    )
+    .await;
+    let (status, body) = media_link(&h, Some(&token), &pending.id).await;
+    assert_eq!((status, error_code(&body)), (409, "conflict"), "{body}");
+    h.graph
+        .add_media("5551009", file_of(10), "image/jpeg", MediaScript::Gone);
+    let gone = user_sends(
+        &h,
+        "image",
+        json!({"id": "5551009", "mime_type": "image/jpeg"}),
+    )
+    .await;
+    let (status, body) = media_link(&h, Some(&token), &gone.id).await;
+    assert_eq!((status, error_code(&body)), (404, "not_found"), "{body}");
+    user_says(&h, USER, "hello").await;
+    let text = latest_message(&h).await;
+    let (status, _) = media_link(&h, Some(&token), &text.id).await;
+    assert_eq!(status, 404);
+    let (status, _) = media_link(&h, Some(&token), "01JUNKNOWNMESSAGEID0000000").await;
+    assert_eq!(status, 404);
+    let (status, body) = media_link(&h, Some(&token), "not an id").await;
+    assert_eq!((status, error_code(&body)), (400, "invalid_request"));
+    let (status, _) = media_link(&h, None, &pending.id).await;
+    assert_eq!(status, 401);
 }

@@ -2,14 +2,13 @@
 //! again — a new attempt on the same message — answered like a send: 201 sent, 202 retry
 //! scheduled, 502 with the failed message.
 
-use edubot_adapters::http::{authenticate, json_response, path_phone, respond};
-use edubot_adapters::store::valid_message_id;
+use edubot_adapters::http::{authenticate, json_response, path_message_id, path_phone, respond};
 use edubot_adapters::time::now_ms;
 use edubot_adapters::views;
 use edubot_adapters::AppContext;
 use edubot_app::desk::{retry_admin_message, SendOutcome};
 use edubot_app::AppError;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 
 pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
     respond(retry(ctx, &req).await)
@@ -18,11 +17,7 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
 async fn retry(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError> {
     let admin = authenticate(ctx, req).await?;
     let phone = path_phone(req)?;
-    let id = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("id"))
-        .filter(|id| valid_message_id(id))
-        .ok_or_else(|| AppError::invalid("The message id is not valid."))?;
+    let id = path_message_id(req)?;
     Ok(
         match retry_admin_message(ctx, &admin, &phone, id, now_ms()).await? {
             SendOutcome::Sent(m) => {

@@ -24,6 +24,7 @@ pub enum Function {
     Dashboard,
     RetryMessage,
     ActivationCodes,
+    GetMedia,
 }
 
 /// The HTTP API's routes, as the CloudFormation template declares them.
@@ -61,6 +62,11 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
         "POST",
         "/api/admin/activation-codes",
         Function::ActivationCodes,
+    ),
+    (
+        "GET",
+        "/api/admin/conversations/{phone}/messages/{id}/media",
+        Function::GetMedia,
     ),
 ];
 
@@ -217,6 +223,7 @@ pub async fn dispatch(
         Function::Dashboard => dashboard::handle(ctx, request).await,
         Function::RetryMessage => retry_message::handle(ctx, request).await,
         Function::ActivationCodes => activation_codes::handle(ctx, request).await,
+        Function::GetMedia => get_media::handle(ctx, request).await,
     }
 }
 

@@ -133,6 +133,14 @@ pub fn path_phone(req: &Request) -> Result<Phone, AppError> {
     })
 }
 
+/// The `{id}` of a message route.
+pub fn path_message_id(req: &Request) -> Result<&str, AppError> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .filter(|id| crate::store::valid_message_id(id))
+        .ok_or_else(|| AppError::invalid("The message id is not valid."))
+}
+
 pub fn query<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.query_string_parameters_ref()
         .and_then(|q| q.first(name))

@@ -4,14 +4,16 @@
 //! gave — a multipart upload is completed only after that check, and aborted otherwise, so
 //! bytes that do not match are never stored as good. Memory holds one part at a time.
 
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use edubot_app::ports::{FetchError, MediaFetcher, StoredFile};
+use edubot_app::ports::{FetchError, MediaFiles, StoreError, StoredFile};
 use edubot_domain::media::{sha256_matches, AttachmentKind};
 use sha2::{Digest, Sha256};
 
 use crate::config::Secret;
 use crate::model::MessageError;
+use crate::time::Millis;
 
 /// Parts of a multipart upload (S3 wants at least 5 MiB but the last).
 const PART_BYTES: usize = 8 * 1024 * 1024;
@@ -299,7 +301,7 @@ impl MediaClient {
     }
 }
 
-impl MediaFetcher for MediaClient {
+impl MediaFiles for MediaClient {
     async fn fetch_into_store(
         &self,
         media_id: &str,
@@ -341,6 +343,46 @@ impl MediaFetcher for MediaClient {
             mime_type: info.mime_type,
         })
     }
+
+    async fn download_link(
+        &self,
+        object_key: &str,
+        mime_type: &str,
+        download_as: Option<&str>,
+        valid_for: Millis,
+    ) -> Result<String, StoreError> {
+        let presigning =
+            PresigningConfig::expires_in(std::time::Duration::from_millis(valid_for.max(1) as u64))
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let disposition = match download_as {
+            Some(name) => attachment_disposition(name),
+            None => "inline".to_owned(),
+        };
+        let request = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(object_key)
+            .response_content_type(mime_type)
+            .response_content_disposition(disposition)
+            .presigned(presigning)
+            .await
+            .map_err(|e| StoreError::Unavailable(s3_error(&e)))?;
+        Ok(request.uri().to_owned())
+    }
+}
+
+/// A `Content-Disposition` that downloads under `name`: quotes and controls dropped from the
+/// plain form, the exact name in the RFC 6266 `filename*` form.
+fn attachment_disposition(name: &str) -> String {
+    let plain: String = name
+        .chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control() && *c != '"' && *c != '\\')
+        .collect();
+    let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{encoded}")
 }
 
 fn network_title(e: &reqwest::Error) -> String {

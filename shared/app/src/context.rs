@@ -3,7 +3,7 @@
 use crate::auth::{AdminGate, TokenService};
 use std::future::Future;
 
-use crate::ports::{MediaFetcher, Messenger, Settings, Storage};
+use crate::ports::{MediaFiles, Messenger, Settings, Storage};
 use edubot_domain::time::Millis;
 
 /// What a use case is given: the adapters, the settings and the token keys, built once per
@@ -11,7 +11,7 @@ use edubot_domain::time::Millis;
 pub trait Ports: Sync {
     type Store: Storage;
     type Messenger: Messenger;
-    type Media: MediaFetcher;
+    type Media: MediaFiles;
     fn store(&self) -> &Self::Store;
     fn messenger(&self) -> &Self::Messenger;
     /// The media bucket and WhatsApp's media endpoints (built on first use).

@@ -4,11 +4,12 @@
 //! stored or given up for good.
 
 use crate::context::Ports;
-use crate::ports::{ConversationStore, FetchError, MediaFetcher, MediaStore, StoreError};
+use crate::error::{AppError, ErrorCode};
+use crate::ports::{ConversationStore, FetchError, MediaFiles, MediaStore, StoreError};
 use edubot_domain::media::{fetch_given_up, inbound_object_key, next_fetch_at, Media, MediaStatus};
 use edubot_domain::model::MessageError;
 use edubot_domain::phone::Phone;
-use edubot_domain::time::Millis;
+use edubot_domain::time::{serde_rfc3339, Millis, MINUTE};
 
 /// What one fetch did.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,4 +101,59 @@ pub async fn fetch_media(
         Fetched::Nothing => {}
     }
     Ok(outcome)
+}
+
+/// How long a download link works (DESIGN §12: at most 5 minutes).
+pub const LINK_VALID_FOR: Millis = 5 * MINUTE;
+
+/// A stored file's download link, as `GET …/messages/{id}/media` answers it.
+#[derive(Debug, serde::Serialize)]
+pub struct MediaLink {
+    pub url: String,
+    pub mime_type: String,
+    #[serde(with = "serde_rfc3339")]
+    pub expires_at: Millis,
+}
+
+/// A short-lived link to the stored file of message `id`: documents download under their
+/// name, images, audio and video open in the page. 404 when the message has no stored
+/// file (none, or given up), 409 while it is still being fetched.
+pub async fn media_link(
+    ctx: &impl Ports,
+    phone: &Phone,
+    id: &str,
+    now: Millis,
+) -> Result<MediaLink, AppError> {
+    let no_file = || AppError::not_found("This message has no stored file.");
+    let message = ctx
+        .store()
+        .get_message(phone, id)
+        .await?
+        .ok_or_else(no_file)?;
+    let media = message.media.ok_or_else(no_file)?;
+    match media.status {
+        MediaStatus::Pending => {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "The file is still being fetched from WhatsApp: try again in a moment.",
+            ))
+        }
+        MediaStatus::Failed => return Err(no_file()),
+        MediaStatus::Stored => {}
+    }
+    let key = media.object_key.ok_or_else(no_file)?;
+    let mime_type = media
+        .mime_type
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let download_as =
+        (message.kind == "document").then(|| media.filename.unwrap_or_else(|| "document".into()));
+    let url = ctx
+        .media()
+        .download_link(&key, &mime_type, download_as.as_deref(), LINK_VALID_FOR)
+        .await?;
+    Ok(MediaLink {
+        url,
+        mime_type,
+        expires_at: now + LINK_VALID_FOR,
+    })
 }

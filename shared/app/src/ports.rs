@@ -335,8 +335,8 @@ pub struct StoredFile {
     pub mime_type: Option<String>,
 }
 
-/// Moving the files users send from WhatsApp into the media bucket.
-pub trait MediaFetcher: Sync {
+/// The media bucket, and WhatsApp's media endpoints that fill it.
+pub trait MediaFiles: Sync {
     /// Looks `media_id` up, downloads it and stores it under `object_key` only if it
     /// matches the checksum Meta gives (bytes that do not match are never stored).
     fn fetch_into_store(
@@ -344,6 +344,16 @@ pub trait MediaFetcher: Sync {
         media_id: &str,
         object_key: &str,
     ) -> impl Future<Output = Result<StoredFile, FetchError>> + Send;
+
+    /// A link that downloads the object for `valid_for`, served as `mime_type`, and as an
+    /// attachment named `download_as` when given (a document), else inline.
+    fn download_link(
+        &self,
+        object_key: &str,
+        mime_type: &str,
+        download_as: Option<&str>,
+        valid_for: Millis,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
 }
 
 /// The desk's settings, read once per cold start.
