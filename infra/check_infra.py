@@ -16,11 +16,25 @@
 - WAF: waf.yaml's web ACL (us-east-1, attached to CloudFront by wiring.yaml) limits sign-in and
   the admin API per address with 429s, never /webhook; API Gateway's sign-in throttle stays a
   backstop far above what one address may send.
+- Media (DESIGN §12): each role's S3 statements allow exactly the S3 actions its code calls
+  (read from the S3 adapter's SDK calls) under exactly the key prefixes its code builds
+  (the *_object_key builders; media/ for code serving a message's recorded file), never s3:*,
+  a wildcard action or the whole bucket; a function whose code uses the bucket says so in
+  its `Needs` (media: true). The media bucket is private, encrypted, unversioned and
+  retained; its lifecycle aborts incomplete uploads, expires every upload area and never the
+  history (media/); its CORS allows only the page's origin, PUT and GET, Content-Type.
+- Stream: at most two event source mappings read the table's stream (DESIGN §12); each
+  reports item failures, bisects, retries a bounded number of times, gives records up after
+  an age to an on-failure queue of its own, and has an iterator-age and a queue-depth alarm;
+  desk-events' filter names attributes and values the stored message has.
 - Secrets: infra/deploy.sh gives each function exactly the secrets its `Needs` requires.
 - Table: foundations.yaml reads as plain YAML (the local stack parses its Table resource),
   holds the only table, and defines every index the store names.
-- Headers: CloudFront's response headers policy carries the local stack's CSP and headers.
-- Stream: the local stack batches the stream for the processor as the deployed mapping does.
+- Headers: CloudFront's response headers policy carries the local stack's CSP and headers;
+  the CSP adds the media bucket's regional host to img-src, media-src and connect-src, and
+  nothing else.
+- Stream batches: the local stack batches the stream for the processor as the deployed
+  mapping does.
 """
 
 import functools
@@ -60,8 +74,10 @@ STORE_CALLS = {
     "scheduled-checks": [
         "conversations_in_support", "get_conversation", "get_activation_code", "commit_with",
         "due_sends", "claim_send", "unprocessed_anywhere", "unprocessed_messages",
-        "mark_sent", "mark_failed", "mark_retry",
+        "mark_sent", "mark_failed", "mark_retry", "due_media_fetches", "get_message", "record_media",
     ],
+    "desk-events": ["get_message", "record_media"],
+    "get-media": ["admin_access", "get_message"],
 }
 
 # Where reading the code over-approximates: `conversations_in_support` calls
@@ -70,15 +86,19 @@ NARROWED = {
     "conversations_in_support": {("dynamodb:Query", "gsi_support")},
 }
 
-# Grants a role holds besides the table, per function (stream reading and the on-failure
-# destination belong to the event source mapping of the inbound processor).
-EXTRA_GRANTS = {
-    "inbound-processor": {
-        ("dynamodb:DescribeStream", "stream"), ("dynamodb:GetRecords", "stream"),
-        ("dynamodb:GetShardIterator", "stream"), ("dynamodb:ListStreams", "*"),
-        ("sqs:SendMessage", "queue"),
-    },
+# Grants a role holds besides the table and the media bucket, per function (stream reading
+# and the on-failure destination belong to the function's event source mapping; each
+# mapping has a queue of its own). check_streams holds this list to wiring.yaml's mappings.
+STREAM_READING = {
+    ("dynamodb:DescribeStream", "stream"), ("dynamodb:GetRecords", "stream"),
+    ("dynamodb:GetShardIterator", "stream"), ("dynamodb:ListStreams", "*"),
 }
+EXTRA_GRANTS = {
+    "inbound-processor": STREAM_READING | {("sqs:SendMessage", "queue")},
+    "desk-events": STREAM_READING | {("sqs:SendMessage", "desk-events queue")},
+}
+# The foundations outputs (functions.yaml and wiring.yaml parameters) naming each queue.
+QUEUE_PARAMETERS = {"queue": "OnFailureQueue", "desk-events queue": "DeskEventsFailureQueue"}
 
 # SDK calls -> IAM actions. Inside a transaction, each item is authorised as its own action.
 SDK_ACTIONS = {
@@ -241,12 +261,19 @@ def resource_name(resource):
         return "table"
     if resource == {"Ref": "TableStreamArn"}:
         return "stream"
-    if resource == {"Ref": "OnFailureQueueArn"}:
-        return "queue"
+    for name, parameter in QUEUE_PARAMETERS.items():
+        if resource == {"Ref": f"{parameter}Arn"}:
+            return name
+    if resource == {"Ref": "MediaBucketArn"}:
+        return "bucket"
     sub = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
     match = re.fullmatch(r"\$\{TableArn\}/index/(\w+)", sub)
     if match:
         return match.group(1)
+    match = re.fullmatch(r"\$\{MediaBucketArn\}(/.*)?", sub)
+    if match:
+        # Objects under a key prefix ("bucket:media/*"); "bucket" is the bucket itself.
+        return "bucket" + (":" + match.group(1)[1:] if match.group(1) else "")
     return f"unrecognised resource {resource!r}"
 
 
@@ -267,6 +294,7 @@ def check_roles(functions):
         if granted is None:
             fail(f"{function}: no {camel(function)}Role in functions.yaml")
             continue
+        granted = {(a, r) for a, r in granted if not a.startswith("s3:")}  # check_media's
         for action, resource in sorted(expected - granted):
             fail(f"{function}: its code calls {action} on {resource}, which its role does not grant")
         for action, resource in sorted(granted - expected):
@@ -889,16 +917,22 @@ def check_function_set(functions):
             fail(f"{function}: no secrets_for entry in infra/deploy.sh")
 
 
+def function_needs(function):
+    """The `Needs` flags set in the function's main.rs."""
+    main = (ROOT / "functions" / function / "src" / "main.rs").read_text()
+    return set(re.findall(r"\b(whatsapp_send|webhook_secrets|admin_tokens|media|media_fetch):\s*true", main))
+
+
 def check_secrets(functions):
     deploy = (ROOT / "infra/deploy.sh").read_text()
     given = {m.group(1): set(m.group(2).split()) for m in re.finditer(r'^\s*([a-z-]+)\) echo "([A-Z_ ]*)" ;;', deploy, re.M)}
     for function in functions:
-        main = (ROOT / "functions" / function / "src" / "main.rs").read_text()
-        needs = set(re.findall(r"(whatsapp_send|webhook_secrets|admin_tokens):\s*true", main))
+        needs = function_needs(function)
         expected = set()
         if "admin_tokens" in needs:
             expected.add("JWT_SECRET")
-        if "whatsapp_send" in needs:
+        # Config::from_env requires the token for both (media_fetch: WhatsApp's media endpoints).
+        if needs & {"whatsapp_send", "media_fetch"}:
             expected.add("WHATSAPP_ACCESS_TOKEN")
         if "webhook_secrets" in needs:
             expected |= {"WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"}
@@ -940,6 +974,30 @@ def check_table():
 
 # ---- security headers -----------------------------------------------------------------------
 
+# The media bucket's host as the S3 presigner writes it (virtual-hosted style, regional:
+# https://<bucket>.s3.<region>.amazonaws.com/<key>), in wiring.yaml's CSP; in the local
+# stack's CSP constant, the placeholder its S3-compatible server's origin replaces at start.
+MEDIA_HOST_IN_CSP = "https://${MediaBucketName}.s3.${AWS::Region}.${AWS::URLSuffix}"
+LOCAL_MEDIA_ORIGIN = "{media_origin}"
+MEDIA_DIRECTIVES = {"img-src", "media-src", "connect-src"}
+MEDIA = "<media-bucket>"
+
+
+def csp_directives(csp):
+    """{directive: [sources]} of a policy, in order."""
+    parts = [p.split() for p in csp.split(";") if p.strip()]
+    return {p[0]: p[1:] for p in parts}
+
+
+def without_media(directives):
+    """The policy as it was before media: the bucket's origin left out, and a media-src
+    that says no more than default-src dropped."""
+    out = {d: [s for s in sources if s != MEDIA] for d, sources in directives.items()}
+    if out.get("media-src") == out.get("default-src"):
+        out.pop("media-src", None)
+    return out
+
+
 def check_headers():
     source = (ROOT / "infra/local/src/static_site.rs").read_text()
     match = re.search(r'CONTENT_SECURITY_POLICY: &str = "((?:[^"\\]|\\\n\s*|\\.)*)"', source)
@@ -947,17 +1005,333 @@ def check_headers():
     local = dict(re.findall(r'h\.insert\(\s*"([a-z-]+)",\s*HeaderValue::from_static\("([^"]+)"\)', source))
     policy = load_template("wiring.yaml")["Resources"]["SecurityHeadersPolicy"]
     headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    served_csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    if isinstance(served_csp, dict) and set(served_csp) == {"Fn::Sub"}:
+        served_csp = served_csp["Fn::Sub"]
+    if not isinstance(served_csp, str):
+        fail(f"wiring.yaml: the CSP must be a string or one Fn::Sub of a string: {served_csp!r}")
+        return
+    served_csp = served_csp.replace(MEDIA_HOST_IN_CSP, MEDIA)
+    if "${" in served_csp:
+        fail(f"wiring.yaml: the CSP names something besides the media bucket's host "
+             f"{MEDIA_HOST_IN_CSP}: {served_csp}")
     served = {
-        "content-security-policy": headers["ContentSecurityPolicy"]["ContentSecurityPolicy"],
+        "content-security-policy": served_csp,
         "x-content-type-options": "nosniff" if "ContentTypeOptions" in headers else None,
         "x-frame-options": headers.get("FrameOptions", {}).get("FrameOption"),
         "referrer-policy": headers.get("ReferrerPolicy", {}).get("ReferrerPolicy"),
     }
-    if csp is None or served["content-security-policy"] != csp:
-        fail(f"CloudFront's CSP differs from static_site.rs:\n  {served['content-security-policy']}\n  {csp}")
+    # DESIGN §12: the page loads files from, and uploads attachments to, the bucket's exact
+    # host: only img-src, media-src and connect-src name it.
+    directives = csp_directives(served_csp)
+    naming = {d for d, sources in directives.items() if MEDIA in sources}
+    if naming != MEDIA_DIRECTIVES:
+        fail(f"wiring.yaml: the CSP names the media bucket ({MEDIA_HOST_IN_CSP}) in "
+             f"{sorted(naming)}; DESIGN §12 wants exactly {sorted(MEDIA_DIRECTIVES)}")
+    if csp is None:
+        fail("infra/local/src/static_site.rs has no CONTENT_SECURITY_POLICY constant to compare CloudFront's with")
+    elif LOCAL_MEDIA_ORIGIN in csp:
+        local_directives = csp_directives(csp.replace(LOCAL_MEDIA_ORIGIN, MEDIA))
+        if local_directives != directives:
+            fail(f"CloudFront's CSP differs from static_site.rs ({MEDIA} standing for "
+                 f"{MEDIA_HOST_IN_CSP} and {LOCAL_MEDIA_ORIGIN}):\n  {served_csp}\n  {csp}")
+    else:
+        warn(f"the local stack's CSP (static_site.rs) does not name the object store: the page "
+             f"cannot show files locally. Put {LOCAL_MEDIA_ORIGIN} where CloudFront's has "
+             f"{MEDIA_HOST_IN_CSP} (img-src, media-src, connect-src) and replace it with the "
+             "S3 server's origin at start; the rest is compared as before media")
+        if without_media(csp_directives(csp)) != without_media(directives):
+            fail(f"CloudFront's CSP differs from static_site.rs (beyond the media bucket):\n  {served_csp}\n  {csp}")
     for name, value in local.items():
         if name != "content-security-policy" and served.get(name) != value:
             fail(f"CloudFront serves {name}: {served.get(name)!r}, the local stack {value!r}")
+
+
+# ---- media: the bucket and who may do what in it (DESIGN §12) --------------------------------
+#
+# A role's S3 statements are derived like its DynamoDB ones: the actions from the S3 SDK
+# calls its code reaches (`.s3.put_object()`, a presigned `.get_object()`), the key prefixes
+# from the object key builders it reaches (`fn inbound_object_key(..) -> String {
+# format!("media/{phone}/{message_id}") }` -> "media/*"). Code serving the file recorded on a
+# message (`media.object_key`, written by whoever stored it) needs MESSAGE_FILES instead.
+# Compared both ways: a missing grant is an AccessDenied no local test sees (the local S3
+# server ignores IAM); an extra one is room for a flaw.
+
+# S3 SDK calls -> IAM actions. The multipart calls are authorised as s3:PutObject; a copy
+# reads its source and writes its target.
+S3_ACTIONS = {
+    "put_object": {"s3:PutObject"}, "create_multipart_upload": {"s3:PutObject"},
+    "upload_part": {"s3:PutObject"}, "complete_multipart_upload": {"s3:PutObject"},
+    "abort_multipart_upload": {"s3:AbortMultipartUpload"},
+    "get_object": {"s3:GetObject"}, "head_object": {"s3:GetObject"},
+    "copy_object": {"s3:GetObject", "s3:PutObject"}, "upload_part_copy": {"s3:GetObject", "s3:PutObject"},
+    "delete_object": {"s3:DeleteObject"}, "delete_objects": {"s3:DeleteObject"},
+    "list_parts": {"s3:ListMultipartUploadParts"},
+    "get_object_tagging": {"s3:GetObjectTagging"}, "put_object_tagging": {"s3:PutObjectTagging"},
+    "delete_object_tagging": {"s3:DeleteObjectTagging"},
+}
+# Where the files recorded on messages live: the history, never expired by the lifecycle
+# (a send copies its attachment here before recording it: docs/deploying.md#the-media-bucket).
+MESSAGE_FILES = "media/*"
+# Code serving a message's file by the key recorded on it.
+READS_MESSAGE_KEYS = {"media_link"}
+# Functions whose code uses the bucket but whose main.rs `Needs` lacks `media: true`, so
+# `ctx.media()` panics on first use in AWS (the local stack gives every function its S3
+# client). Warned about on every run until main.rs says so; then remove it from here.
+NEEDS_MEDIA_TO_DECLARE = set()
+
+
+def object_key_builders():
+    """{builder fn: key pattern}: `format!("media/{phone}/{id}")` -> "media/*"."""
+    source = "\n".join(strip_tests(p.read_text()) for p in (ROOT / "shared").rglob("*.rs"))
+    found = re.findall(r'fn (\w+_object_key)\([^)]*\)\s*->\s*String\s*\{\s*format!\("([^"{]*)', source)
+    return {name: prefix + "*" for name, prefix in found}
+
+
+def s3_calls(function):
+    """The S3 SDK calls the function's code reaches (through `.s3` or `.s3()`)."""
+    defs = code_defs()
+    text = function_source(function) + "".join(defs.get(n, "") for n in reached_fns(function))
+    return set(re.findall(r"\.s3(?:\(\))?\s*\.(\w+)\(\)", text))
+
+
+def expected_s3(function, builders):
+    calls = s3_calls(function)
+    actions = set()
+    for call in sorted(calls):
+        if call not in S3_ACTIONS:
+            fail(f"{function}: its code calls S3 {call}, whose IAM action infra/check_infra.py "
+                 "does not know: add it to S3_ACTIONS")
+        actions |= S3_ACTIONS.get(call, set())
+    reached = reached_fns(function)
+    prefixes = {pattern for name, pattern in builders.items() if name in reached}
+    if reached & READS_MESSAGE_KEYS:
+        prefixes.add(MESSAGE_FILES)
+    if actions and not prefixes:
+        fail(f"{function}: its code calls S3 ({', '.join(sorted(calls))}) but builds no key "
+             "the check can read: build keys with a *_object_key fn")
+    return {(a, p) for a in actions for p in prefixes}
+
+
+def role_s3_statements(template, function):
+    role = template["Resources"].get(f"{camel(function)}Role") or {}
+    for policy in role.get("Properties", {}).get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement.get("Action", statement.get("NotAction", []))
+            actions = [actions] if isinstance(actions, str) else actions
+            if any(a == "*" or a.startswith("s3:") for a in actions):
+                yield statement, actions
+
+
+def granted_s3(function, template):
+    granted = set()
+    for statement, actions in role_s3_statements(template, function):
+        sid = statement.get("Sid")
+        if "NotAction" in statement or "NotResource" in statement or statement.get("Effect") != "Allow":
+            fail(f"{function}: statement {sid} uses NotAction/NotResource or Deny on S3: the check cannot read it")
+            continue
+        for action in actions:
+            if "*" in action:
+                fail(f"{function}: statement {sid} allows {action}: name each S3 action its code calls")
+        resources = statement["Resource"]
+        resources = resources if isinstance(resources, list) else [resources]
+        for resource in resources:
+            name = resource_name(resource)
+            if name == "*":
+                fail(f"{function}: statement {sid} allows {actions} on every bucket (Resource \"*\")")
+            elif name == "bucket" or name == "bucket:*":
+                fail(f"{function}: statement {sid} allows {actions} on the whole media bucket: "
+                     "only the key prefixes its code uses")
+            elif name.startswith("bucket:"):
+                granted |= {(a, name[len("bucket:"):]) for a in actions if "*" not in a}
+            else:
+                fail(f"{function}: statement {sid} allows {actions} on {name}: S3 actions belong on the media bucket's objects")
+    return granted
+
+
+def check_media(functions):
+    builders = object_key_builders()
+    if MESSAGE_FILES not in builders.values():
+        fail(f"no *_object_key builder makes {MESSAGE_FILES} keys (MESSAGE_FILES in infra/check_infra.py): "
+             "where are messages' files kept now?")
+    defs = code_defs()
+    for name in sorted(READS_MESSAGE_KEYS - set(defs)):
+        fail(f"READS_MESSAGE_KEYS names {name}, which the shared code no longer has")
+    template = load_template("functions.yaml")
+    for function in functions:
+        expected = expected_s3(function, builders)
+        granted = granted_s3(function, template)
+        for action, prefix in sorted(expected - granted):
+            fail(f"{function}: its code does {action} on media bucket keys {prefix}, which its role "
+                 f"does not allow: a statement with Resource ${{MediaBucketArn}}/{prefix}")
+        for action, prefix in sorted(granted - expected):
+            fail(f"{function}: its role allows {action} on media bucket keys {prefix}, which its code never does")
+        uses_bucket = bool(s3_calls(function))
+        declared = "media" in function_needs(function)
+        if uses_bucket and not declared:
+            message = (f"{function}: its code uses the media bucket, but its main.rs Needs lacks "
+                       "`media: true`: ctx.media() panics on first use in AWS (no S3 client, no MEDIA_BUCKET check)")
+            if function in NEEDS_MEDIA_TO_DECLARE:
+                warn(message)
+            else:
+                fail(message)
+        elif function in NEEDS_MEDIA_TO_DECLARE:
+            fail(f"{function}: its Needs now says media (or it no longer uses the bucket): remove it "
+                 "from NEEDS_MEDIA_TO_DECLARE in infra/check_infra.py")
+    check_media_bucket(builders)
+
+
+def check_media_bucket(builders):
+    foundations = load_template("foundations.yaml")
+    buckets = {k: r for k, r in foundations["Resources"].items() if r["Type"] == "AWS::S3::Bucket"}
+    if list(buckets) != ["MediaBucket"]:
+        fail(f"foundations.yaml must hold one bucket, MediaBucket: {sorted(buckets)}")
+        return
+    bucket = buckets["MediaBucket"]
+    props = bucket["Properties"]
+    if bucket.get("DeletionPolicy") != "Retain" or bucket.get("UpdateReplacePolicy") != "Retain":
+        fail("foundations.yaml: MediaBucket holds the history's files: DeletionPolicy and UpdateReplacePolicy Retain")
+    block = props.get("PublicAccessBlockConfiguration", {})
+    if not all(block.get(k) is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")):
+        fail("foundations.yaml: MediaBucket must block every kind of public access")
+    rules = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+    if not any(r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") in ("AES256", "aws:kms", "aws:kms:dsse") for r in rules):
+        fail("foundations.yaml: MediaBucket has no default encryption")
+    if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+        fail("foundations.yaml: MediaBucket is versioned: DESIGN §12 wants versioning off")
+    owner = props.get("OwnershipControls", {}).get("Rules", [{}])[0].get("ObjectOwnership")
+    if owner != "BucketOwnerEnforced":
+        fail("foundations.yaml: MediaBucket must disable ACLs (ObjectOwnership BucketOwnerEnforced)")
+    if "MediaBucketName" not in foundations.get("Outputs", {}) or "MediaBucketArn" not in foundations.get("Outputs", {}):
+        fail("foundations.yaml: no MediaBucketName / MediaBucketArn output (infra/deploy.sh passes them on)")
+    check_lifecycle(props.get("LifecycleConfiguration", {}).get("Rules", []), builders)
+    check_cors(props.get("CorsConfiguration"))
+    deploy = (ROOT / "infra/deploy.sh").read_text()
+    for needle in ('"MediaBucketName=$MEDIA_BUCKET"', '"MediaBucketArn=$MEDIA_BUCKET_ARN"',
+                   'echo "MEDIA_BUCKET=$MEDIA_BUCKET"', '"PageOrigin=$NEW_PAGE_ORIGIN"'):
+        if needle not in deploy:
+            fail(f"infra/deploy.sh no longer has {needle}: the bucket's name, ARN and CORS origin must reach the stacks and functions")
+
+
+def rule_prefix(rule):
+    """The key prefix a lifecycle rule applies to ("" = every key), or None if filtered
+    otherwise (tags, sizes: not understood here)."""
+    if set(rule) & {"TagFilters", "ObjectSizeGreaterThan", "ObjectSizeLessThan"}:
+        return None
+    return rule.get("Prefix", "")
+
+
+def check_lifecycle(rules, builders):
+    enabled = [r for r in rules if r.get("Status") == "Enabled"]
+    aborts = [r for r in enabled if "AbortIncompleteMultipartUpload" in r and rule_prefix(r) == ""]
+    if not any(r["AbortIncompleteMultipartUpload"].get("DaysAfterInitiation", 99) <= 7 for r in aborts):
+        fail("foundations.yaml: MediaBucket needs a lifecycle rule aborting incomplete multipart "
+             "uploads on every key within days (a fetch that timed out leaves billed parts)")
+    expiring = [(rule_prefix(r), r) for r in enabled
+                if set(r) & {"ExpirationInDays", "ExpirationDate", "Transitions"}]
+    history = MESSAGE_FILES[:-1]
+    for prefix, rule in expiring:
+        if prefix is None or history.startswith(prefix) or prefix.startswith(history):
+            fail(f"foundations.yaml: lifecycle rule {rule.get('Id')} expires or moves {prefix or 'every key'}, "
+                 f"which holds (or may hold) the history's files ({MESSAGE_FILES}): the history is never deleted")
+    # Every other prefix the code writes is an upload area: it must not pile up for ever.
+    for pattern in sorted(set(builders.values()) - {MESSAGE_FILES}):
+        area = pattern[:-1]
+        if not any(prefix and area.startswith(prefix) and "ExpirationInDays" in rule for prefix, rule in expiring):
+            fail(f"foundations.yaml: nothing expires {pattern} (an upload area: never-sent uploads would pile up for ever)")
+
+
+def check_cors(cors):
+    if isinstance(cors, dict) and "Fn::If" in cors:
+        cors = cors["Fn::If"][1]  # the rule while the page's origin is known
+    rules = (cors or {}).get("CorsRules", [])
+    if not rules:
+        fail("foundations.yaml: MediaBucket has no CORS rule for the page (it PUTs attachments and GETs files)")
+    for rule in rules:
+        if rule.get("AllowedOrigins") != [{"Ref": "PageOrigin"}]:
+            fail(f"foundations.yaml: CORS rule {rule.get('Id')} allows {rule.get('AllowedOrigins')}: only the page's origin (PageOrigin)")
+        if not set(rule.get("AllowedMethods", [])) <= {"PUT", "GET"}:
+            fail(f"foundations.yaml: CORS rule {rule.get('Id')} allows {rule.get('AllowedMethods')}: only PUT and GET")
+        headers = {h.lower() for h in rule.get("AllowedHeaders", [])}
+        if not headers <= {"content-type"}:
+            fail(f"foundations.yaml: CORS rule {rule.get('Id')} allows the headers {rule.get('AllowedHeaders')}: only Content-Type")
+
+
+# ---- stream readers (DESIGN §12: at most two per shard) -------------------------------------
+
+def stream_mappings(wiring):
+    """{function: mapping properties} of the event source mappings on the table's stream."""
+    mappings = {}
+    for key, r in wiring["Resources"].items():
+        if r["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        props = r["Properties"]
+        if props.get("EventSourceArn") != {"Ref": "TableStreamArn"}:
+            continue
+        match = re.search(r"function:\$\{Stack\}-([a-z-]+):live$", props["FunctionName"]["Fn::Sub"])
+        mappings[match.group(1) if match else key] = props
+    return mappings
+
+
+def check_streams():
+    wiring = load_template("wiring.yaml")
+    mappings = stream_mappings(wiring)
+    if len(mappings) > 2:
+        fail(f"wiring.yaml: {len(mappings)} event source mappings read the table's stream "
+             f"({', '.join(sorted(mappings))}): AWS advises at most two readers per shard; the "
+             "second is shared by whatever reacts to desk changes (DESIGN §12)")
+    readers = {f for f, grants in EXTRA_GRANTS.items() if STREAM_READING <= grants}
+    if readers != set(mappings):
+        fail(f"the functions reading the stream in wiring.yaml {sorted(mappings)} differ from "
+             f"those EXTRA_GRANTS lets read it {sorted(readers)}")
+    alarms = [r["Properties"] for r in wiring["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    queues = {}
+    for function, props in sorted(mappings.items()):
+        if props.get("FunctionResponseTypes") != ["ReportBatchItemFailures"] or props.get("BisectBatchOnFunctionError") is not True:
+            fail(f"wiring.yaml: {function}'s stream mapping must report item failures and bisect failing batches")
+        if not 0 <= props.get("MaximumRetryAttempts", -1) <= 10:
+            fail(f"wiring.yaml: {function}'s stream mapping must bound its retries (MaximumRetryAttempts 0-10)")
+        if not 60 <= props.get("MaximumRecordAgeInSeconds", -1) <= 86400 // 4:
+            fail(f"wiring.yaml: {function}'s stream mapping must give records up after an age (at most 6 hours)")
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        queue = resource_name(destination) if destination else None
+        if queue not in QUEUE_PARAMETERS:
+            fail(f"wiring.yaml: {function}'s stream mapping has no on-failure queue")
+            continue
+        if queue in queues:
+            fail(f"wiring.yaml: {function} and {queues[queue]} give records up to the same queue: one each")
+        queues[queue] = function
+        if ("sqs:SendMessage", queue) not in EXTRA_GRANTS.get(function, set()):
+            fail(f"{function}: its mapping gives records up to {queue}, which EXTRA_GRANTS does not let its role send to")
+        if not any(a.get("MetricName") == "IteratorAge" and a.get("Dimensions") ==
+                   [{"Name": "FunctionName", "Value": {"Fn::Sub": f"${{Stack}}-{function}"}}] for a in alarms):
+            fail(f"wiring.yaml: no IteratorAge alarm for {function}'s stream mapping")
+        name_ref = {"Ref": f"{QUEUE_PARAMETERS[queue]}Name"}
+        if not any(a.get("MetricName") == "ApproximateNumberOfMessagesVisible" and a.get("Dimensions") ==
+                   [{"Name": "QueueName", "Value": name_ref}] for a in alarms):
+            fail(f"wiring.yaml: no queue-depth alarm on {function}'s on-failure queue ({name_ref['Ref']})")
+    if "desk-events" in mappings:
+        check_media_filter(mappings["desk-events"])
+
+
+def check_media_filter(mapping):
+    """desk-events' filter: INSERTs of inbound messages whose media is pending, in the
+    attribute names and values the store writes (what `inserted_media_message` checks)."""
+    import json
+    filters = mapping.get("FilterCriteria", {}).get("Filters", [])
+    want = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {
+        "direction": {"S": ["inbound"]}, "media": {"M": {"status": {"S": ["pending"]}}}}}}
+    if [json.loads(f["Pattern"]) for f in filters] != [want]:
+        fail(f"wiring.yaml: desk-events' filter must be {json.dumps(want, separators=(',', ':'))}")
+    items = (STORE_DIR / "items.rs").read_text() + (STORE_DIR / "format.rs").read_text()
+    for pattern, what in ((r"pub direction: StoredDirection,", "a message's direction attribute"),
+                          (r"pub media: Option<StoredMedia>,", "a message's media map"),
+                          (r"pub status: StoredMediaStatus,", "the media map's status"),
+                          (r'StoredMediaStatus <=> MediaStatus \{\s*Pending = "pending",', 'media status "pending"'),
+                          (r'StoredDirection <=> Direction \{\s*Inbound = "inbound",', 'direction "inbound"')):
+        if not re.search(pattern, items):
+            fail(f"desk-events' filter names {what}, which the stored format no longer has "
+                 f"(no {pattern!r} in store/items.rs or format.rs): update the filter in wiring.yaml")
 
 
 def check_stream_batch():
@@ -978,6 +1352,8 @@ def main():
     check_function_set(functions)
     check_roles(functions)
     check_keys(functions)
+    check_media(functions)
+    check_streams()
     check_secrets(functions)
     check_headers()
     for w in warnings:

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Deploys (or updates in place) one EduBot stack into the current AWS account:
 #
-#   1. foundations stack  <STACK>            the table, the on-failure queue
+#   1. foundations stack  <STACK>            the table, the media bucket, the on-failure queues
 #   2. functions stack    <STACK>-functions  one least-privilege role + log group per function
 #   3. build              cargo lambda build --release --arm64 (every crate in functions/)
 #   4. deploy             cargo lambda deploy per function: code, role, environment; publishes
 #                         a version and moves the `live` alias to it
 #   5. WAF stack          <STACK>-waf        in us-east-1 whatever REGION is (CloudFront only
 #                         takes web ACLs from there): per-address rate limits at the edge
-#   6. wiring stack       <STACK>-wiring     HTTP API, stream mapping, schedule, S3 + CloudFront
-#                         (with the web ACL), alarms (everything that points at the `live` aliases)
+#   6. wiring stack       <STACK>-wiring     HTTP API, stream mappings, schedule, S3 + CloudFront
+#                         (with the web ACL; its CSP names the media bucket), alarms (everything
+#                         that points at the `live` aliases)
+#   6b. foundations again only when the admin page's origin changed (the first deploy, a new
+#                         domain): the media bucket's CORS names that origin, known only now
 #   7. admin page         s3 sync static-site/ + CloudFront invalidation
 #
 # Inputs (environment or make variables):
@@ -59,7 +62,7 @@ always() { show "$@"; "$@"; }
 [[ "$STACK" =~ ^[a-z][a-z0-9-]{1,30}$ ]] || die "STACK must be 2-31 of a-z 0-9 - (starting with a letter)"
 [[ -n "$REGION" ]] || { dry && REGION=eu-west-1; } || die "REGION (or AWS_REGION) is required"
 export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
-unset AWS_ENDPOINT_URL_DYNAMODB # the local stack's variable must never reach a deploy
+unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_S3 # the local stack's variables must never reach a deploy
 
 SSM_PATH="/edubot/$STACK"
 FUNCTIONS_STACK="$STACK-functions"
@@ -74,7 +77,7 @@ mapfile -t FUNCTIONS < <(cd "$ROOT/functions" && for d in */; do [[ -f "$d/Cargo
 [[ ${#FUNCTIONS[@]} -gt 0 ]] || die "no function crates under functions/"
 
 # The secrets each function is given: exactly what its main.rs `Needs` requires
-# (admin_tokens: JWT_SECRET; whatsapp_send: WHATSAPP_ACCESS_TOKEN; webhook_secrets:
+# (admin_tokens: JWT_SECRET; whatsapp_send and media: WHATSAPP_ACCESS_TOKEN; webhook_secrets:
 # WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN). infra/check_infra.py compares the two.
 secrets_for() {
   case "$1" in
@@ -89,6 +92,8 @@ secrets_for() {
     end-chat) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
     retry-message) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
     activation-codes) echo "JWT_SECRET" ;;
+    desk-events) echo "WHATSAPP_ACCESS_TOKEN" ;;
+    get-media) echo "JWT_SECRET" ;;
     *) die "no secrets listed for function '$1': add it to secrets_for in infra/deploy.sh and to the templates" ;;
   esac
 }
@@ -108,6 +113,18 @@ output() {
 
 deploy_stack() { # name template [Key=Value ...]
   deploy_stack_in "$REGION" "$@"
+}
+
+# The admin page's origin (https://host, no trailing slash), from the wiring stack's AdminUrl;
+# empty before that stack exists. The media bucket's CORS allows it.
+page_origin() {
+  if dry; then echo "https://output.$WIRING_STACK.AdminUrl.example"; return; fi
+  local url
+  url=$(aws cloudformation describe-stacks --region "$REGION" --stack-name "$WIRING_STACK" \
+    --query "Stacks[0].Outputs[?OutputKey=='AdminUrl'].OutputValue" --output text 2>/dev/null) || url=""
+  [[ "$url" == https://* ]] || url=""
+  url=${url%/}
+  echo "$url"
 }
 
 deploy_stack_in() { # region name template [Key=Value ...]
@@ -148,10 +165,18 @@ if ! dry; then
 fi
 
 # ---- 1-2. Foundations and roles ----------------------------------------------------------------
-step "1. Foundations stack $STACK (table ${TABLE_NAME:-$STACK-table}, on-failure queue)"
-deploy_stack "$STACK" foundations.yaml
+step "1. Foundations stack $STACK (table ${TABLE_NAME:-$STACK-table}, media bucket, on-failure queues)"
+# The media bucket's CORS names the page's origin, which the wiring stack (CloudFront) makes:
+# the one it has now, or none on a first deploy (step 6b deploys this stack again with it).
+PAGE_ORIGIN=$(page_origin)
+[[ -n "$PAGE_ORIGIN" ]] || echo "  no wiring stack yet: the media bucket gets its CORS origin after step 6"
+deploy_stack "$STACK" foundations.yaml "PageOrigin=$PAGE_ORIGIN"
 QUEUE_ARN=$(output "$STACK" OnFailureQueueArn)
 QUEUE_NAME=$(output "$STACK" OnFailureQueueName)
+DESK_QUEUE_ARN=$(output "$STACK" DeskEventsFailureQueueArn)
+DESK_QUEUE_NAME=$(output "$STACK" DeskEventsFailureQueueName)
+MEDIA_BUCKET=$(output "$STACK" MediaBucketName)
+MEDIA_BUCKET_ARN=$(output "$STACK" MediaBucketArn)
 if [[ -n "${TABLE_NAME:-}" ]]; then
   # A restored table (docs/deploying.md): its own ARN and stream, not the foundations stack's.
   echo "  using TABLE_NAME=$TABLE_NAME instead of the stack's table"
@@ -168,7 +193,8 @@ fi
 
 step "2. Functions stack $FUNCTIONS_STACK (one role and log group per function)"
 deploy_stack "$FUNCTIONS_STACK" functions.yaml "Stack=$STACK" "TableArn=$TABLE_ARN" \
-  "TableStreamArn=$STREAM_ARN" "OnFailureQueueArn=$QUEUE_ARN" "LogRetentionDays=$LOG_RETENTION_DAYS"
+  "TableStreamArn=$STREAM_ARN" "OnFailureQueueArn=$QUEUE_ARN" "DeskEventsFailureQueueArn=$DESK_QUEUE_ARN" \
+  "MediaBucketArn=$MEDIA_BUCKET_ARN" "LogRetentionDays=$LOG_RETENTION_DAYS"
 
 # ---- 3. Build ------------------------------------------------------------------------------
 step "3. Build ${#FUNCTIONS[@]} functions for arm64 (release profile)"
@@ -209,6 +235,8 @@ for fn in "${FUNCTIONS[@]}"; do
   env_file="$WORK/$fn.env"
   {
     echo "TABLE_NAME=$TABLE_NAME"
+    # Not a secret; only the roles of the functions that handle files may touch the bucket.
+    echo "MEDIA_BUCKET=$MEDIA_BUCKET"
     echo "RUST_LOG=${RUST_LOG:-info}"
     for name in $SETTINGS; do echo "$name=$(parameter settings "$name")"; done
     for name in $(secrets_for "$fn"); do echo "$name=$(parameter secrets "$name")"; done
@@ -246,11 +274,22 @@ else
 fi
 
 # ---- 6. Wiring -----------------------------------------------------------------------------
-step "6. Wiring stack $WIRING_STACK (HTTP API, stream, schedule, S3 + CloudFront, alarms)"
+step "6. Wiring stack $WIRING_STACK (HTTP API, stream mappings, schedule, S3 + CloudFront, alarms)"
 deploy_stack "$WIRING_STACK" wiring.yaml "Stack=$STACK" "TableStreamArn=$STREAM_ARN" \
   "OnFailureQueueArn=$QUEUE_ARN" "OnFailureQueueName=$QUEUE_NAME" \
+  "DeskEventsFailureQueueArn=$DESK_QUEUE_ARN" "DeskEventsFailureQueueName=$DESK_QUEUE_NAME" \
+  "MediaBucketName=$MEDIA_BUCKET" \
   "DomainName=${DOMAIN_NAME:-}" "CertificateArn=${CERTIFICATE_ARN:-}" "HostedZoneId=${HOSTED_ZONE_ID:-}" \
   "AlarmEmail=${ALARM_EMAIL:-}" "LogRetentionDays=$LOG_RETENTION_DAYS" "WebAclArn=$WEB_ACL_ARN"
+
+# ---- 6b. The media bucket's CORS: the page's origin, now that CloudFront has one ------------
+NEW_PAGE_ORIGIN=$(page_origin)
+if dry || [[ "$NEW_PAGE_ORIGIN" != "$PAGE_ORIGIN" ]]; then
+  step "6b. Foundations stack $STACK again: the media bucket's CORS allows ${NEW_PAGE_ORIGIN:-no origin}"
+  deploy_stack "$STACK" foundations.yaml "PageOrigin=$NEW_PAGE_ORIGIN"
+else
+  step "6b. The media bucket's CORS already allows $PAGE_ORIGIN"
+fi
 
 # ---- 7. Admin page ---------------------------------------------------------------------------
 step "7. Admin page: static-site/ to S3, CloudFront invalidation"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Removes what infra/deploy.sh created for one stack, in reverse order: the wiring stack
 # (after emptying the admin page's bucket), the WAF stack (in us-east-1), the functions (they live outside the stacks),
-# the functions stack (roles, log groups). The table, its on-failure queue (the foundations
-# stack) and the SSM secrets stay, so a later `make deploy` finds its data again, unless
-# DELETE_TABLE=1: then the table is deleted too, with its history, after a last backup.
+# the functions stack (roles, log groups). The table, the media bucket (the history's files),
+# the on-failure queues (the foundations stack) and the SSM secrets stay, so a later
+# `make deploy` finds its data again, unless DELETE_TABLE=1: then the table is deleted too,
+# with its history, after a last backup, and the media bucket with every file in it (no
+# backup: copy it first if it should be kept).
 #
 #   make destroy STACK=edubot-staging REGION=eu-west-1 [DELETE_TABLE=1] [YES=1]
 set -euo pipefail
@@ -32,7 +34,7 @@ delete_stack() {
 }
 
 what="the API, the admin page, the functions and their roles"
-[[ "$DELETE_TABLE" == 1 ]] && what="$what, AND THE TABLE WITH EVERY CONVERSATION, the queue and the secrets"
+[[ "$DELETE_TABLE" == 1 ]] && what="$what, AND THE TABLE WITH EVERY CONVERSATION, THE MEDIA BUCKET WITH EVERY FILE, the queues and the secrets"
 echo "This deletes $what of stack $STACK in $REGION ($(aws sts get-caller-identity --query Account --output text))."
 if [[ "${YES:-0}" != 1 ]]; then
   read -rp "Type the stack name to confirm: " answer
@@ -65,13 +67,14 @@ delete_stack "$STACK-functions"
 
 if [[ "$DELETE_TABLE" != 1 ]]; then
   echo
-  echo "Kept: stack $STACK (table $STACK-table, on-failure queue) and /edubot/$STACK/ in SSM."
+  echo "Kept: stack $STACK (table $STACK-table, media bucket, on-failure queues) and /edubot/$STACK/ in SSM."
   echo "Deploy again with make deploy, or delete them with DELETE_TABLE=1."
   exit 0
 fi
 
-step "Foundations stack $STACK and its table"
+step "Foundations stack $STACK, its table and its media bucket"
 table=$(output "$STACK" TableName 2>/dev/null || true)
+media_bucket=$(output "$STACK" MediaBucketName 2>/dev/null || true)
 if [[ -n "$table" && "$table" != None ]]; then
   run aws dynamodb create-backup --table-name "$table" --backup-name "$table-final-$(date -u +%Y%m%d%H%M%S)" \
     --query BackupDetails.BackupArn --output text
@@ -81,6 +84,10 @@ fi
 delete_stack "$STACK" # the table's DeletionPolicy is Retain: the stack lets go of it...
 if [[ -n "$table" && "$table" != None ]]; then
   run aws dynamodb delete-table --table-name "$table" --query TableDescription.TableName --output text # ...and it goes here
+fi
+if [[ -n "$media_bucket" && "$media_bucket" != None ]]; then
+  # Retained too; versioning is off, so emptying it is deleting its objects.
+  run aws s3 rb "s3://$media_bucket" --force
 fi
 step "Secrets /edubot/$STACK/"
 mapfile -t names < <(aws ssm get-parameters-by-path --path "/edubot/$STACK/" --recursive \

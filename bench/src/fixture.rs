@@ -27,6 +27,7 @@ pub fn all_needs() -> Needs {
         webhook_secrets: true,
         admin_tokens: true,
         media: false,
+        media_fetch: false,
     }
 }
 

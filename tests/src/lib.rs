@@ -131,6 +131,7 @@ impl Harness {
             webhook_secrets: true,
             admin_tokens: true,
             media: false,
+            media_fetch: false,
         };
         let config = Config::from_lookup(all, |k| env.get(k).cloned()).expect("test config");
         let ctx = AppContext::new(config, client);

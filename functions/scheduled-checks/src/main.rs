@@ -3,6 +3,8 @@ use edubot_adapters::config::Needs;
 edubot_adapters::event_function_main!(
     Needs {
         whatsapp_send: true,
+        media: true,
+        media_fetch: true,
         ..Needs::default()
     },
     scheduled_checks::handle

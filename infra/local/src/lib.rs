@@ -195,6 +195,7 @@ impl LocalStack {
             admin_tokens: true,
             // Not yet: the local stack gets its S3-compatible server with the media feature.
             media: false,
+            media_fetch: false,
         };
         let config = Config::from_lookup(all, lookup).map_err(|e| e.to_string())?;
 

@@ -57,8 +57,10 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Needs {
     pub whatsapp_send: bool,
-    /// The media bucket and WhatsApp's media endpoints (`MEDIA_BUCKET`).
+    /// The media bucket (`MEDIA_BUCKET`).
     pub media: bool,
+    /// Fetching users' files from WhatsApp's media endpoints (the access token).
+    pub media_fetch: bool,
     pub webhook_secrets: bool,
     pub admin_tokens: bool,
 }
@@ -141,7 +143,7 @@ impl Config {
             )?,
             whatsapp_access_token: Secret(required(
                 "WHATSAPP_ACCESS_TOKEN",
-                needs.whatsapp_send || needs.media,
+                needs.whatsapp_send || needs.media_fetch,
             )?),
             whatsapp_app_secret: Secret(required("WHATSAPP_APP_SECRET", needs.webhook_secrets)?),
             whatsapp_verify_token: Secret(required(
