@@ -1,6 +1,6 @@
 //! `make bench`: cold start against a hello-world floor, warm handler latency against the
-//! bare DynamoDB calls, a burst through the local stack, the admin API at size, and the
-//! deployment size — one run, one machine, interleaved, medians. Prints a table and writes
+//! bare DynamoDB calls, a burst through the local stack (and again under faults), the admin
+//! API at size, and the deployment size — one run, one machine, interleaved, medians. Prints a table and writes
 //! BENCHMARKS.md with the raw figures in a CSV beside it. `--quick` proves the harness
 //! with tiny sizes (and writes under target/ instead). No goal fails the run.
 
@@ -11,6 +11,7 @@ mod counting;
 mod fixture;
 mod scenarios;
 mod size;
+mod soak;
 mod stats;
 mod sustained;
 mod warm;
@@ -31,6 +32,8 @@ struct Options {
     admin_size: Option<(usize, usize)>,
     /// Users, messages per user, concurrency.
     burst_size: Option<(usize, usize, usize)>,
+    /// The fault soak's users, messages per user, concurrency.
+    soak_size: Option<(usize, usize, usize)>,
 }
 
 fn numbers(v: &str) -> Result<Vec<usize>, String> {
@@ -57,6 +60,7 @@ fn parse_args() -> Result<Options, String> {
         speed_bin_dir: None,
         admin_size: None,
         burst_size: None,
+        soak_size: None,
     };
     let mut out_set = false;
     let mut starts_set = false;
@@ -84,11 +88,15 @@ fn parse_args() -> Result<Options, String> {
                 [u, m, c] => o.burst_size = Some((u, m, c)),
                 _ => return Err("--burst-size USERS,MESSAGES_PER_USER,CONCURRENCY".into()),
             },
+            "--soak-size" => match numbers(&value()?)?[..] {
+                [u, m, c] => o.soak_size = Some((u, m, c)),
+                _ => return Err("--soak-size USERS,MESSAGES_PER_USER,CONCURRENCY".into()),
+            },
             "-h" | "--help" => {
                 println!(
                     "edubot-bench [--quick] [--bin-dir target/release] [--out-dir bench] [--starts 20]\n\
-                     \t[--only coldstart,sustained,warm,burst,admin,size] [--speed-bin-dir DIR]\n\
-                     \t[--admin-size 5000,40] [--burst-size 200,10,32]"
+                     \t[--only coldstart,sustained,warm,burst,soak,admin,size] [--speed-bin-dir DIR]\n\
+                     \t[--admin-size 5000,40] [--burst-size 200,10,32] [--soak-size 200,10,32]"
                 );
                 std::process::exit(0);
             }
@@ -195,6 +203,21 @@ async fn main() {
         );
         sections.push(burst::run(&endpoint, users, per_user, conc, &mut raw).await);
         timings.push(("burst".into(), t.elapsed().as_secs_f64()));
+        done(&o, &sections, &raw, &timings, started);
+    }
+    if wants(&o, "soak") {
+        let t = Instant::now();
+        let (users, per_user, conc) =
+            o.soak_size
+                .unwrap_or(if o.quick { (10, 5, 4) } else { (200, 10, 32) });
+        eprintln!(
+            "edubot-bench: fault soak ({} messages from {users} users at concurrency {conc}, with 5xx, \
+             timeouts and a DynamoDB Local restart)…",
+            users * per_user
+        );
+        let plan = soak::Plan::new(users, per_user, conc);
+        sections.push(soak::run(&plan, &mut raw).await);
+        timings.push(("fault soak".into(), t.elapsed().as_secs_f64()));
         done(&o, &sections, &raw, &timings, started);
     }
     if wants(&o, "admin") {

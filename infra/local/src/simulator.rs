@@ -1,8 +1,15 @@
 //! The WhatsApp simulator: a stand-in Graph API that records and answers sends like Meta
 //! (and posts `delivered`/`read` statuses back), plus a page where a person plays the
 //! WhatsApp user; their messages become signed webhooks posted to `/webhook`.
+//!
+//! For the bench's fault soak it can also misbehave as Meta sometimes does ([`Faults`]):
+//! answer a share of sends with a 5xx, answer a share only after the client has given up
+//! (having accepted some of those all the same), and post a status webhook again until it
+//! is answered 200. By default it does none of that.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -61,6 +68,91 @@ pub fn status_payload(
     webhook_payload(phone_number_id, json!({ "statuses": [s] }))
 }
 
+/// How the stand-in Graph API misbehaves (the bench's fault soak sets it; the default is a
+/// well-behaved Meta). Which sends fail is decided by a seeded hash of each send's number,
+/// so two runs with the same settings fail the same sends in the same order of arrival.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Share of sends answered with a 5xx and Meta's error body (500 with code 1, or 503
+    /// with code 2, alternately); not accepted.
+    pub server_error: f64,
+    /// Share of sends answered only after `slow_by` (set it past the client's
+    /// `WHATSAPP_TIMEOUT_SECONDS`, so the client times out).
+    pub timeout: f64,
+    /// Of those timed-out sends, the share accepted all the same: recorded as reaching the
+    /// user, given a wamid and followed by their status webhook, as a normal send is.
+    /// Exact: with 0.5, every second timed-out send.
+    pub timeout_accepted: f64,
+    /// How late a timed-out send is answered.
+    pub slow_by: Duration,
+    /// Seeds the choice of the failing sends.
+    pub seed: u64,
+    /// Post a status webhook again while it is not answered 200, as Meta does (here after
+    /// 0.5 s, doubling up to 2 s, for up to 5 minutes). Off: posted once, whatever the answer.
+    pub retry_webhooks: bool,
+}
+
+/// What the stand-in did so far: its sends and faults, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaultCounts {
+    /// Well-formed send requests received.
+    pub sends: u64,
+    pub server_errors: u64,
+    pub timeouts: u64,
+    /// Timed-out sends that were accepted (they reached the user).
+    pub timeouts_accepted: u64,
+    /// Status webhooks posted again after an answer other than 200 (or none).
+    pub webhook_retries: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    sends: AtomicU64,
+    server_errors: AtomicU64,
+    timeouts: AtomicU64,
+    timeouts_accepted: AtomicU64,
+    webhook_retries: AtomicU64,
+}
+
+/// How the stand-in answered a send it accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Answer {
+    /// At once, with the wamid.
+    #[default]
+    Answered,
+    /// After the client had given up: the client never learnt it was accepted.
+    TimedOut,
+}
+
+/// One business message that reached a user, by the stand-in's record: the ground truth
+/// for "reached the user twice".
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub phone: String,
+    pub wamid: String,
+    /// Our message id (`biz_opaque_callback_data`).
+    pub callback: Option<String>,
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    pub answer: Answer,
+    pub request: Value,
+}
+
+/// A uniform number in [0, 1) from a seed and a counter (splitmix64).
+fn unit(seed: u64, n: u64) -> f64 {
+    let mut z = seed.wrapping_add(n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Whether the k-th (0-based) of a run of events is chosen, for an exact share: floor((k+1)·share)
+/// moves on (with 0.5: the 2nd, 4th, 6th…).
+fn nth_chosen(k: u64, share: f64) -> bool {
+    ((k + 1) as f64 * share).floor() > (k as f64 * share).floor()
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 struct LoggedMessage {
     /// `business` (sent through the Graph API) or `user` (typed in the simulator).
@@ -72,6 +164,8 @@ struct LoggedMessage {
     message: Value,
     at: i64,
     status: &'static str,
+    #[serde(skip)]
+    answer: Answer,
 }
 
 pub struct Simulator {
@@ -81,6 +175,8 @@ pub struct Simulator {
     webhook_url: String,
     http: reqwest::Client,
     log: Mutex<Vec<LoggedMessage>>,
+    faults: Mutex<Faults>,
+    counters: Counters,
 }
 
 impl Simulator {
@@ -97,7 +193,61 @@ impl Simulator {
             webhook_url,
             http: reqwest::Client::new(),
             log: Mutex::new(Vec::new()),
+            faults: Mutex::new(Faults::default()),
+            counters: Counters::default(),
         })
+    }
+
+    /// From now on, misbehave so (`Faults::default()` ends it).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.lock().expect("faults lock") = faults;
+    }
+
+    pub fn fault_counts(&self) -> FaultCounts {
+        let c = &self.counters;
+        FaultCounts {
+            sends: c.sends.load(Ordering::Relaxed),
+            server_errors: c.server_errors.load(Ordering::Relaxed),
+            timeouts: c.timeouts.load(Ordering::Relaxed),
+            timeouts_accepted: c.timeouts_accepted.load(Ordering::Relaxed),
+            webhook_retries: c.webhook_retries.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Every business message that reached a user (accepted sends), oldest first.
+    pub fn delivered(&self) -> Vec<Delivered> {
+        self.log
+            .lock()
+            .expect("log lock")
+            .iter()
+            .filter(|m| m.from == "business")
+            .map(|m| Delivered {
+                phone: m.phone.clone(),
+                wamid: m.wamid.clone(),
+                callback: m.callback.clone(),
+                at: m.at,
+                answer: m.answer,
+                request: m.message.clone(),
+            })
+            .collect()
+    }
+
+    /// Posts a status webhook; with `retry_webhooks`, again until it is answered 200.
+    async fn post_status(&self, payload: &Value) {
+        let mut delay = Duration::from_millis(500);
+        let give_up = std::time::Instant::now() + Duration::from_secs(300);
+        loop {
+            let ok = matches!(self.post_webhook(payload).await, Ok(200));
+            let retry = self.faults.lock().expect("faults lock").retry_webhooks;
+            if ok || !retry || std::time::Instant::now() >= give_up {
+                return;
+            }
+            self.counters
+                .webhook_retries
+                .fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(2));
+        }
     }
 
     pub fn router(self: &Arc<Self>) -> Router {
@@ -176,6 +326,52 @@ async fn graph_send(
     else {
         return meta_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid parameter.");
     };
+    let faults = sim.faults.lock().expect("faults lock").clone();
+    let n = sim.counters.sends.fetch_add(1, Ordering::Relaxed);
+    let draw = unit(faults.seed, n);
+    if draw < faults.server_error {
+        let k = sim.counters.server_errors.fetch_add(1, Ordering::Relaxed);
+        return if k % 2 == 0 {
+            meta_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                1,
+                "An unknown error occurred",
+            )
+        } else {
+            meta_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                2,
+                "Service temporarily unavailable",
+            )
+        };
+    }
+    if draw < faults.server_error + faults.timeout {
+        let k = sim.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+        let accepted = nth_chosen(k, faults.timeout_accepted);
+        let answer = if accepted {
+            sim.counters
+                .timeouts_accepted
+                .fetch_add(1, Ordering::Relaxed);
+            Some(accept(&sim, &to, request, Answer::TimedOut))
+        } else {
+            None
+        };
+        // The client has given up by now: whatever this says, nobody reads it.
+        tokio::time::sleep(faults.slow_by).await;
+        return answer.unwrap_or_else(|| {
+            meta_error(
+                StatusCode::GATEWAY_TIMEOUT,
+                2,
+                "Service temporarily unavailable",
+            )
+        });
+    }
+    accept(&sim, &to, request, Answer::Answered)
+}
+
+/// Records a send as reaching the user, reports its delivery on the webhook a moment later
+/// (as Meta does) and answers with its new wamid.
+fn accept(sim: &Arc<Simulator>, to: &Phone, request: Value, answer: Answer) -> Response {
     let wamid = format!("wamid.SIM{}", edubot_adapters::model::new_message_id());
     let callback = request["biz_opaque_callback_data"]
         .as_str()
@@ -188,6 +384,7 @@ async fn graph_send(
         message: request,
         at: chrono::Utc::now().timestamp_millis(),
         status: "delivered",
+        answer,
     });
     // Meta reports delivery a moment later, on the webhook.
     let delayed = sim.clone();
@@ -202,7 +399,7 @@ async fn graph_send(
             callback.as_deref(),
             now_secs(),
         );
-        let _ = delayed.post_webhook(&payload).await;
+        delayed.post_status(&payload).await;
     });
     Json(json!({
         "messaging_product": "whatsapp",
@@ -243,7 +440,7 @@ async fn user_view(State(sim): State<Arc<Simulator>>, Query(q): Query<PhoneQuery
                     callback.as_deref(),
                     now_secs(),
                 );
-                let _ = sim.post_webhook(&payload).await;
+                sim.post_status(&payload).await;
             }
         });
     }
@@ -314,6 +511,7 @@ async fn user_send(State(sim): State<Arc<Simulator>>, Json(send): Json<UserSend>
         message,
         at: chrono::Utc::now().timestamp_millis(),
         status: "sent",
+        answer: Answer::Answered,
     });
     match sim.post_webhook(&payload).await {
         Ok(status) => Json(json!({ "webhook_status": status })).into_response(),
