@@ -311,6 +311,7 @@ pub async fn run(
         port: 0,
         data_dir: None,
         dynamodb_endpoint: Some(endpoint.to_owned()),
+        s3_endpoint: None,
         env,
         static_dir: edubot_local::static_site::default_dir(),
     })

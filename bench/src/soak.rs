@@ -194,6 +194,7 @@ pub async fn run(plan: &Plan, raw: &mut Raw) -> Section {
         port: 0,
         data_dir: None,
         dynamodb_endpoint: Some(endpoint.clone()),
+        s3_endpoint: None,
         env,
         static_dir: edubot_local::static_site::default_dir(),
     })

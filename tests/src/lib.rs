@@ -73,7 +73,7 @@ pub async fn object_store_endpoint() -> String {
 pub async fn new_bucket() -> (aws_sdk_s3::Client, String) {
     let client = edubot_local::object_store::s3_client(&object_store_endpoint().await);
     let bucket = format!("test-{}", new_message_id().to_lowercase());
-    edubot_local::object_store::create_bucket(&client, &bucket, "http://127.0.0.1")
+    edubot_local::object_store::create_bucket(&client, &bucket, &["http://127.0.0.1".into()])
         .await
         .expect("bucket created");
     (client, bucket)
@@ -637,6 +637,7 @@ pub async fn start_stack(
         port: 0,
         data_dir,
         dynamodb_endpoint: Some(dynamodb_endpoint().await),
+        s3_endpoint: Some(object_store_endpoint().await),
         env,
         static_dir: edubot_local::static_site::default_dir(),
     })

@@ -521,6 +521,7 @@ async fn the_simulator_plays_the_user_against_its_own_graph_api() {
         port: 0,
         data_dir: None,
         dynamodb_endpoint: Some(dynamodb_endpoint().await),
+        s3_endpoint: Some(edubot_e2e::object_store_endpoint().await),
         env,
         static_dir: edubot_local::static_site::default_dir(),
     })
@@ -667,4 +668,84 @@ async fn a_password_reset_at_start_never_re_enables_a_disabled_admin() {
         )
         .await;
     assert_eq!(status, 401, "{body}");
+}
+
+#[tokio::test]
+async fn a_photo_from_the_simulated_user_is_kept_by_the_desk_and_shown_to_the_admin() {
+    use base64::Engine;
+    let (_, table) = new_table().await;
+    let mut env = test_env(&table, "unused");
+    env.remove("WHATSAPP_API_BASE_URL"); // the default: the simulator's stand-in
+    let s3_endpoint = edubot_e2e::object_store_endpoint().await;
+    let stack = LocalStack::start(Settings {
+        port: 0,
+        data_dir: None,
+        dynamodb_endpoint: Some(dynamodb_endpoint().await),
+        s3_endpoint: Some(s3_endpoint.clone()),
+        env,
+        static_dir: edubot_local::static_site::default_dir(),
+    })
+    .await
+    .unwrap();
+    let admin = StackClient::signed_in(&stack).await;
+    let user = "447700900127";
+    let photo: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    let sent: Value = admin
+        .http
+        .post(format!("{}/simulator/api/send", stack.url()))
+        .json(
+            &json!({"phone": user, "name": "Sim", "caption": "my fee receipt", "file": {
+            "filename": "receipt.jpg", "mime_type": "image/jpeg",
+            "data_base64": base64::engine::general_purpose::STANDARD.encode(&photo)}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sent["webhook_status"], 200, "{sent}");
+
+    // desk-events, on the stack's second stream reader, keeps the file.
+    let history = admin
+        .wait_messages(user, |m| m.iter().any(|m| m["media"]["status"] == "stored"))
+        .await;
+    let image = history.iter().find(|m| m["kind"] == "image").unwrap();
+    assert_eq!(image["media"]["caption"], "my fee receipt");
+    assert_eq!(image["media"]["size"], photo.len());
+    let (status, link) = admin
+        .get(&format!(
+            "/api/admin/conversations/{user}/messages/{}/media",
+            image["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 200, "{link}");
+    let url = link["url"].as_str().unwrap();
+    assert!(url.starts_with(&s3_endpoint), "{url}");
+    let bytes = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+    assert!(
+        bytes.as_ref() == photo.as_slice(),
+        "the admin gets the user's bytes"
+    );
+
+    // The page may load files from that server, and from nowhere else.
+    let page = admin
+        .http
+        .get(format!("{}/", stack.url()))
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains(&format!("img-src 'self' data: {s3_endpoint};")),
+        "{csp}"
+    );
+    assert!(
+        csp.contains(&format!("media-src 'self' {s3_endpoint};")),
+        "{csp}"
+    );
+    assert!(!csp.contains("{media_origin}"), "{csp}");
 }

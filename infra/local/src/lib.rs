@@ -11,6 +11,7 @@ pub mod schema;
 pub mod simulator;
 pub mod static_site;
 pub mod stream;
+pub mod user_files;
 pub mod watched;
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ use edubot_app::ports::AdminStore;
 use tokio::task::JoinHandle;
 
 pub use dynamodb_local::DynamoDbLocal;
+pub use object_store::ObjectStore;
 
 /// The largest request body API Gateway passes to a function (10 MB).
 pub const API_GATEWAY_MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -51,6 +53,7 @@ pub fn default_env(port: u16) -> HashMap<&'static str, String> {
             "local-only-jwt-secret-never-use-in-aws".to_owned(),
         ),
         ("ADMIN_USERNAME", "admin".to_owned()),
+        ("MEDIA_BUCKET", "edubot-local-media".to_owned()),
     ])
 }
 
@@ -112,13 +115,16 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     /// Use this DynamoDB (Local) instead of starting one.
     pub dynamodb_endpoint: Option<String>,
+    /// Use this S3-compatible server instead of starting one.
+    pub s3_endpoint: Option<String>,
     /// Settings by environment variable name; the embedded defaults fill the rest.
     pub env: HashMap<String, String>,
     pub static_dir: PathBuf,
 }
 
 impl Settings {
-    /// From the process environment: `PORT`, `LOCAL_DATA_DIR`, `AWS_ENDPOINT_URL_DYNAMODB`, and
+    /// From the process environment: `PORT`, `LOCAL_DATA_DIR`, `AWS_ENDPOINT_URL_DYNAMODB`,
+    /// `AWS_ENDPOINT_URL_S3`, and
     /// the configuration names of docs/operations.md.
     pub fn from_env() -> Result<Settings, String> {
         let port = match std::env::var("PORT") {
@@ -131,6 +137,9 @@ impl Settings {
             port,
             data_dir: Some(data_dir_from(std::env::var("LOCAL_DATA_DIR").ok())?),
             dynamodb_endpoint: std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            s3_endpoint: std::env::var("AWS_ENDPOINT_URL_S3")
                 .ok()
                 .filter(|v| !v.is_empty()),
             env: std::env::vars().collect(),
@@ -161,6 +170,7 @@ pub struct LocalStack {
     pub simulator: Arc<simulator::Simulator>,
     tasks: Vec<JoinHandle<()>>,
     _dynamodb: Option<DynamoDbLocal>,
+    _object_store: Option<ObjectStore>,
 }
 
 impl LocalStack {
@@ -193,12 +203,14 @@ impl LocalStack {
             whatsapp_send: true,
             webhook_secrets: true,
             admin_tokens: true,
-            // Not yet: the local stack gets its S3-compatible server with the media feature.
-            media: false,
-            media_fetch: false,
+            media: true,
+            media_fetch: true,
         };
         let config = Config::from_lookup(all, lookup).map_err(|e| e.to_string())?;
 
+        if settings.s3_endpoint.is_none() {
+            object_store::python()?;
+        }
         let dynamodb = match &settings.dynamodb_endpoint {
             Some(_) => None,
             None => Some(
@@ -221,35 +233,54 @@ impl LocalStack {
         schema::create_table(&client, &config.table_name).await?;
         let context = Arc::new(AppContext::new(config.clone(), client.clone()));
 
+        let object_store = match &settings.s3_endpoint {
+            Some(_) => None,
+            None => Some(ObjectStore::start().await?),
+        };
+        let s3_endpoint = settings
+            .s3_endpoint
+            .clone()
+            .or_else(|| object_store.as_ref().map(|o| o.endpoint.clone()))
+            .expect("one endpoint");
+        let s3 = object_store::s3_client(&s3_endpoint);
+        let page_origins = [
+            format!("http://{addr}"),
+            format!("http://localhost:{}", addr.port()),
+        ];
+        object_store::create_bucket(&s3, &config.media_bucket, &page_origins).await?;
+        context.use_s3(s3);
+        let csp: Arc<str> = static_site::content_security_policy(&s3_endpoint).into();
+
         let admin_username = lookup("ADMIN_USERNAME").unwrap_or_else(|| "admin".into());
         let generated_admin_password =
             ensure_admin(&context, &admin_username, lookup("ADMIN_PASSWORD")).await?;
 
-        let checkpoint = settings
-            .data_dir
-            .as_ref()
-            .map(|d| d.join("stream-position.json"));
-        let poller = stream::StreamPoller::new(
-            streams_client(&endpoint),
-            &client,
-            &config.table_name,
-            checkpoint,
-            context.clone(),
-        )
-        .await?;
+        let mut tasks = Vec::new();
+        for mapping in [
+            stream::Mapping::InboundProcessor,
+            stream::Mapping::DeskEvents,
+        ] {
+            let poller = stream::StreamPoller::new(
+                mapping,
+                streams_client(&endpoint),
+                &client,
+                &config.table_name,
+                settings.data_dir.as_deref(),
+                context.clone(),
+            )
+            .await?;
+            tasks.push(tokio::spawn(poller.run()));
+        }
         let interval = match lookup("LOCAL_SCHEDULE_SECONDS") {
             Some(v) => v.parse::<u64>().ok().filter(|s| *s > 0).ok_or(format!(
                 "LOCAL_SCHEDULE_SECONDS={v} is not a positive number"
             ))?,
             None => schedule::DEFAULT_INTERVAL_SECONDS,
         };
-        let mut tasks = vec![
-            tokio::spawn(poller.run()),
-            tokio::spawn(schedule::run(
-                context.clone(),
-                std::time::Duration::from_secs(interval),
-            )),
-        ];
+        tasks.push(tokio::spawn(schedule::run(
+            context.clone(),
+            std::time::Duration::from_secs(interval),
+        )));
 
         let simulator = simulator::Simulator::new(
             &config.whatsapp_phone_number_id,
@@ -260,10 +291,11 @@ impl LocalStack {
         let front = Front {
             context: context.clone(),
             static_dir: settings.static_dir.clone(),
+            csp: csp.clone(),
         };
         let app = Router::new()
             .merge(simulator.router())
-            .merge(static_site::simulator_router())
+            .merge(static_site::simulator_router(csp))
             .fallback_service(
                 Router::new()
                     .fallback(front_door)
@@ -288,6 +320,7 @@ impl LocalStack {
             simulator,
             tasks,
             _dynamodb: dynamodb,
+            _object_store: object_store,
         })
     }
 }
@@ -344,6 +377,8 @@ fn generate_password() -> String {
 struct Front {
     context: Arc<AppContext>,
     static_dir: PathBuf,
+    /// The page's Content-Security-Policy, naming this stack's S3 server.
+    csp: Arc<str>,
 }
 
 async fn front_door(
@@ -359,7 +394,9 @@ async fn front_door(
     let is_api = path == "/webhook" || path.starts_with("/api/");
     if !is_api {
         return match method {
-            Method::GET | Method::HEAD => static_site::serve_from(&front.static_dir, path).await,
+            Method::GET | Method::HEAD => {
+                static_site::serve_from(&front.static_dir, path, &front.csp).await
+            }
             _ => axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response(),
         };
     }

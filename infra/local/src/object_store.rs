@@ -4,7 +4,7 @@
 //! `AWS_ENDPOINT_URL_S3` (docs/media.md says why moto).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
 
@@ -15,22 +15,20 @@ pub struct ObjectStore {
     pub endpoint: String,
 }
 
-/// The virtual environment `make install` puts moto in (`S3_SERVER_PYTHON` overrides).
-fn python() -> Result<PathBuf, String> {
-    if let Ok(python) = std::env::var("S3_SERVER_PYTHON") {
-        return Ok(PathBuf::from(python));
-    }
-    let python = crate::project_root().join("infra/local/.venv/bin/python");
+/// The Python of the virtual environment `make install` puts moto in
+/// (`S3_SERVER_PYTHON` overrides): checked before anything starts, so a missing install
+/// is named at once.
+pub fn python() -> Result<PathBuf, String> {
+    let python = match std::env::var("S3_SERVER_PYTHON") {
+        Ok(python) => PathBuf::from(python),
+        Err(_) => crate::project_root().join("infra/local/.venv/bin/python"),
+    };
     if python.is_file() {
         Ok(python)
     } else {
         Err(format!(
-            "the local S3 server (moto) is not installed in {}: run `make install`",
-            python
-                .parent()
-                .and_then(|p| p.parent())
-                .unwrap_or(&python)
-                .display()
+            "the local S3 server (moto) is not installed: no {}; run `make install`",
+            python.display()
         ))
     }
 }
@@ -49,33 +47,17 @@ impl ObjectStore {
             Watched::start("the local S3 server", &command, &std::env::temp_dir())?;
         let endpoint = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
-        let started = Instant::now();
-        let limit = Duration::from_secs(60);
-        loop {
-            if let Some(status) = process.exit_status() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                return Err(format!(
-                    "the local S3 server stopped while starting ({status}): {}",
-                    output.text()
-                ));
-            }
-            let ready = http
-                .get(format!("{endpoint}/moto-api/"))
+        let probe = format!("{endpoint}/moto-api/");
+        let answers = || async {
+            http.get(&probe)
                 .send()
                 .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                output.mark_started();
-                return Ok(ObjectStore { process, endpoint });
-            }
-            if started.elapsed() > limit {
-                return Err(format!(
-                    "the local S3 server did not answer on {endpoint} within {limit:?}; its output: {}",
-                    output.text()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+                .is_ok_and(|r| r.status().is_success())
+        };
+        process
+            .wait_until_ready(&output, &endpoint, Duration::from_secs(60), answers)
+            .await?;
+        Ok(ObjectStore { process, endpoint })
     }
 
     /// Stops it (what it held is gone: moto keeps objects in memory).
@@ -98,11 +80,11 @@ pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
 }
 
 /// Creates the media bucket (if it is not there) with the deployed bucket's CORS rule: the
-/// page's origin may PUT attachments and GET files, nothing else.
+/// page's origins may PUT attachments and GET files, nothing else.
 pub async fn create_bucket(
     client: &aws_sdk_s3::Client,
     bucket: &str,
-    page_origin: &str,
+    page_origins: &[String],
 ) -> Result<(), String> {
     let exists = client.head_bucket().bucket(bucket).send().await.is_ok();
     if !exists {
@@ -119,7 +101,7 @@ pub async fn create_bucket(
             })?;
     }
     let rule = CorsRule::builder()
-        .allowed_origins(page_origin)
+        .set_allowed_origins(Some(page_origins.to_vec()))
         .allowed_methods("PUT")
         .allowed_methods("GET")
         .allowed_headers("content-type")

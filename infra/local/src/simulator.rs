@@ -16,10 +16,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::Engine;
 use edubot_adapters::whatsapp::signature;
 use edubot_adapters::Phone;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::Digest;
+
+use crate::user_files::{self, UserFiles};
 
 /// Builds the webhook payload Meta posts for one change value.
 pub fn webhook_payload(phone_number_id: &str, value: Value) -> Value {
@@ -177,6 +181,8 @@ pub struct Simulator {
     log: Mutex<Vec<LoggedMessage>>,
     faults: Mutex<Faults>,
     counters: Counters,
+    /// The files the user sends, served by the Graph stand-in's media endpoints.
+    pub files: Arc<UserFiles>,
 }
 
 impl Simulator {
@@ -190,11 +196,12 @@ impl Simulator {
             phone_number_id: phone_number_id.to_owned(),
             access_token: access_token.to_owned(),
             app_secret: app_secret.to_owned(),
-            webhook_url,
             http: reqwest::Client::new(),
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
             counters: Counters::default(),
+            files: UserFiles::new(access_token, webhook_url.trim_end_matches("/webhook")),
+            webhook_url,
         })
     }
 
@@ -258,7 +265,9 @@ impl Simulator {
             )
             .route("/simulator/api/messages", get(user_view))
             .route("/simulator/api/send", post(user_send))
+            .layer(axum::extract::DefaultBodyLimit::max(SEND_BODY_BYTES))
             .with_state(self.clone())
+            .merge(self.files.router())
     }
 
     /// Signs and posts a payload to the webhook, as Meta does.
@@ -457,6 +466,48 @@ struct UserSend {
     /// A tapped button or list row: `{"id","title","kind":"button_reply"|"list_reply"}`.
     #[serde(default)]
     reply: Option<Value>,
+    /// A photo, document, voice note or video: sent as the media message its type makes.
+    #[serde(default)]
+    file: Option<UserFile>,
+    /// The file's caption.
+    #[serde(default)]
+    caption: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UserFile {
+    filename: String,
+    mime_type: String,
+    data_base64: String,
+}
+
+/// A file in base64 takes a third more than its bytes.
+const SEND_BODY_BYTES: usize = user_files::MAX_FILE_BYTES / 3 * 4 + 64 * 1024;
+
+/// The WhatsApp message a file makes, as Meta describes it in the webhook.
+fn media_message(sim: &Simulator, file: &UserFile, caption: Option<&str>) -> Result<Value, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(file.data_base64.trim())
+        .map_err(|_| "data_base64 is not base64".to_owned())?;
+    if bytes.is_empty() || bytes.len() > user_files::MAX_FILE_BYTES {
+        return Err("a file of 1 byte to 100 MB".into());
+    }
+    let kind = match file.mime_type.split('/').next() {
+        Some("image") => "image",
+        Some("audio") => "audio",
+        Some("video") => "video",
+        _ => "document",
+    };
+    let sha256 = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&bytes));
+    let id = sim.files.hold(bytes, &file.mime_type);
+    let mut described = json!({ "id": id, "mime_type": file.mime_type, "sha256": sha256 });
+    if kind == "document" {
+        described["filename"] = file.filename.clone().into();
+    }
+    if let Some(caption) = caption.filter(|c| !c.trim().is_empty() && kind != "audio") {
+        described["caption"] = caption.into();
+    }
+    Ok(json!({ "type": kind, kind: described }))
 }
 
 /// The simulated user sends a message: a signed webhook posted to `/webhook`.
@@ -469,6 +520,15 @@ async fn user_send(State(sim): State<Arc<Simulator>>, Json(send): Json<UserSend>
             .into_response();
     };
     let message = match (&send.text, &send.reply) {
+        _ if send.file.is_some() => {
+            let file = send.file.as_ref().expect("checked");
+            match media_message(&sim, file, send.caption.as_deref()) {
+                Ok(message) => message,
+                Err(e) => {
+                    return (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response()
+                }
+            }
+        }
         (Some(text), _) if !text.trim().is_empty() => {
             json!({ "type": "text", "text": { "body": text } })
         }

@@ -2,6 +2,7 @@
 //! headers as the CloudFront response-headers policy.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
@@ -9,8 +10,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The policy CloudFront sends (wiring.yaml; infra/check_infra.py holds the two equal),
+/// with `{media_origin}` where CloudFront names the media bucket's host.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data: {media_origin}; media-src 'self' {media_origin}; connect-src 'self' {media_origin}; \
+font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The policy for a stack whose files are served from `media_origin` (its S3 server).
+pub fn content_security_policy(media_origin: &str) -> String {
+    CONTENT_SECURITY_POLICY.replace("{media_origin}", media_origin.trim_end_matches('/'))
+}
 
 pub fn default_dir() -> PathBuf {
     crate::project_root().join("static-site")
@@ -22,18 +31,18 @@ fn simulator_dir() -> PathBuf {
 }
 
 /// The simulator's page, under `/simulator/`.
-pub fn simulator_router() -> Router {
+pub fn simulator_router(csp: Arc<str>) -> Router {
     Router::new()
         .route("/simulator/", get(serve_simulator))
         .route("/simulator/{*path}", get(serve_simulator))
-        .with_state(simulator_dir())
+        .with_state((simulator_dir(), csp))
 }
 
-async fn serve_simulator(State(dir): State<PathBuf>, uri: Uri) -> Response {
-    serve_from(&dir, uri.path().trim_start_matches("/simulator")).await
+async fn serve_simulator(State((dir, csp)): State<(PathBuf, Arc<str>)>, uri: Uri) -> Response {
+    serve_from(&dir, uri.path().trim_start_matches("/simulator"), &csp).await
 }
 
-pub async fn serve_from(dir: &Path, path: &str) -> Response {
+pub async fn serve_from(dir: &Path, path: &str, csp: &str) -> Response {
     let relative = if path.ends_with('/') {
         format!("{path}index.html")
     } else {
@@ -45,7 +54,7 @@ pub async fn serve_from(dir: &Path, path: &str) -> Response {
         .components()
         .any(|c| !matches!(c, Component::Normal(_)))
     {
-        return with_security_headers(StatusCode::NOT_FOUND.into_response());
+        return with_security_headers(StatusCode::NOT_FOUND.into_response(), csp);
     }
     let file = dir.join(relative);
     let response = match tokio::fs::read(&file).await {
@@ -61,7 +70,7 @@ pub async fn serve_from(dir: &Path, path: &str) -> Response {
         }
         Err(_) => (StatusCode::NOT_FOUND, "Not found").into_response(),
     };
-    with_security_headers(response)
+    with_security_headers(response, csp)
 }
 
 fn content_type(file: &Path) -> &'static str {
@@ -77,12 +86,11 @@ fn content_type(file: &Path) -> &'static str {
     }
 }
 
-pub fn with_security_headers(mut response: Response) -> Response {
+pub fn with_security_headers(mut response: Response, csp: &str) -> Response {
     let h = response.headers_mut();
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    if let Ok(csp) = HeaderValue::from_str(csp) {
+        h.insert("content-security-policy", csp);
+    }
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),

@@ -1,11 +1,11 @@
-//! The table's stream delivered to the inbound processor as Lambda's event source mapping
-//! would: shard by shard, parents before children, one batch at a time and in order,
-//! filtered to INSERTs of inbound messages, retried from the first failed record. The
-//! position (last sequence number per shard) is kept in the data folder, so a restart
+//! The table's stream delivered to its two readers as Lambda's event source mappings would
+//! (each with its own position): shard by shard, parents before children, one batch at a
+//! time and in order, filtered as the mapping filters, retried from the first failed record.
+//! The position (last sequence number per shard) is kept in the data folder, so a restart
 //! neither replays nor skips; refused iterators and ended shards are re-listed.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +17,55 @@ use serde::{Deserialize, Serialize};
 
 /// Records read per GetRecords call (Lambda's default for DynamoDB streams).
 const READ_LIMIT: i32 = 100;
-/// The deployed mapping's BatchSize (wiring.yaml, InboundStream; infra/check_infra.py
-/// holds the two equal): the filtered records reach the processor in batches this big.
+/// The deployed mappings' BatchSize (wiring.yaml, InboundStream and DeskEventsStream;
+/// infra/check_infra.py holds them equal): the filtered records arrive in batches this big.
 pub const BATCH_SIZE: usize = 10;
+pub const DESK_EVENTS_BATCH_SIZE: usize = 5;
+
+/// The table's stream readers (event source mappings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mapping {
+    /// New inbound messages, to the inbound processor.
+    InboundProcessor,
+    /// Desk changes (new inbound media messages), to desk-events.
+    DeskEvents,
+}
+
+impl Mapping {
+    /// Its position's file in the data folder.
+    fn checkpoint_name(self) -> &'static str {
+        match self {
+            Mapping::InboundProcessor => "stream-position.json",
+            Mapping::DeskEvents => "stream-position-desk-events.json",
+        }
+    }
+
+    fn batch_size(self) -> usize {
+        match self {
+            Mapping::InboundProcessor => BATCH_SIZE,
+            Mapping::DeskEvents => DESK_EVENTS_BATCH_SIZE,
+        }
+    }
+
+    /// The mapping's filter.
+    fn accepts(self, record: &EventRecord) -> bool {
+        match self {
+            Mapping::InboundProcessor => {
+                inbound_processor::inserted_inbound_message(record).is_some()
+            }
+            Mapping::DeskEvents => desk_events::inserted_media_message(record).is_some(),
+        }
+    }
+
+    /// Hands a batch to the function; false if any record must be retried.
+    async fn handle(self, ctx: &AppContext, event: Event) -> bool {
+        let response = match self {
+            Mapping::InboundProcessor => inbound_processor::handle(ctx, event).await,
+            Mapping::DeskEvents => desk_events::handle(ctx, event).await,
+        };
+        response.batch_item_failures.is_empty()
+    }
+}
 const IDLE_POLL: Duration = Duration::from_millis(200);
 /// How long the shard list is trusted. DescribeStream costs DynamoDB Local more as the
 /// stream grows (it rebuilds the description on each call), and shards change rarely: the
@@ -44,16 +90,21 @@ pub struct StreamPoller {
     iterators: HashMap<String, String>,
     shards: Option<(std::time::Instant, Vec<Shard>)>,
     ctx: Arc<AppContext>,
+    mapping: Mapping,
 }
 
 impl StreamPoller {
+    /// The reader `mapping` of `table`'s stream, its position kept in `data_dir` (none: it
+    /// starts at the stream's oldest record every time).
     pub async fn new(
+        mapping: Mapping,
         client: Client,
         ddb: &aws_sdk_dynamodb::Client,
         table: &str,
-        checkpoint_file: Option<PathBuf>,
+        data_dir: Option<&Path>,
         ctx: Arc<AppContext>,
     ) -> Result<Self, String> {
+        let checkpoint_file = data_dir.map(|d| d.join(mapping.checkpoint_name()));
         let described = ddb
             .describe_table()
             .table_name(table)
@@ -84,6 +135,7 @@ impl StreamPoller {
             iterators: HashMap::new(),
             shards: None,
             ctx,
+            mapping,
         })
     }
 
@@ -240,19 +292,18 @@ impl StreamPoller {
         Ok(count)
     }
 
-    /// Hands the records' inbound INSERTs to the processor, filtered then batched as the
-    /// event source mapping does; false if any must be retried.
+    /// Hands the records to the mapping's function, filtered then batched as the event
+    /// source mapping does; false if any must be retried.
     async fn deliver(&self, records: &[Record]) -> bool {
-        let inbound: Vec<EventRecord> = records
+        let accepted: Vec<EventRecord> = records
             .iter()
             .map(|r| to_event_record(r, &self.stream_arn))
-            .filter(|r| inbound_processor::inserted_inbound_message(r).is_some())
+            .filter(|r| self.mapping.accepts(r))
             .collect();
-        for batch in inbound.chunks(BATCH_SIZE) {
+        for batch in accepted.chunks(self.mapping.batch_size()) {
             let mut event = Event::default();
             event.records = batch.to_vec();
-            let response = inbound_processor::handle(&self.ctx, event).await;
-            if !response.batch_item_failures.is_empty() {
+            if !self.mapping.handle(&self.ctx, event).await {
                 return false;
             }
         }

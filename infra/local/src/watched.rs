@@ -2,12 +2,14 @@
 //! under a small shell watchdog that stops it when we stop it or when this process dies
 //! without stopping it, with the start of its output kept to explain a failed start.
 
+use std::future::Future;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How much of a server's own output is kept to explain a failed start.
 const OUTPUT_KEPT: usize = 4096;
@@ -60,11 +62,6 @@ impl Output {
             text
         }
     }
-
-    /// It is up: from here on only its error output is passed on.
-    pub fn mark_started(&self) {
-        self.started.store(true, Ordering::Relaxed);
-    }
 }
 
 /// A child server under its watchdog.
@@ -102,9 +99,41 @@ impl Watched {
         Ok((watched, output))
     }
 
-    /// Whether it has ended (a failed start), and how.
-    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
+    /// Waits until `answers` says it is up, failing at once, with its own words, when it
+    /// ends first, or after `limit`. Then only its error output is passed on.
+    pub async fn wait_until_ready<F, Fut>(
+        &mut self,
+        output: &Output,
+        endpoint: &str,
+        limit: Duration,
+        answers: F,
+    ) -> Result<(), String>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // The readers may still hold its last lines: give them a moment.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Err(format!(
+                    "{} stopped while starting ({status}): {}",
+                    self.name,
+                    output.text()
+                ));
+            }
+            if answers().await {
+                output.started.store(true, Ordering::Relaxed);
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!(
+            "{} did not answer on {endpoint} within {limit:?}; its output: {}",
+            self.name,
+            output.text()
+        ))
     }
 
     /// Stops it (TERM, then waits until the server has exited).
@@ -113,6 +142,7 @@ impl Watched {
             let _ = Command::new("kill")
                 .arg("-TERM")
                 .arg(self.child.id().to_string())
+                .stderr(Stdio::null())
                 .status();
             let _ = self.child.wait();
             self.running = false;

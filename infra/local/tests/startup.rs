@@ -8,7 +8,10 @@ use edubot_local::DynamoDbLocal;
 
 /// The stack's binary with no EduBot setting but these, its data in a fresh folder.
 fn run_stack(vars: &[(&str, &str)]) -> Output {
-    let data = std::env::temp_dir().join(format!("edubot-startup-{}", std::process::id()));
+    // One folder per run: the tests run side by side.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let data = std::env::temp_dir().join(format!("edubot-startup-{}-{run}", std::process::id()));
     let mut command = Command::new(env!("CARGO_BIN_EXE_edubot-local"));
     command
         .env_clear()
@@ -92,4 +95,37 @@ fn the_data_folder_is_made_absolute_against_the_working_directory() {
         edubot_local::data_dir_from(Some("/srv/edubot".into())).unwrap(),
         std::path::PathBuf::from("/srv/edubot")
     );
+}
+
+#[test]
+fn a_missing_s3_server_is_named() {
+    let output = run_stack(&[("PORT", "0"), ("S3_SERVER_PYTHON", "/nonexistent/python")]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("the local S3 server (moto) is not installed"),
+        "{text}"
+    );
+    assert!(text.contains("make install"), "{text}");
+}
+
+#[tokio::test]
+async fn the_s3_server_starts_and_takes_the_buckets_cors_rule() {
+    let store = edubot_local::ObjectStore::start()
+        .await
+        .expect("the local S3 server starts (make install)");
+    let s3 = edubot_local::object_store::s3_client(&store.endpoint);
+    let origins = ["http://127.0.0.1:3000".to_owned()];
+    edubot_local::object_store::create_bucket(&s3, "startup-test", &origins)
+        .await
+        .unwrap();
+    let cors = s3
+        .get_bucket_cors()
+        .bucket("startup-test")
+        .send()
+        .await
+        .unwrap();
+    let rule = &cors.cors_rules()[0];
+    assert_eq!(rule.allowed_origins(), origins);
+    assert_eq!(rule.allowed_methods(), ["PUT", "GET"]);
 }
