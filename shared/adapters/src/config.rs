@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use crate::store::SEND_CLAIM;
 use crate::time::{Millis, SECOND};
 use edubot_app::ports::Settings;
+use edubot_domain::desk::SEND_CLAIM;
 
 /// Meta's production Graph API; `WHATSAPP_API_BASE_URL` overrides it (the local simulator, tests).
 pub const DEFAULT_WHATSAPP_API_BASE_URL: &str = "https://graph.facebook.com/v23.0";

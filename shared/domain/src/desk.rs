@@ -52,6 +52,9 @@ pub fn may_send(c: &Conversation, now: Millis) -> Result<(), SendRefusal> {
     }
 }
 
+/// How long a sender holds a message before a retry may take it over (docs/reliability.md).
+pub const SEND_CLAIM: Millis = 60 * SECOND;
+
 /// An outbound message stored already claimed by the send that follows its commit
 /// (`attempts` 1, the attempt under way): a scheduled retry sees it as in flight and does
 /// not race it, and retries it only if that send never completes.

@@ -4,7 +4,7 @@
 //! compiler keeps from being imported here.
 //!
 //! - [`time`], [`phone`]: milliseconds since the epoch, WhatsApp ids;
-//! - [`model`]: conversations, messages, admins;
+//! - [`model`]: conversations, messages, admins; [`message_error`]: why one failed;
 //! - [`bot`]: the conversation state machine, with [`content`] (texts and catalogue as data),
 //!   [`enquiry`] (admission enquiries) and [`activation`] (activation codes);
 //! - [`whatsapp`]: outbound message bodies and WhatsApp's limits;
@@ -17,6 +17,7 @@ pub mod content;
 pub mod desk;
 pub mod enquiry;
 pub mod media;
+pub mod message_error;
 pub mod model;
 pub mod phone;
 pub mod time;

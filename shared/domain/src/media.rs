@@ -4,7 +4,7 @@
 
 use base64::Engine;
 
-use crate::model::MessageError;
+use crate::message_error::MessageError;
 use crate::phone::Phone;
 use crate::time::{Millis, DAY, HOUR};
 

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::media::Media;
+pub use crate::message_error::MessageError;
 use crate::phone::Phone;
 use crate::time::{Millis, DAY};
 use crate::whatsapp::OutboundBody;
@@ -199,22 +200,6 @@ impl MessageStatus {
             "read" => Some(MessageStatus::Read),
             "failed" => Some(MessageStatus::Failed),
             _ => None,
-        }
-    }
-}
-
-/// Why a message failed: Meta's error code and title, or one of ours (`window_closed`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MessageError {
-    pub code: String,
-    pub title: String,
-}
-
-impl MessageError {
-    pub fn window_closed() -> Self {
-        MessageError {
-            code: "window_closed".into(),
-            title: "The 24-hour window since the user's last message is closed".into(),
         }
     }
 }

@@ -371,8 +371,7 @@ pub fn parse_list_cursor(cursor: &str) -> Option<(Millis, Phone)> {
     Some((ts.parse().ok()?, Phone::parse(phone)?))
 }
 
-/// How long a sender holds a message before a retry may take it over.
-pub const SEND_CLAIM: Millis = 60 * SECOND;
+pub use edubot_domain::desk::SEND_CLAIM;
 /// When the scheduled checks fetch a file the stream's fetcher has not stored yet.
 pub const FIRST_FETCH_FALLBACK: Millis = 2 * 60 * SECOND;
 
