@@ -109,6 +109,11 @@ export async function retry(phone, id) {
   return call('POST', `${phonePath(phone)}/messages/${encodeURIComponent(id)}/retry`, {});
 }
 
+/** `{url, mime_type, expires_at}`: a short-lived link to a message's stored file. */
+export async function mediaLink(phone, id) {
+  return (await call('GET', `${phonePath(phone)}/messages/${encodeURIComponent(id)}/media`)).data;
+}
+
 export async function endChat(phone) {
   return (await call('POST', `${phonePath(phone)}/chat-support/end`, {})).data;
 }

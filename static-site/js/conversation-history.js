@@ -1,10 +1,13 @@
 // The history of one conversation as a chat: messages in id order with their authors,
-// delivery ticks and failures (with Retry); new ones polled with `after=` every 2.5 s (10 s in
-// a hidden tab), the newest page re-read now and then while ticks can still change, and
-// older pages loaded on scrolling up.
+// delivery ticks and failures (with Retry), and their files (message-media.js); new ones
+// polled with `after=` every 2.5 s (10 s in a hidden tab), the newest page re-read now and
+// then while ticks can still change or a file is still being fetched, and older pages
+// loaded on scrolling up. Scrolled to the newest, it stays there as messages grow.
 import * as api from './api.js';
 import { h, every, timeElement } from './dom.js';
 import { MAX_PAGE_SIZE } from './limits.js';
+import { createMediaLinks } from './media-links.js';
+import { mediaBlock } from './message-media.js';
 
 const PAGE = 50;
 const TICKS = {
@@ -30,6 +33,7 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
   let polls = 0;
   let poller = null;
   const byId = new Map();
+  const links = createMediaLinks(phone);
 
   const olderButton = h('button', { type: 'button', class: 'secondary older', hidden: true }, 'Load older messages');
   const list = h('ol', { class: 'messages' });
@@ -46,11 +50,14 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
     return 'System';
   }
 
-  function messageNode(m) {
+  /** `shownMedia`: the message's file as already shown, kept as it is (a player keeps playing). */
+  function messageNode(m, shownMedia = null) {
     const side = m.author === 'system' ? 'system' : (m.direction === 'inbound' ? 'in' : 'out');
-    const body = m.text !== null && m.text !== undefined && m.text !== ''
-      ? h('p', { class: 'text' }, m.text)
-      : h('p', { class: 'text other' }, `[${m.kind}]`);
+    // A file shows itself and its caption (`text` only summarises it, as "[image] caption").
+    let body;
+    if (m.media) body = shownMedia || mediaBlock(m, links);
+    else if (m.text !== null && m.text !== undefined && m.text !== '') body = h('p', { class: 'text' }, m.text);
+    else body = h('p', { class: 'text other' }, `[${m.kind}]`);
     const meta = h('p', { class: 'meta' }, timeElement(m.created_at));
     if (m.direction === 'outbound' && m.author !== 'system' && TICKS[m.status]) {
       const [glyph, label] = TICKS[m.status];
@@ -95,6 +102,14 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
     history.scrollTop = history.scrollHeight;
     jump.hidden = true;
   };
+  // At the newest message, the history stays there while what is shown grows (a file
+  // replacing "Fetching the file…") or the box shrinks (a longer reply being typed).
+  let pinned = true;
+  const keepPinned = new ResizeObserver(() => {
+    if (pinned) history.scrollTop = history.scrollHeight;
+  });
+  keepPinned.observe(list);
+  keepPinned.observe(history);
 
   /** Adds or updates messages, keeping id order (ids sort as the history does). */
   function merge(messages) {
@@ -102,8 +117,9 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
     for (const m of messages) {
       const known = byId.get(m.id);
       if (known) {
-        if (known.data.status !== m.status || JSON.stringify(known.data.error) !== JSON.stringify(m.error)) {
-          const node = messageNode(m);
+        const sameMedia = JSON.stringify(known.data.media) === JSON.stringify(m.media);
+        if (known.data.status !== m.status || JSON.stringify(known.data.error) !== JSON.stringify(m.error) || !sameMedia) {
+          const node = messageNode(m, sameMedia ? known.node.querySelector('.media-block') : null);
           known.node.replaceWith(node);
           byId.set(m.id, { data: m, node });
         }
@@ -125,7 +141,8 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
 
   function unsettledTail() {
     const tail = [...byId.values()].slice(-PAGE);
-    return tail.some(({ data }) => data.direction === 'outbound' && data.author !== 'system' && ['pending', 'sent', 'delivered'].includes(data.status));
+    return tail.some(({ data }) => data.media?.status === 'pending'
+      || (data.direction === 'outbound' && data.author !== 'system' && ['pending', 'sent', 'delivered'].includes(data.status)));
   }
 
   // ---- reading ----
@@ -198,8 +215,9 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
   }
 
   history.addEventListener('scroll', () => {
+    pinned = nearBottom();
     if (history.scrollTop < 60) loadOlder();
-    if (nearBottom()) jump.hidden = true;
+    if (pinned) jump.hidden = true;
   }, { passive: true });
   olderButton.addEventListener('click', loadOlder);
   jump.addEventListener('click', () => { scrollToNewest(); onJump(); });
@@ -216,6 +234,9 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
       merge([message]);
       scrollToNewest();
     },
-    stop() { poller?.stop(); },
+    stop() {
+      poller?.stop();
+      keepPinned.disconnect();
+    },
   };
 }
