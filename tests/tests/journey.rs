@@ -23,7 +23,7 @@ fn assert_replies(sends: &[RecordedSend], expected: &[OutboundBody]) {
             .unwrap_or_default();
         assert_eq!(
             send.body,
-            graph_request(expected, send.to(), callback),
+            graph_request(expected, send.to(), callback, None),
             "reply {i}"
         );
     }
@@ -748,4 +748,91 @@ async fn a_photo_from_the_simulated_user_is_kept_by_the_desk_and_shown_to_the_ad
         "{csp}"
     );
     assert!(!csp.contains("{media_origin}"), "{csp}");
+}
+
+#[tokio::test]
+async fn an_admins_pdf_reaches_the_simulated_user_byte_exact() {
+    let (_, table) = new_table().await;
+    let mut env = test_env(&table, "unused");
+    env.remove("WHATSAPP_API_BASE_URL"); // the default: the simulator's stand-in
+    let stack = LocalStack::start(Settings {
+        port: 0,
+        data_dir: None,
+        dynamodb_endpoint: Some(dynamodb_endpoint().await),
+        s3_endpoint: Some(edubot_e2e::object_store_endpoint().await),
+        env,
+        static_dir: edubot_local::static_site::default_dir(),
+    })
+    .await
+    .unwrap();
+    let admin = StackClient::signed_in(&stack).await;
+    let user = "447700900128";
+    let simulator = |body: Value| {
+        let http = admin.http.clone();
+        let url = format!("{}/simulator/api/send", stack.url());
+        async move {
+            http.post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        simulator(json!({"phone": user, "name": "Sim", "text": "support"})).await,
+        200
+    );
+    admin
+        .wait_messages(user, |m| m.iter().any(|m| m["author"] == "bot"))
+        .await;
+
+    let pdf: Vec<u8> = b"%PDF-1.7\n"
+        .iter()
+        .copied()
+        .chain((0..30_000u32).map(|i| (i % 253) as u8))
+        .collect();
+    let (status, declared) = admin
+        .post(
+            &format!("/api/admin/conversations/{user}/attachments"),
+            json!({"filename": "Fees 2027.pdf", "mime_type": "application/pdf", "size": pdf.len()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{declared}");
+    let put = admin
+        .http
+        .put(declared["upload_url"].as_str().unwrap())
+        .header("content-type", "application/pdf")
+        .body(pdf.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let (status, sent) = admin
+        .post(
+            &format!("/api/admin/conversations/{user}/chat-support/send"),
+            json!({"attachment_id": declared["attachment_id"], "text": "This year's fees"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+
+    let started = Instant::now();
+    let file = loop {
+        let delivered = stack.simulator.delivered();
+        if let Some(file) = delivered.iter().find_map(|d| d.file.clone()) {
+            break file;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the user got no file: {delivered:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(file.filename.as_deref(), Some("Fees 2027.pdf"));
+    assert_eq!(file.mime_type, "application/pdf");
+    assert!(
+        file.bytes.as_ref() == pdf.as_slice(),
+        "the user gets the admin's bytes"
+    );
 }

@@ -11,9 +11,9 @@ use edubot_adapters::model::Message;
 use edubot_adapters::time::now_ms;
 use edubot_app::checks::run_checks;
 use edubot_app::ports::ConversationStore;
-use edubot_domain::media::{inbound_object_key, MediaStatus};
+use edubot_domain::media::{message_object_key, MediaStatus};
 use edubot_e2e::{json_of, now_secs, user_media, Harness, MediaScript, ACCESS_TOKEN};
-use handler_kit::{call, error_code, new_wamid, phone, post_webhook, user_says};
+use handler_kit::{call, error_code, new_wamid, phone, post, post_webhook, user_says};
 use http::Method;
 use serde_json::json;
 
@@ -92,7 +92,7 @@ async fn an_inbound_image_is_stored_byte_exact_with_the_bearer_token_only_to_gra
     assert_eq!(media.size, Some(photo.len() as u64));
     assert_eq!(media.mime_type.as_deref(), Some("image/jpeg"));
     assert_eq!(media.caption.as_deref(), Some("my receipt"));
-    let key = inbound_object_key(&m.phone, &m.id);
+    let key = message_object_key(&m.phone, &m.id);
     assert_eq!(media.object_key.as_deref(), Some(key.as_str()));
     let (bytes, content_type) = stored_object(&h, &key).await.expect("stored");
     assert!(bytes == photo, "the stored bytes are the user's");
@@ -123,7 +123,7 @@ async fn a_document_larger_than_a_part_is_stored_whole_with_its_name() {
     let media = m.media.clone().expect("media");
     assert_eq!(media.status, MediaStatus::Stored, "{media:?}");
     assert_eq!(media.filename.as_deref(), Some("certificate.pdf"));
-    let (bytes, _) = stored_object(&h, &inbound_object_key(&m.phone, &m.id))
+    let (bytes, _) = stored_object(&h, &message_object_key(&m.phone, &m.id))
         .await
         .expect("stored");
     assert_eq!(bytes.len(), pdf.len());
@@ -165,7 +165,7 @@ async fn a_fetch_that_fails_twice_is_retried_by_the_checks_until_stored() {
     let media = message(&h, &m.id).await.media.unwrap();
     assert_eq!((media.status, media.attempts), (MediaStatus::Stored, 3));
     assert_eq!(media.error, None);
-    let (bytes, _) = stored_object(&h, &inbound_object_key(&m.phone, &m.id))
+    let (bytes, _) = stored_object(&h, &message_object_key(&m.phone, &m.id))
         .await
         .expect("stored");
     assert!(bytes == voice);
@@ -197,7 +197,7 @@ async fn bytes_that_do_not_match_metas_checksum_are_never_stored() {
         media.error.as_ref().map(|e| e.code.as_str()),
         Some("sha256_mismatch")
     );
-    let key = inbound_object_key(&m.phone, &m.id);
+    let key = message_object_key(&m.phone, &m.id);
     assert!(stored_object(&h, &key).await.is_none(), "nothing stored");
     checks_at(&h, now_ms() + 10 * 60_000).await;
     assert_eq!(
@@ -221,7 +221,7 @@ async fn a_file_meta_no_longer_has_fails_at_once_and_is_not_retried() {
     let media = m.media.clone().expect("media");
     assert_eq!(media.status, MediaStatus::Failed);
     assert_eq!(media.error.as_ref().map(|e| e.code.as_str()), Some("100"));
-    assert!(stored_object(&h, &inbound_object_key(&m.phone, &m.id))
+    assert!(stored_object(&h, &message_object_key(&m.phone, &m.id))
         .await
         .is_none());
     let requests = h.graph.media_requests().len();
@@ -328,4 +328,241 @@ async fn no_link_without_a_stored_file_or_a_token() {
     assert_eq!((status, error_code(&body)), (400, "invalid_request"));
     let (status, _) = media_link(&h, None, &pending.id).await;
     assert_eq!(status, 401);
+}
+
+// ---- files admins attach ---------------------------------------------------------------
+
+/// The user is in chat support, so an admin may answer.
+async fn in_support(h: &Harness) {
+    user_says(h, USER, "support").await;
+}
+
+/// `POST …/attachments` as the page calls it.
+async fn declare(
+    h: &Harness,
+    token: &str,
+    phone: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    post(
+        &h.ctx,
+        &format!("/api/admin/conversations/{phone}/attachments"),
+        token,
+        Some(&body),
+    )
+    .await
+}
+
+/// PUTs `bytes` to a declared attachment's upload link with its headers, as the page does.
+async fn upload(declared: &serde_json::Value, bytes: Vec<u8>) -> u16 {
+    let mut put = reqwest::Client::new().put(declared["upload_url"].as_str().unwrap());
+    for (name, value) in declared["upload_headers"].as_object().unwrap() {
+        put = put.header(name, value.as_str().unwrap());
+    }
+    put.body(bytes).send().await.unwrap().status().as_u16()
+}
+
+async fn send_file(h: &Harness, token: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    post(
+        &h.ctx,
+        &format!("/api/admin/conversations/{USER}/chat-support/send"),
+        token,
+        Some(&body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_admin_attaches_a_pdf_that_reaches_whatsapp_byte_exact_by_a_link() {
+    let h = Harness::with_media(&[]).await;
+    let token = h.admin_token().await;
+    in_support(&h).await;
+    let pdf = file_of(700 * 1024);
+    let (status, declared) = declare(
+        &h,
+        &token,
+        USER,
+        json!({
+        "filename": "Timetable term 2.pdf", "mime_type": "application/pdf", "size": pdf.len()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{declared}");
+    assert_eq!(
+        declared["upload_headers"]["Content-Type"],
+        "application/pdf"
+    );
+    assert_eq!(upload(&declared, pdf.clone()).await, 200);
+
+    let (status, sent) = send_file(
+        &h,
+        &token,
+        json!({
+        "attachment_id": declared["attachment_id"], "text": "The new timetable"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{sent}");
+    let message = &sent["message"];
+    assert_eq!(message["kind"], "document");
+    assert_eq!(message["media"]["status"], "stored");
+    assert_eq!(message["media"]["filename"], "Timetable term 2.pdf");
+    assert_eq!(message["media"]["caption"], "The new timetable");
+    assert_eq!(message["media"]["size"], pdf.len());
+
+    let send = h.graph.sends_to(USER).pop().expect("a send");
+    assert_eq!(send.body["type"], "document");
+    let document = &send.body["document"];
+    assert_eq!(document["filename"], "Timetable term 2.pdf");
+    assert_eq!(document["caption"], "The new timetable");
+    let link = document["link"].as_str().unwrap();
+    let fetched = reqwest::get(link).await.unwrap().bytes().await.unwrap();
+    assert!(
+        fetched.as_ref() == pdf.as_slice(),
+        "WhatsApp downloads the admin's bytes"
+    );
+    // Kept under the message, as history: the admin's own link serves it too.
+    let id = message["id"].as_str().unwrap();
+    let (bytes, _) = stored_object(&h, &message_object_key(&phone(USER), id))
+        .await
+        .expect("kept");
+    assert!(bytes == pdf);
+    let (status, link) = media_link(&h, Some(&token), id).await;
+    assert_eq!(status, 200, "{link}");
+}
+
+#[tokio::test]
+async fn a_file_whatsapp_would_refuse_is_refused_before_anything_is_sent() {
+    let h = Harness::with_media(&[]).await;
+    let token = h.admin_token().await;
+    in_support(&h).await;
+    for (body, why) in [
+        (
+            json!({"filename": "a.gif", "mime_type": "image/gif", "size": 10}),
+            "type",
+        ),
+        (
+            json!({"filename": "big.jpg", "mime_type": "image/jpeg", "size": 5 * 1024 * 1024 + 1}),
+            "5 MB",
+        ),
+        (
+            json!({"filename": "../../etc/passwd", "mime_type": "text/plain", "size": 10}),
+            "slashes",
+        ),
+        (
+            json!({"filename": "voice.ogg", "mime_type": "audio/ogg", "size": 10}),
+            "Opus",
+        ),
+        (
+            json!({"filename": "x.pdf", "mime_type": "application/pdf"}),
+            "size",
+        ),
+    ] {
+        let (status, refused) = declare(&h, &token, USER, body.clone()).await;
+        assert_eq!(
+            (status, error_code(&refused)),
+            (400, "invalid_request"),
+            "{body}"
+        );
+        assert!(
+            refused["error"]["message"].as_str().unwrap().contains(why),
+            "{refused}"
+        );
+    }
+    let (status, _) = declare(
+        &h,
+        &token,
+        "447700900999",
+        json!({
+        "filename": "a.pdf", "mime_type": "application/pdf", "size": 10}),
+    )
+    .await;
+    assert_eq!(status, 404, "no such conversation");
+
+    // Declared small, uploaded too big: the upload is checked before sending.
+    let (_, declared) = declare(
+        &h,
+        &token,
+        USER,
+        json!({
+        "filename": "photo.jpg", "mime_type": "image/jpeg", "size": 1000}),
+    )
+    .await;
+    assert_eq!(upload(&declared, file_of(5 * 1024 * 1024 + 10)).await, 200);
+    let (status, refused) = send_file(
+        &h,
+        &token,
+        json!({"attachment_id": declared["attachment_id"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&refused)),
+        (400, "invalid_request"),
+        "{refused}"
+    );
+    // Declared, never uploaded.
+    let (_, never) = declare(
+        &h,
+        &token,
+        USER,
+        json!({
+        "filename": "b.pdf", "mime_type": "application/pdf", "size": 10}),
+    )
+    .await;
+    let (status, refused) =
+        send_file(&h, &token, json!({"attachment_id": never["attachment_id"]})).await;
+    assert_eq!(
+        (status, error_code(&refused)),
+        (400, "invalid_request"),
+        "{refused}"
+    );
+    // A caption on audio.
+    let (_, audio) = declare(
+        &h,
+        &token,
+        USER,
+        json!({
+        "filename": "note.mp3", "mime_type": "audio/mpeg", "size": 100}),
+    )
+    .await;
+    assert_eq!(upload(&audio, file_of(100)).await, 200);
+    let (status, _) = send_file(
+        &h,
+        &token,
+        json!({"attachment_id": audio["attachment_id"], "text": "listen"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    // Another conversation's attachment, and one that never existed.
+    user_says(&h, "447700900555", "support").await;
+    let (_, theirs) = declare(
+        &h,
+        &token,
+        "447700900555",
+        json!({
+        "filename": "c.pdf", "mime_type": "application/pdf", "size": 10}),
+    )
+    .await;
+    let (status, _) = send_file(
+        &h,
+        &token,
+        json!({"attachment_id": theirs["attachment_id"]}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = send_file(
+        &h,
+        &token,
+        json!({"attachment_id": "01JNOSUCHATTACHMENT0000000"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = send_file(&h, &token, json!({})).await;
+    assert_eq!(status, 400);
+
+    let file_sends = h
+        .graph
+        .sends_to(USER)
+        .into_iter()
+        .filter(|s| s.body["type"] != "text" && s.body["type"] != "interactive")
+        .count();
+    assert_eq!(file_sends, 0, "nothing was sent");
 }

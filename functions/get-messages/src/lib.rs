@@ -7,7 +7,7 @@ use edubot_adapters::http::{authenticate, json_response, limit_param, path_phone
 use edubot_adapters::store::valid_message_id;
 use edubot_adapters::views;
 use edubot_adapters::AppContext;
-use edubot_app::desk::conversation_or_404;
+use edubot_app::conversations::conversation_or_404;
 use edubot_app::AppError;
 use lambda_http::{Body, Request, Response};
 

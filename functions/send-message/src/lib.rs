@@ -1,18 +1,23 @@
-//! `POST /api/admin/conversations/{phone}/chat-support/send` `{"text"}`: 201 when sent,
-//! 202 while a retry is scheduled, 502 with the failed message on a permanent refusal.
+//! `POST /api/admin/conversations/{phone}/chat-support/send` `{"text"}` or
+//! `{"attachment_id","text"?}` (the text is then the file's caption): 201 when sent, 202
+//! while a retry is scheduled, 502 with the failed message on a permanent refusal.
 
 use edubot_adapters::http::{authenticate, json_body, json_response, path_phone, respond};
+use edubot_adapters::store::valid_message_id;
 use edubot_adapters::time::now_ms;
 use edubot_adapters::views;
 use edubot_adapters::AppContext;
-use edubot_app::desk::{send_admin_message, SendOutcome};
+use edubot_app::desk::{send_admin_message, Reply, SendOutcome};
 use edubot_app::AppError;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Reply {
-    text: String,
+struct SendRequest {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    attachment_id: Option<String>,
 }
 
 pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
@@ -22,9 +27,24 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
 async fn send(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError> {
     let admin = authenticate(ctx, req).await?;
     let phone = path_phone(req)?;
-    let reply: Reply = json_body(req)?;
+    let request: SendRequest = json_body(req)?;
+    let reply = match (&request.attachment_id, &request.text) {
+        (Some(attachment_id), _) if !valid_message_id(attachment_id) => {
+            return Err(AppError::invalid("The attachment id is not valid."))
+        }
+        (Some(attachment_id), caption) => Reply::File {
+            attachment_id,
+            caption: caption.as_deref(),
+        },
+        (None, Some(text)) => Reply::Text(text),
+        (None, None) => {
+            return Err(AppError::invalid(
+                "The field `text` is required (or `attachment_id`, to send a file).",
+            ))
+        }
+    };
     Ok(
-        match send_admin_message(ctx, &admin, &phone, &reply.text, now_ms()).await? {
+        match send_admin_message(ctx, &admin, &phone, reply, now_ms()).await? {
             SendOutcome::Sent(m) => {
                 json_response(201, &serde_json::json!({ "message": views::message(&m) }))
             }

@@ -4,6 +4,7 @@ edubot_adapters::http_function_main!(
     Needs {
         admin_tokens: true,
         whatsapp_send: true,
+        media: true,
         ..Needs::default()
     },
     send_message::handle

@@ -25,6 +25,7 @@ pub enum Function {
     RetryMessage,
     ActivationCodes,
     GetMedia,
+    CreateAttachment,
 }
 
 /// The HTTP API's routes, as the CloudFormation template declares them.
@@ -67,6 +68,11 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
         "GET",
         "/api/admin/conversations/{phone}/messages/{id}/media",
         Function::GetMedia,
+    ),
+    (
+        "POST",
+        "/api/admin/conversations/{phone}/attachments",
+        Function::CreateAttachment,
     ),
 ];
 
@@ -224,6 +230,7 @@ pub async fn dispatch(
         Function::RetryMessage => retry_message::handle(ctx, request).await,
         Function::ActivationCodes => activation_codes::handle(ctx, request).await,
         Function::GetMedia => get_media::handle(ctx, request).await,
+        Function::CreateAttachment => create_attachment::handle(ctx, request).await,
     }
 }
 

@@ -2,12 +2,16 @@
 //! (and posts `delivered`/`read` statuses back), plus a page where a person plays the
 //! WhatsApp user; their messages become signed webhooks posted to `/webhook`.
 //!
+//! Admins' files come as Meta's media sends with a `link`: the stand-in fetches the link
+//! (a plain GET, as Meta's fetcher does), checks it as Meta does and holds the bytes in
+//! [`UserFiles`], where the page shows them (`/simulator/files/{id}`).
+//!
 //! For the bench's fault soak it can also misbehave as Meta sometimes does ([`Faults`]):
 //! answer a share of sends with a 5xx, answer a share only after the client has given up
 //! (having accepted some of those all the same), and post a status webhook again until it
 //! is answered 200. By default it does none of that.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,7 +27,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Digest;
 
-use crate::user_files::{self, UserFiles};
+use crate::user_files::{self, HeldFile, UserFiles};
 
 /// Builds the webhook payload Meta posts for one change value.
 pub fn webhook_payload(phone_number_id: &str, value: Value) -> Value {
@@ -140,6 +144,8 @@ pub struct Delivered {
     pub at: i64,
     pub answer: Answer,
     pub request: Value,
+    /// A media send's file, as the stand-in fetched it from the link.
+    pub file: Option<HeldFile>,
 }
 
 /// A uniform number in [0, 1) from a seed and a counter (splitmix64).
@@ -157,6 +163,29 @@ fn nth_chosen(k: u64, share: f64) -> bool {
     ((k + 1) as f64 * share).floor() > (k as f64 * share).floor()
 }
 
+/// A file on the simulated phone, as `GET /simulator/api/messages` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+struct FileRef {
+    id: String,
+    /// Where the page shows it: `/simulator/files/{id}`, same origin, no token.
+    url: String,
+    mime_type: String,
+    size: usize,
+    filename: Option<String>,
+}
+
+impl FileRef {
+    fn new(id: &str, mime_type: &str, size: usize, filename: Option<&str>) -> FileRef {
+        FileRef {
+            id: id.to_owned(),
+            url: user_files::phone_url(id),
+            mime_type: mime_type.to_owned(),
+            size,
+            filename: filename.map(str::to_owned),
+        }
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 struct LoggedMessage {
     /// `business` (sent through the Graph API) or `user` (typed in the simulator).
@@ -166,6 +195,8 @@ struct LoggedMessage {
     callback: Option<String>,
     /// The Graph API request body, or the user's message object.
     message: Value,
+    /// The file a media message carries (sent by the user, or fetched from an admin's link).
+    file: Option<FileRef>,
     at: i64,
     status: &'static str,
     #[serde(skip)]
@@ -181,6 +212,9 @@ pub struct Simulator {
     log: Mutex<Vec<LoggedMessage>>,
     faults: Mutex<Faults>,
     counters: Counters,
+    /// Report a media link that cannot be fetched as Meta does, in a `failed` status
+    /// webhook after answering the send; otherwise the send is refused at once.
+    link_failures_on_webhook: AtomicBool,
     /// The files the user sends, served by the Graph stand-in's media endpoints.
     pub files: Arc<UserFiles>,
 }
@@ -200,6 +234,7 @@ impl Simulator {
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
             counters: Counters::default(),
+            link_failures_on_webhook: AtomicBool::new(false),
             files: UserFiles::new(access_token, webhook_url.trim_end_matches("/webhook")),
             webhook_url,
         })
@@ -208,6 +243,21 @@ impl Simulator {
     /// From now on, misbehave so (`Faults::default()` ends it).
     pub fn set_faults(&self, faults: Faults) {
         *self.faults.lock().expect("faults lock") = faults;
+    }
+
+    /// How a media send whose link cannot be fetched (or holds what WhatsApp does not take)
+    /// is answered. By default (`false`) it is refused at once: HTTP 400 with Meta's error
+    /// 131053, nothing sent. With `true`, as Meta itself does: the send is answered with a
+    /// wamid, the link is fetched after, and a failure comes as a `failed` status webhook
+    /// carrying error 131053.
+    pub fn set_link_failures_on_webhook(&self, on_webhook: bool) {
+        self.link_failures_on_webhook
+            .store(on_webhook, Ordering::Relaxed);
+    }
+
+    /// A file the stand-in holds (sent by the user, or fetched from an admin's link).
+    pub fn file(&self, id: &str) -> Option<HeldFile> {
+        self.files.get(id)
     }
 
     pub fn fault_counts(&self) -> FaultCounts {
@@ -235,6 +285,7 @@ impl Simulator {
                 at: m.at,
                 answer: m.answer,
                 request: m.message.clone(),
+                file: m.file.as_ref().and_then(|f| self.files.get(&f.id)),
             })
             .collect()
     }
@@ -294,8 +345,213 @@ fn meta_error(status: StatusCode, code: i64, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// Meta's error with its `error_data.details`, which says what exactly was wrong.
+fn meta_error_details(status: StatusCode, code: i64, message: &str, details: &str) -> Response {
+    let body = json!({ "error": {
+        "message": message, "type": "OAuthException", "code": code,
+        "error_data": { "messaging_product": "whatsapp", "details": details },
+        "fbtrace_id": "simulator" } });
+    (status, Json(body)).into_response()
+}
+
+/// Meta's code for a media file it could not fetch from its link or does not take.
+pub const MEDIA_UPLOAD_ERROR: i64 = 131053;
+
+fn upload_error(details: &str) -> Response {
+    meta_error_details(
+        StatusCode::BAD_REQUEST,
+        MEDIA_UPLOAD_ERROR,
+        "(#131053) Media upload error",
+        details,
+    )
+}
+
 fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// How long the stand-in waits for a media link: less than the desk's own 10 s for the
+/// send (`WHATSAPP_TIMEOUT_SECONDS`), so a link that hangs is refused (131053) rather than
+/// leaving the send's outcome unknown.
+const LINK_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// A media send (`image`, `document`, `audio`, `video`) by link.
+#[derive(Debug, Clone)]
+struct MediaSend {
+    kind: &'static str,
+    link: url::Url,
+    filename: Option<String>,
+}
+
+/// What a send carries, once checked.
+enum Kind {
+    Text,
+    Interactive,
+    Media(MediaSend),
+}
+
+/// The Cloud API's largest file of each kind.
+fn max_bytes(kind: &str) -> usize {
+    const MB: usize = 1024 * 1024;
+    match kind {
+        "image" => 5 * MB,
+        "audio" | "video" => 16 * MB,
+        _ => user_files::MAX_FILE_BYTES,
+    }
+}
+
+/// Whether WhatsApp takes a file of this type as this kind (the Cloud API's supported
+/// media types; parameters such as a charset or OGG's codec are not read).
+fn takes_type(kind: &str, mime_type: &str) -> bool {
+    let lower = mime_type.to_ascii_lowercase();
+    let essence = lower.split(';').next().unwrap_or("").trim();
+    let types: &[&str] = match kind {
+        "image" => &["image/jpeg", "image/png"],
+        "audio" => &[
+            "audio/aac",
+            "audio/amr",
+            "audio/mpeg",
+            "audio/mp4",
+            "audio/ogg",
+        ],
+        "video" => &["video/mp4", "video/3gpp"],
+        _ => &[
+            "text/plain",
+            "application/pdf",
+            "application/msword",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.ms-excel",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ],
+    };
+    types.contains(&essence)
+}
+
+/// Checks a media send's object as Meta does: a `link` (http or https) is required, a
+/// caption is at most 1024 characters and never on audio, a filename only on a document,
+/// nothing else. Answers what is wrong in Meta's words for `error_data.details`.
+fn media_send(kind: &'static str, object: &Value) -> Result<MediaSend, String> {
+    let Some(fields) = object.as_object() else {
+        return Err(format!("Param {kind} must be a JSON object"));
+    };
+    let allowed: &[&str] = match kind {
+        "document" => &["link", "caption", "filename"],
+        "audio" => &["link"],
+        _ => &["link", "caption"],
+    };
+    if let Some(key) = fields.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(match key.as_str() {
+            "caption" => format!("Param {kind}['caption'] is not allowed: audio has no caption"),
+            "filename" => format!("Param {kind}['filename'] is only for documents"),
+            "id" => format!(
+                "Param {kind}['id']: this stand-in holds no uploaded media; send with a link"
+            ),
+            other => format!("Param {kind}['{other}'] is not a valid parameter"),
+        });
+    }
+    if let Some(caption) = fields.get("caption") {
+        match caption.as_str() {
+            Some(c) if c.chars().count() <= 1024 => {}
+            Some(_) => {
+                return Err(format!(
+                    "Param {kind}['caption'] must be at most 1024 characters long"
+                ))
+            }
+            None => return Err(format!("Param {kind}['caption'] must be a string")),
+        }
+    }
+    let filename = match fields.get("filename") {
+        None => None,
+        Some(Value::String(f)) if !f.trim().is_empty() => Some(f.clone()),
+        Some(_) => {
+            return Err(format!(
+                "Param {kind}['filename'] must be a non-empty string"
+            ))
+        }
+    };
+    let Some(link) = fields.get("link") else {
+        return Err(format!("Param {kind}['link'] is required"));
+    };
+    let link = link
+        .as_str()
+        .and_then(|l| url::Url::parse(l).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| format!("Param {kind}['link'] is not a valid http or https URI"))?;
+    Ok(MediaSend {
+        kind,
+        link,
+        filename,
+    })
+}
+
+/// Fetches a media send's link as Meta's fetcher does: a plain GET, no token. Answers the
+/// file, or why Meta would fail it with 131053.
+async fn fetch_link(sim: &Simulator, media: &MediaSend) -> Result<HeldFile, String> {
+    let kind = media.kind;
+    let mut response = sim
+        .http
+        .get(media.link.clone())
+        .timeout(LINK_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| format!("Media download from the link failed: {e}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!(
+            "Media download from the link failed: it answered HTTP {}",
+            status.as_u16()
+        ));
+    }
+    let mime_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    if !takes_type(kind, &mime_type) {
+        let shown = if mime_type.is_empty() {
+            "no content type"
+        } else {
+            &mime_type
+        };
+        return Err(format!(
+            "Downloaded media has an unsupported content type for {kind}: {shown}"
+        ));
+    }
+    let limit = max_bytes(kind);
+    let too_large = || {
+        format!(
+            "Downloaded media is larger than the {} MB WhatsApp takes for {kind}",
+            limit / (1024 * 1024)
+        )
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(format!("Media download from the link failed: {e}")),
+        }
+    }
+    if bytes.is_empty() {
+        return Err("Downloaded media is empty".into());
+    }
+    Ok(HeldFile {
+        bytes: bytes.into(),
+        mime_type,
+        filename: media.filename.clone(),
+    })
 }
 
 /// `POST /{phone_number_id}/messages`, answered as Meta would.
@@ -324,16 +580,43 @@ async fn graph_send(
         return meta_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid JSON.");
     };
     let to = request["to"].as_str().and_then(Phone::parse);
-    let kind_ok = match request["type"].as_str() {
+    let kind = match request["type"].as_str() {
         Some("text") => request["text"]["body"]
             .as_str()
-            .is_some_and(|b| (1..=4096).contains(&b.chars().count())),
-        Some("interactive") => request["interactive"].is_object(),
-        _ => false,
+            .is_some_and(|b| (1..=4096).contains(&b.chars().count()))
+            .then_some(Kind::Text),
+        Some("interactive") => request["interactive"]
+            .is_object()
+            .then_some(Kind::Interactive),
+        Some(t @ ("image" | "document" | "audio" | "video")) => {
+            let kind: &'static str = match t {
+                "image" => "image",
+                "document" => "document",
+                "audio" => "audio",
+                _ => "video",
+            };
+            match media_send(kind, &request[kind]) {
+                Ok(media) => Some(Kind::Media(media)),
+                Err(details) => {
+                    return meta_error_details(
+                        StatusCode::BAD_REQUEST,
+                        100,
+                        "(#100) Invalid parameter",
+                        &details,
+                    )
+                }
+            }
+        }
+        _ => None,
     };
-    let (Some(to), true, Some("whatsapp")) = (to, kind_ok, request["messaging_product"].as_str())
+    let (Some(to), Some(kind), Some("whatsapp")) =
+        (to, kind, request["messaging_product"].as_str())
     else {
         return meta_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid parameter.");
+    };
+    let media = match kind {
+        Kind::Media(media) => Some(media),
+        Kind::Text | Kind::Interactive => None,
     };
     let faults = sim.faults.lock().expect("faults lock").clone();
     let n = sim.counters.sends.fetch_add(1, Ordering::Relaxed);
@@ -358,10 +641,13 @@ async fn graph_send(
         let k = sim.counters.timeouts.fetch_add(1, Ordering::Relaxed);
         let accepted = nth_chosen(k, faults.timeout_accepted);
         let answer = if accepted {
-            sim.counters
-                .timeouts_accepted
-                .fetch_add(1, Ordering::Relaxed);
-            Some(accept(&sim, &to, request, Answer::TimedOut))
+            let (taken, response) = take(&sim, &to, request, media, Answer::TimedOut).await;
+            if taken {
+                sim.counters
+                    .timeouts_accepted
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            Some(response)
         } else {
             None
         };
@@ -375,34 +661,125 @@ async fn graph_send(
             )
         });
     }
-    accept(&sim, &to, request, Answer::Answered)
+    take(&sim, &to, request, media, Answer::Answered).await.1
+}
+
+/// Takes a send Meta accepts. A text or interactive message, or a media message whose
+/// link was fetched, is recorded as reaching the user and answered with its wamid (`true`);
+/// a media message whose link fails is refused with 131053 and nothing recorded (`false`) —
+/// or, with [`Simulator::set_link_failures_on_webhook`], answered at once and fetched
+/// after, a failure reported in a `failed` status.
+async fn take(
+    sim: &Arc<Simulator>,
+    to: &Phone,
+    request: Value,
+    media: Option<MediaSend>,
+    answer: Answer,
+) -> (bool, Response) {
+    let Some(media) = media else {
+        return (true, accept(sim, to, request, None, answer));
+    };
+    if sim.link_failures_on_webhook.load(Ordering::Relaxed) {
+        let wamid = new_wamid();
+        let (sim, phone, id) = (sim.clone(), to.clone(), wamid.clone());
+        tokio::spawn(async move {
+            match fetch_link(&sim, &media).await {
+                Ok(file) => record(&sim, &phone, request, id, Some(file), answer),
+                Err(details) => {
+                    let callback = request["biz_opaque_callback_data"].as_str();
+                    let mut payload = status_payload(
+                        &sim.phone_number_id,
+                        &id,
+                        "failed",
+                        phone.as_str(),
+                        callback,
+                        now_secs(),
+                    );
+                    payload["entry"][0]["changes"][0]["value"]["statuses"][0]["errors"] = json!([{
+                        "code": MEDIA_UPLOAD_ERROR,
+                        "title": "Media upload error",
+                        "message": "Media upload error",
+                        "error_data": { "details": details },
+                    }]);
+                    sim.post_status(&payload).await;
+                }
+            }
+        });
+        return (true, answered(to, &wamid));
+    }
+    match fetch_link(sim, &media).await {
+        Ok(file) => (true, accept(sim, to, request, Some(file), answer)),
+        Err(details) => (false, upload_error(&details)),
+    }
+}
+
+fn new_wamid() -> String {
+    format!("wamid.SIM{}", edubot_adapters::model::new_message_id())
+}
+
+/// Meta's answer to an accepted send.
+fn answered(to: &Phone, wamid: &str) -> Response {
+    Json(json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{ "input": to.as_str(), "wa_id": to.as_str() }],
+        "messages": [{ "id": wamid }]
+    }))
+    .into_response()
 }
 
 /// Records a send as reaching the user, reports its delivery on the webhook a moment later
 /// (as Meta does) and answers with its new wamid.
-fn accept(sim: &Arc<Simulator>, to: &Phone, request: Value, answer: Answer) -> Response {
-    let wamid = format!("wamid.SIM{}", edubot_adapters::model::new_message_id());
+fn accept(
+    sim: &Arc<Simulator>,
+    to: &Phone,
+    request: Value,
+    file: Option<HeldFile>,
+    answer: Answer,
+) -> Response {
+    let wamid = new_wamid();
+    record(sim, to, request, wamid.clone(), file, answer);
+    answered(to, &wamid)
+}
+
+/// Puts a business message in the user's chat (its file held on the phone) and posts its
+/// `delivered` status a moment later.
+fn record(
+    sim: &Arc<Simulator>,
+    to: &Phone,
+    request: Value,
+    wamid: String,
+    file: Option<HeldFile>,
+    answer: Answer,
+) {
     let callback = request["biz_opaque_callback_data"]
         .as_str()
         .map(str::to_owned);
+    let file = file.map(|f| {
+        let size = f.bytes.len();
+        let id = sim
+            .files
+            .hold_named(f.bytes, &f.mime_type, f.filename.as_deref());
+        FileRef::new(&id, &f.mime_type, size, f.filename.as_deref())
+    });
     sim.log.lock().expect("log lock").push(LoggedMessage {
         from: "business",
         phone: to.to_string(),
         wamid: wamid.clone(),
         callback: callback.clone(),
         message: request,
+        file,
         at: chrono::Utc::now().timestamp_millis(),
         status: "delivered",
         answer,
     });
     // Meta reports delivery a moment later, on the webhook.
     let delayed = sim.clone();
-    let (phone, id) = (to.to_string(), wamid.clone());
+    let phone = to.to_string();
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         let payload = status_payload(
             &delayed.phone_number_id,
-            &id,
+            &wamid,
             "delivered",
             &phone,
             callback.as_deref(),
@@ -410,12 +787,6 @@ fn accept(sim: &Arc<Simulator>, to: &Phone, request: Value, answer: Answer) -> R
         );
         delayed.post_status(&payload).await;
     });
-    Json(json!({
-        "messaging_product": "whatsapp",
-        "contacts": [{ "input": to.as_str(), "wa_id": to.as_str() }],
-        "messages": [{ "id": wamid }]
-    }))
-    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -484,8 +855,13 @@ struct UserFile {
 /// A file in base64 takes a third more than its bytes.
 const SEND_BODY_BYTES: usize = user_files::MAX_FILE_BYTES / 3 * 4 + 64 * 1024;
 
-/// The WhatsApp message a file makes, as Meta describes it in the webhook.
-fn media_message(sim: &Simulator, file: &UserFile, caption: Option<&str>) -> Result<Value, String> {
+/// The WhatsApp message a file makes, as Meta describes it in the webhook, and the file as
+/// the phone holds it.
+fn media_message(
+    sim: &Simulator,
+    file: &UserFile,
+    caption: Option<&str>,
+) -> Result<(Value, FileRef), String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(file.data_base64.trim())
         .map_err(|_| "data_base64 is not base64".to_owned())?;
@@ -499,7 +875,12 @@ fn media_message(sim: &Simulator, file: &UserFile, caption: Option<&str>) -> Res
         _ => "document",
     };
     let sha256 = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&bytes));
-    let id = sim.files.hold(bytes, &file.mime_type);
+    let size = bytes.len();
+    let filename = (kind == "document").then_some(file.filename.as_str());
+    let id = sim
+        .files
+        .hold_named(bytes.into(), &file.mime_type, filename);
+    let held = FileRef::new(&id, &file.mime_type, size, filename);
     let mut described = json!({ "id": id, "mime_type": file.mime_type, "sha256": sha256 });
     if kind == "document" {
         described["filename"] = file.filename.clone().into();
@@ -507,7 +888,7 @@ fn media_message(sim: &Simulator, file: &UserFile, caption: Option<&str>) -> Res
     if let Some(caption) = caption.filter(|c| !c.trim().is_empty() && kind != "audio") {
         described["caption"] = caption.into();
     }
-    Ok(json!({ "type": kind, kind: described }))
+    Ok((json!({ "type": kind, kind: described }), held))
 }
 
 /// The simulated user sends a message: a signed webhook posted to `/webhook`.
@@ -519,11 +900,15 @@ async fn user_send(State(sim): State<Arc<Simulator>>, Json(send): Json<UserSend>
         )
             .into_response();
     };
+    let mut held = None;
     let message = match (&send.text, &send.reply) {
         _ if send.file.is_some() => {
             let file = send.file.as_ref().expect("checked");
             match media_message(&sim, file, send.caption.as_deref()) {
-                Ok(message) => message,
+                Ok((message, file)) => {
+                    held = Some(file);
+                    message
+                }
                 Err(e) => {
                     return (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response()
                 }
@@ -569,6 +954,7 @@ async fn user_send(State(sim): State<Arc<Simulator>>, Json(send): Json<UserSend>
         wamid,
         callback: None,
         message,
+        file: held,
         at: chrono::Utc::now().timestamp_millis(),
         status: "sent",
         answer: Answer::Answered,

@@ -344,6 +344,54 @@ impl MediaFiles for MediaClient {
         })
     }
 
+    async fn upload_link(
+        &self,
+        object_key: &str,
+        mime_type: &str,
+        valid_for: Millis,
+    ) -> Result<String, StoreError> {
+        let request = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(object_key)
+            .content_type(mime_type)
+            .presigned(presigning(valid_for)?)
+            .await
+            .map_err(|e| StoreError::Unavailable(s3_error(&e)))?;
+        Ok(request.uri().to_owned())
+    }
+
+    async fn describe(&self, object_key: &str) -> Result<Option<StoredFile>, StoreError> {
+        match self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(object_key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(StoredFile {
+                size: head.content_length().unwrap_or_default().max(0) as u64,
+                mime_type: head.content_type().map(str::to_owned),
+            })),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(e) => Err(StoreError::Unavailable(s3_error(&e))),
+        }
+    }
+
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.s3
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .key(to)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::Unavailable(s3_error(&e)))
+    }
+
     async fn download_link(
         &self,
         object_key: &str,
@@ -351,9 +399,6 @@ impl MediaFiles for MediaClient {
         download_as: Option<&str>,
         valid_for: Millis,
     ) -> Result<String, StoreError> {
-        let presigning =
-            PresigningConfig::expires_in(std::time::Duration::from_millis(valid_for.max(1) as u64))
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let disposition = match download_as {
             Some(name) => attachment_disposition(name),
             None => "inline".to_owned(),
@@ -365,11 +410,17 @@ impl MediaFiles for MediaClient {
             .key(object_key)
             .response_content_type(mime_type)
             .response_content_disposition(disposition)
-            .presigned(presigning)
+            .presigned(presigning(valid_for)?)
             .await
             .map_err(|e| StoreError::Unavailable(s3_error(&e)))?;
         Ok(request.uri().to_owned())
     }
+}
+
+/// Presigning settings for a link valid `valid_for`.
+fn presigning(valid_for: Millis) -> Result<PresigningConfig, StoreError> {
+    PresigningConfig::expires_in(std::time::Duration::from_millis(valid_for.max(1) as u64))
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
 /// A `Content-Disposition` that downloads under `name`: quotes and controls dropped from the

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::conflict::{retry_on_conflict, Attempt};
 use crate::context::Ports;
-use crate::delivery::{deliver, deliver_in_order, Delivery};
+use crate::delivery::{deliver_any, deliver_in_order, Delivery};
 use crate::media::{fetch_media, Fetched};
 use crate::ports::{CommitError, StoreError};
 use crate::ports::{ConversationStore, MediaStore, OutboxStore};
@@ -209,7 +209,7 @@ async fn retry_due_sends(
             report.permanent_failures += 1;
             continue;
         }
-        match deliver(ctx, message, now).await? {
+        match deliver_any(ctx, message, now).await? {
             Delivery::Sent(_) => report.retries_sent += 1,
             Delivery::Failed(_) => report.permanent_failures += 1,
             Delivery::Retrying(_) => {}

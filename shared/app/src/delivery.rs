@@ -6,9 +6,11 @@
 use crate::context::Ports;
 use crate::ports::SendError;
 use crate::ports::StoreError;
-use crate::ports::{Messenger, OutboxStore};
+use crate::ports::{MediaFiles, Messenger, OutboxStore};
+use edubot_domain::media::AttachmentKind;
 use edubot_domain::model::{Message, MessageError, MessageStatus};
-use edubot_domain::time::Millis;
+use edubot_domain::time::{Millis, MINUTE};
+use edubot_domain::whatsapp::OutboundBody;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
@@ -32,17 +34,81 @@ pub fn next_attempt_at(base: Millis, attempts: u32, now: Millis) -> Millis {
     now + base * (1i64 << attempts.saturating_sub(1).min(16))
 }
 
-/// Sends `m` (already claimed, `attempts` counting this one) and records the outcome.
-pub async fn deliver(
+/// How long the link Meta downloads an admin's file from works: Meta fetches it while it
+/// takes the message, well inside this.
+pub const SEND_LINK_VALID_FOR: Millis = 5 * MINUTE;
+
+/// For a file: a fresh link to it (links expire, so each attempt makes its own).
+async fn media_link(
+    ctx: &impl Ports,
+    m: &Message,
+    body: &OutboundBody,
+) -> Result<Option<String>, StoreError> {
+    let OutboundBody::Media {
+        object_key,
+        filename,
+        kind,
+        ..
+    } = body
+    else {
+        return Ok(None);
+    };
+    let mime_type = m
+        .media
+        .as_ref()
+        .and_then(|media| media.mime_type.as_deref())
+        .unwrap_or("application/octet-stream");
+    let download_as = (*kind == AttachmentKind::Document)
+        .then_some(filename.as_deref())
+        .flatten();
+    let link = ctx
+        .media()
+        .download_link(object_key, mime_type, download_as, SEND_LINK_VALID_FOR)
+        .await?;
+    Ok(Some(link))
+}
+
+/// Sends `m` (already claimed, `attempts` counting this one), a message that may carry a
+/// file (an admin's reply, a retry), and records the outcome.
+pub async fn deliver_any(
+    ctx: &impl Ports,
+    m: Message,
+    now: Millis,
+) -> Result<Delivery, StoreError> {
+    let link = match &m.body {
+        Some(body) => media_link(ctx, &m, body).await?,
+        None => None,
+    };
+    send_and_record(ctx, m, link, now).await
+}
+
+/// Sends `m` (already claimed), a text, buttons or list message — the bot's replies, the
+/// desk's notices, never a file — and records the outcome. Those senders never reach the
+/// media bucket (their roles may not).
+pub async fn deliver(ctx: &impl Ports, m: Message, now: Millis) -> Result<Delivery, StoreError> {
+    debug_assert!(
+        !matches!(m.body, Some(OutboundBody::Media { .. })),
+        "a file goes through deliver_any"
+    );
+    send_and_record(ctx, m, None, now).await
+}
+
+/// The send pipeline's one Graph call and its fate recorded (`media_link` for a file).
+async fn send_and_record(
     ctx: &impl Ports,
     mut m: Message,
+    link: Option<String>,
     now: Millis,
 ) -> Result<Delivery, StoreError> {
     let Some(body) = m.body.clone() else {
         return Ok(Delivery::Sent(m));
     };
     let config = ctx.settings();
-    match ctx.messenger().send(&m.phone, &body, &m.id).await {
+    match ctx
+        .messenger()
+        .send(&m.phone, &body, &m.id, link.as_deref())
+        .await
+    {
         Ok(wamid) => {
             // Meta has it. Recording that is tried twice; if both fail, the message stays
             // pending under its grace, for the status webhooks (which carry our id) to

@@ -3,10 +3,12 @@
 
 use serde::Serialize;
 
+use crate::attachments::file_reply;
 use crate::auth::{burn_password_check, verify_password};
 use crate::conflict::{retry_on_conflict, Attempt};
 use crate::context::Ports;
-use crate::delivery::{deliver, deliver_in_order, Delivery};
+use crate::conversations::conversation_or_404;
+use crate::delivery::{deliver_any, deliver_in_order, Delivery};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{AdminStore, ConversationStore, OutboxStore};
 use crate::ports::{CommitError, Page};
@@ -179,16 +181,6 @@ pub async fn list_conversations(
         .await?)
 }
 
-pub async fn conversation_or_404(
-    ctx: &impl Ports,
-    phone: &Phone,
-) -> Result<Conversation, AppError> {
-    ctx.store()
-        .get_conversation(phone)
-        .await?
-        .ok_or_else(|| AppError::not_found("No conversation with this phone number."))
-}
-
 /// Message text: 1 to 4096 characters after trimming.
 pub fn validate_text(text: &str) -> Result<&str, AppError> {
     let trimmed = text.trim();
@@ -300,44 +292,72 @@ pub async fn retry_admin_message(
         .await?
         .ok_or_else(not_retryable)?;
     tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %id, attempts = reopened.attempts, "admin reply retried");
-    send_outcome(deliver(ctx, reopened, now).await?)
+    send_outcome(deliver_any(ctx, reopened, now).await?)
 }
 
 /// An admin's reply: refused in the order 404, opted_out, not_in_chat_support,
 /// window_closed (docs/architecture.md); otherwise stored pending, then sent.
+/// What an admin sends: text, or an attachment with an optional caption.
+#[derive(Debug, Clone, Copy)]
+pub enum Reply<'a> {
+    Text(&'a str),
+    File {
+        attachment_id: &'a str,
+        caption: Option<&'a str>,
+    },
+}
+
 pub async fn send_admin_message(
     ctx: &impl Ports,
     admin: &str,
     phone: &Phone,
-    text: &str,
+    reply: Reply<'_>,
     now: Millis,
 ) -> Result<SendOutcome, AppError> {
-    let text = validate_text(text)?;
+    // Refused before anything counts or moves: bad text.
+    if let Reply::Text(text) = reply {
+        validate_text(text)?;
+    }
     limit_sends(ctx, admin, now).await?;
-    let message = retry_on_conflict(move || async move {
+    let message = match reply {
+        Reply::Text(text) => {
+            let text = validate_text(text)?;
+            let mut message =
+                claimed_outbound(phone.clone(), Author::Admin, OutboundBody::text(text), now);
+            message.admin = Some(admin.to_owned());
+            message
+        }
+        Reply::File {
+            attachment_id,
+            caption,
+        } => {
+            // The conversation's rules first: no copy for a reply that may not be sent.
+            check_admin_may_reply(&conversation_or_404(ctx, phone).await?, now)?;
+            file_reply(ctx, admin, phone, attachment_id, caption, now).await?
+        }
+    };
+    let message = &message;
+    retry_on_conflict(move || async move {
         let current = conversation_or_404(ctx, phone).await?;
         check_admin_may_reply(&current, now)?;
-        let mut message =
-            claimed_outbound(phone.clone(), Author::Admin, OutboundBody::text(text), now);
-        message.admin = Some(admin.to_owned());
         let mut next = current.clone();
-        next.touch(now, text);
+        next.touch(now, message.text.as_deref().unwrap_or_default());
         next.unread_count = 0;
         next.waiting_since = None;
         match ctx
             .store()
-            .commit(&next, None, std::slice::from_ref(&message), now)
+            .commit(&next, None, std::slice::from_ref(message), now)
             .await
         {
-            Ok(_) => Ok(Attempt::Done(message)),
+            Ok(_) => Ok(Attempt::Done(())),
             Err(CommitError::Conflict) => Ok(Attempt::Conflict),
             Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
             Err(CommitError::Store(e)) => Err(AppError::from(e)),
         }
     })
     .await?;
-    tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %message.id, "admin reply stored");
-    send_outcome(deliver(ctx, message, now).await?)
+    tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %message.id, kind = %message.kind, "admin reply stored");
+    send_outcome(deliver_any(ctx, message.clone(), now).await?)
 }
 
 /// Ends chat support from the desk: a note in the history, a closing message and the

@@ -6,18 +6,22 @@
 //!
 //! - [`processor`]: an inbound message through the state machine, committed and answered;
 //! - [`delivery`]: the one send pipeline (a stored, claimed message sent and its fate recorded);
-//! - [`desk`]: sign-in, the list, the dashboard, replies, ending a chat;
+//! - [`desk`]: sign-in, the list, the dashboard, replies, ending a chat; [`conversations`]:
+//!   reading the conversation an admin named (the one 404);
 //! - [`checks`]: the scheduled checks (waiting, idle chats, retries, replays);
-//! - [`media`]: fetching the files users send into the media bucket;
+//! - [`media`]: fetching the files users send into the media bucket; [`attachments`]: the
+//!   files admins send;
 //! - [`activation`]: issuing activation codes;
 //! - [`auth`]: passwords, tokens and the enabled-admin check;
 //! - [`conflict`]: the one optimistic-lock retry; [`error`]: the one application error.
 
 pub mod activation;
+pub mod attachments;
 pub mod auth;
 pub mod checks;
 pub mod conflict;
 pub mod context;
+pub mod conversations;
 pub mod delivery;
 pub mod desk;
 pub mod error;

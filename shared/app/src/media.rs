@@ -6,7 +6,7 @@
 use crate::context::Ports;
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{ConversationStore, FetchError, MediaFiles, MediaStore, StoreError};
-use edubot_domain::media::{fetch_given_up, inbound_object_key, next_fetch_at, Media, MediaStatus};
+use edubot_domain::media::{fetch_given_up, message_object_key, next_fetch_at, Media, MediaStatus};
 use edubot_domain::model::MessageError;
 use edubot_domain::phone::Phone;
 use edubot_domain::time::{serde_rfc3339, Millis, MINUTE};
@@ -42,7 +42,7 @@ pub async fn fetch_media(
         return Ok(Fetched::Nothing);
     };
     media.attempts += 1;
-    let key = inbound_object_key(phone, id);
+    let key = message_object_key(phone, id);
     let settings = ctx.settings();
     let (outcome, retry_at) = match ctx.media().fetch_into_store(&media_id, &key).await {
         Ok(file) => {

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use edubot_domain::activation::ActivationCode;
 use edubot_domain::enquiry::Enquiry;
-use edubot_domain::media::Media;
+use edubot_domain::media::{Attachment, Media};
 use edubot_domain::model::{Admin, Conversation, Message, MessageError};
 use edubot_domain::phone::Phone;
 use edubot_domain::time::Millis;
@@ -279,12 +279,35 @@ pub trait MediaStore: Sync {
     ) -> impl Future<Output = Result<Vec<(Phone, String)>, StoreError>> + Send;
 }
 
+/// Attachments admins have declared and not yet sent.
+pub trait AttachmentStore: Sync {
+    /// Records a declared attachment (forgotten after `ATTACHMENT_KEPT_FOR`).
+    fn put_attachment(
+        &self,
+        attachment: &Attachment,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_attachment(
+        &self,
+        phone: &Phone,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Attachment>, StoreError>> + Send;
+}
+
 /// All the storage the use cases reach.
 pub trait Storage:
-    ConversationStore + OutboxStore + AdminStore + ActivationStore + MediaStore
+    ConversationStore + OutboxStore + AdminStore + ActivationStore + MediaStore + AttachmentStore
 {
 }
-impl<T: ConversationStore + OutboxStore + AdminStore + ActivationStore + MediaStore> Storage for T {}
+impl<T> Storage for T where
+    T: ConversationStore
+        + OutboxStore
+        + AdminStore
+        + ActivationStore
+        + MediaStore
+        + AttachmentStore
+{
+}
 
 /// Why a send did not go through, as the messaging adapter classifies it.
 #[derive(Debug, Clone, PartialEq)]
@@ -309,12 +332,14 @@ impl SendError {
 /// Sending one message to a WhatsApp user.
 pub trait Messenger: Sync {
     /// Sends `body` to `to`; answers the wamid. `callback` (our message id) comes back in
-    /// the status webhooks, so they settle a send whose answer was lost.
+    /// the status webhooks, so they settle a send whose answer was lost. A file goes by
+    /// `media_link`, a short-lived URL Meta downloads it from.
     fn send(
         &self,
         to: &Phone,
         body: &OutboundBody,
         callback: &str,
+        media_link: Option<&str>,
     ) -> impl Future<Output = Result<String, SendError>> + Send;
 }
 
@@ -344,6 +369,24 @@ pub trait MediaFiles: Sync {
         media_id: &str,
         object_key: &str,
     ) -> impl Future<Output = Result<StoredFile, FetchError>> + Send;
+
+    /// A link that uploads the object with one PUT for `valid_for`, which must carry
+    /// `Content-Type: mime_type` (a presigned PUT cannot cap the size: check it after).
+    fn upload_link(
+        &self,
+        object_key: &str,
+        mime_type: &str,
+        valid_for: Millis,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// The object's size and type; None when there is no such object.
+    fn describe(
+        &self,
+        object_key: &str,
+    ) -> impl Future<Output = Result<Option<StoredFile>, StoreError>> + Send;
+
+    /// Copies an object within the bucket.
+    fn copy(&self, from: &str, to: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A link that downloads the object for `valid_for`, served as `mime_type`, and as an
     /// attachment named `download_as` when given (a document), else inline.

@@ -325,9 +325,16 @@ pub fn whatsapp_violations(body: &OutboundBody) -> Vec<String> {
                 );
             }
         }
+        OutboundBody::Media { caption, .. } => {
+            let caption = caption.as_deref().unwrap_or("");
+            check(
+                len(caption) <= crate::media::MAX_CAPTION_CHARS,
+                format!("caption of {} characters", len(caption)),
+            );
+        }
     }
     let ids: Vec<&str> = match body {
-        OutboundBody::Text { .. } => vec![],
+        OutboundBody::Text { .. } | OutboundBody::Media { .. } => vec![],
         OutboundBody::Buttons { buttons: c, .. } | OutboundBody::List { rows: c, .. } => {
             c.iter().map(|c| c.id.as_str()).collect()
         }

@@ -68,9 +68,34 @@ impl Media {
     }
 }
 
-/// Where an inbound message's file is kept: under its conversation and message id, so one
-/// message has one object whoever fetches it and however often.
-pub fn inbound_object_key(phone: &Phone, message_id: &str) -> String {
+/// A file an admin is attaching: declared first (checked against WhatsApp's limits), then
+/// uploaded straight to the bucket, then sent by its id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    pub id: String,
+    pub phone: Phone,
+    pub filename: String,
+    pub mime_type: String,
+    /// As declared; the uploaded object is checked again before sending.
+    pub size: u64,
+    pub admin: String,
+    pub created_at: Millis,
+}
+
+impl Attachment {
+    pub fn object_key(&self) -> String {
+        attachment_object_key(&self.phone, &self.id)
+    }
+}
+
+/// An attachment not sent within this long is forgotten (its upload expires with the
+/// bucket's lifecycle rule for `attachments/`).
+pub const ATTACHMENT_KEPT_FOR: Millis = 3 * DAY;
+
+/// Where a message's file is kept — a user's, fetched, or an admin's, copied from its
+/// upload when sent: under its conversation and message id, so one message has one object
+/// whoever writes it and however often.
+pub fn message_object_key(phone: &Phone, message_id: &str) -> String {
     format!("media/{phone}/{message_id}")
 }
 
@@ -80,10 +105,21 @@ pub fn attachment_object_key(phone: &Phone, attachment_id: &str) -> String {
     format!("attachments/{phone}/{attachment_id}")
 }
 
-/// The attachment id in `key`, if `key` is an attachment of this conversation.
-pub fn attachment_id_of<'a>(phone: &Phone, key: &'a str) -> Option<&'a str> {
-    let prefix = attachment_object_key(phone, "");
-    key.strip_prefix(prefix.as_str())
+/// A file's name as an admin gave it, trimmed: 1 to 240 characters, no control characters
+/// and no path separators (it names a download, never a place).
+pub fn valid_filename(name: &str) -> Result<String, &'static str> {
+    let name = name.trim();
+    let length = name.chars().count();
+    if length == 0 || length > MAX_FILENAME_CHARS {
+        return Err("filename must be 1 to 240 characters.");
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || c == '/' || c == '\\')
+    {
+        return Err("filename must not contain control characters or slashes.");
+    }
+    Ok(name.to_owned())
 }
 
 /// WhatsApp's send types for a file.
@@ -275,15 +311,28 @@ mod tests {
     }
 
     #[test]
-    fn attachment_keys_belong_to_their_conversation() {
-        let jane = Phone::parse("447700900123").unwrap();
-        let john = Phone::parse("447700900456").unwrap();
-        let key = attachment_object_key(&jane, "01ABC");
-        assert_eq!(attachment_id_of(&jane, &key), Some("01ABC"));
-        assert_eq!(attachment_id_of(&john, &key), None);
+    fn a_filename_names_a_download_never_a_place() {
         assert_eq!(
-            attachment_id_of(&jane, &inbound_object_key(&jane, "01ABC")),
-            None
+            valid_filename("  Timetable.pdf "),
+            Ok("Timetable.pdf".to_owned())
+        );
+        for bad in ["", "   ", "../etc/passwd", "a\\b.pdf", "tab\there.pdf"] {
+            assert!(valid_filename(bad).is_err(), "{bad:?}");
+        }
+        assert!(valid_filename(&"x".repeat(241)).is_err());
+        assert!(valid_filename(&"é".repeat(240)).is_ok());
+    }
+
+    #[test]
+    fn an_attachment_is_kept_under_its_own_conversation() {
+        let jane = Phone::parse("447700900123").unwrap();
+        assert_eq!(
+            attachment_object_key(&jane, "01ABC"),
+            "attachments/447700900123/01ABC"
+        );
+        assert_eq!(
+            message_object_key(&jane, "01ABC"),
+            "media/447700900123/01ABC"
         );
     }
 

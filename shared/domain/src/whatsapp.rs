@@ -1,6 +1,8 @@
 //! What WhatsApp accepts from us: the bodies of outbound messages and their limits. How a
 //! body becomes a Graph API request is the Graph adapter's business.
 
+use crate::media::AttachmentKind;
+
 /// Text bodies may hold at most this many Unicode code points.
 pub const MAX_TEXT_CHARS: usize = 4096;
 
@@ -31,6 +33,16 @@ pub enum OutboundBody {
         button: String,
         rows: Vec<Choice>,
     },
+    /// A file from the media bucket (an admin's attachment), sent by a link made at send
+    /// time (links expire; the key does not).
+    Media {
+        kind: AttachmentKind,
+        object_key: String,
+        /// Shown on documents.
+        filename: Option<String>,
+        /// Not on audio.
+        caption: Option<String>,
+    },
 }
 
 impl OutboundBody {
@@ -43,6 +55,7 @@ impl OutboundBody {
         match self {
             OutboundBody::Text { .. } => "text",
             OutboundBody::Buttons { .. } | OutboundBody::List { .. } => "interactive",
+            OutboundBody::Media { kind, .. } => kind.as_str(),
         }
     }
 
@@ -62,6 +75,16 @@ impl OutboundBody {
                 let titles: Vec<&str> = choices.iter().map(|c| c.title.as_str()).collect();
                 format!("{body}\n[{}]", titles.join(" | "))
             }
+            // As an inbound file reads: the kind, then the caption or the document's name.
+            OutboundBody::Media {
+                kind,
+                filename,
+                caption,
+                ..
+            } => match caption.as_ref().or(filename.as_ref()) {
+                Some(words) => format!("[{}] {words}", kind.as_str()),
+                None => format!("[{}]", kind.as_str()),
+            },
         }
     }
 }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use edubot_domain::activation::Student;
-use edubot_domain::media::{Media, MediaStatus};
+use edubot_domain::media::{AttachmentKind, Media, MediaStatus};
 use edubot_domain::model::{
     Author, ConversationState, Direction, FlowData, MessageError, MessageStatus,
 };
@@ -285,6 +285,26 @@ pub enum StoredBody {
         button: String,
         rows: Vec<StoredChoice>,
     },
+    /// A file of the media bucket: `kind` is WhatsApp's type (image, document, audio, video).
+    #[serde(rename = "media")]
+    Media {
+        kind: StoredAttachmentKind,
+        object_key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filename: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+    },
+}
+
+stored_enum! {
+    /// A media body's `kind`.
+    StoredAttachmentKind <=> AttachmentKind {
+        Image = "image",
+        Document = "document",
+        Audio = "audio",
+        Video = "video",
+    }
 }
 
 /// One button or list row of a stored body.
@@ -331,6 +351,17 @@ impl From<&OutboundBody> for StoredBody {
                 button: button.clone(),
                 rows: stored_choices(rows),
             },
+            OutboundBody::Media {
+                kind,
+                object_key,
+                filename,
+                caption,
+            } => StoredBody::Media {
+                kind: (*kind).into(),
+                object_key: object_key.clone(),
+                filename: filename.clone(),
+                caption: caption.clone(),
+            },
         }
     }
 }
@@ -347,6 +378,17 @@ impl From<StoredBody> for OutboundBody {
                 body,
                 button,
                 rows: domain_choices(rows),
+            },
+            StoredBody::Media {
+                kind,
+                object_key,
+                filename,
+                caption,
+            } => OutboundBody::Media {
+                kind: kind.into(),
+                object_key,
+                filename,
+                caption,
             },
         }
     }

@@ -11,6 +11,7 @@ use super::format::{
 use crate::model::{Admin, Conversation, Message};
 use crate::phone::Phone;
 use crate::time::Millis;
+use edubot_domain::media::Attachment;
 
 pub const META_SK: &str = "#META";
 pub const SINGLETON_SK: &str = "#";
@@ -31,6 +32,9 @@ pub fn conversation_pk(phone: &Phone) -> String {
 }
 pub fn message_sk(id: &str) -> String {
     format!("MSG#{id}")
+}
+pub fn attachment_sk(id: &str) -> String {
+    format!("ATT#{id}")
 }
 pub fn wamid_pk(wamid: &str) -> String {
     format!("WAMID#{wamid}")
@@ -317,5 +321,50 @@ impl AdminItem {
             created_at: self.created_at,
             token_version: self.token_version,
         }
+    }
+}
+
+/// `CONV#<phone>` / `ATT#<id>`: an attachment an admin declared, until sent or expired.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AttachmentItem {
+    pub pk: String,
+    pub sk: String,
+    pub phone: String,
+    pub id: String,
+    pub filename: String,
+    pub mime_type: String,
+    pub size: u64,
+    pub admin: String,
+    pub created_at: Millis,
+    /// Epoch seconds (DynamoDB TTL).
+    pub expires_at: i64,
+}
+
+impl AttachmentItem {
+    pub fn from_attachment(a: &Attachment, kept_for: Millis) -> Self {
+        AttachmentItem {
+            pk: conversation_pk(&a.phone),
+            sk: attachment_sk(&a.id),
+            phone: a.phone.to_string(),
+            id: a.id.clone(),
+            filename: a.filename.clone(),
+            mime_type: a.mime_type.clone(),
+            size: a.size,
+            admin: a.admin.clone(),
+            created_at: a.created_at,
+            expires_at: (a.created_at + kept_for) / crate::time::SECOND,
+        }
+    }
+
+    pub fn into_attachment(self) -> Option<Attachment> {
+        Some(Attachment {
+            phone: Phone::parse(&self.phone)?,
+            id: self.id,
+            filename: self.filename,
+            mime_type: self.mime_type,
+            size: self.size,
+            admin: self.admin,
+            created_at: self.created_at,
+        })
     }
 }

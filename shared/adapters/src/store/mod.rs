@@ -2,6 +2,7 @@
 //! number of calls. No Scan anywhere; every write that could race is conditional.
 
 mod admins;
+mod attachments;
 mod format;
 #[cfg(test)]
 mod golden_tests;

@@ -58,8 +58,9 @@ impl Messenger for WhatsAppClient {
         to: &Phone,
         body: &OutboundBody,
         callback: &str,
+        media_link: Option<&str>,
     ) -> Result<String, SendError> {
-        let request = super::graph_request(body, to.as_str(), callback);
+        let request = super::graph_request(body, to.as_str(), callback, media_link);
         let response = self
             .http
             .post(&self.messages_url)

@@ -7,10 +7,17 @@ pub mod payload;
 pub mod signature;
 
 pub use client::WhatsAppClient;
+use edubot_domain::media::AttachmentKind;
 pub use edubot_domain::whatsapp::{Choice, OutboundBody, MAX_TEXT_CHARS};
 
-/// The Graph API request body for sending `body` to `to`.
-pub fn graph_request(body: &OutboundBody, to: &str, callback: &str) -> serde_json::Value {
+/// The Graph API request body for sending `body` to `to`; a file goes by `media_link` (a
+/// short-lived URL of the media bucket Meta downloads it from).
+pub fn graph_request(
+    body: &OutboundBody,
+    to: &str,
+    callback: &str,
+    media_link: Option<&str>,
+) -> serde_json::Value {
     let mut request = serde_json::json!({
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -52,6 +59,22 @@ pub fn graph_request(body: &OutboundBody, to: &str, callback: &str) -> serde_jso
                 "action": { "button": button, "sections": [{ "title": "Options", "rows": rows }] },
             });
         }
+        OutboundBody::Media {
+            kind,
+            filename,
+            caption,
+            ..
+        } => {
+            let mut file = serde_json::json!({ "link": media_link.unwrap_or_default() });
+            if let (AttachmentKind::Document, Some(name)) = (kind, filename) {
+                file["filename"] = name.clone().into();
+            }
+            if let (false, Some(caption)) = (*kind == AttachmentKind::Audio, caption) {
+                file["caption"] = caption.clone().into();
+            }
+            request["type"] = kind.as_str().into();
+            request[kind.as_str()] = file;
+        }
     }
     request
 }
@@ -62,7 +85,7 @@ mod tests {
 
     #[test]
     fn text_request_matches_the_design() {
-        let req = graph_request(&OutboundBody::text("Hello"), "447700900123", "01J");
+        let req = graph_request(&OutboundBody::text("Hello"), "447700900123", "01J", None);
         assert_eq!(
             req,
             serde_json::json!({
@@ -83,7 +106,7 @@ mod tests {
                 description: None,
             }],
         };
-        let req = graph_request(&body, "1", "x");
+        let req = graph_request(&body, "1", "x", None);
         assert_eq!(
             req["interactive"]["action"]["buttons"][0]["reply"]["id"],
             "end_chat"
@@ -97,7 +120,7 @@ mod tests {
                 description: Some("d".into()),
             }],
         };
-        let req = graph_request(&list, "1", "x");
+        let req = graph_request(&list, "1", "x", None);
         assert_eq!(
             req["interactive"]["action"]["sections"][0]["rows"][0]["description"],
             "d"

@@ -48,7 +48,7 @@ fn react(state: State, input: Input<'_>) -> Turn {
 
 fn ids(body: &B) -> Vec<&str> {
     match body {
-        B::Text { .. } => vec![],
+        B::Text { .. } | B::Media { .. } => vec![],
         B::Buttons { buttons: c, .. } | B::List { rows: c, .. } => {
             c.iter().map(|c| c.id.as_str()).collect()
         }
@@ -91,7 +91,7 @@ fn filled(body: &B, template: &str, choices: &[&Choice]) -> bool {
         B::Buttons { body, buttons } => {
             fits(template, body) && buttons.iter().eq(choices.iter().copied())
         }
-        B::List { .. } => false,
+        B::List { .. } | B::Media { .. } => false,
     }
 }
 
