@@ -16,13 +16,18 @@
 - WAF: waf.yaml's web ACL (us-east-1, attached to CloudFront by wiring.yaml) limits sign-in and
   the admin API per address with 429s, never /webhook; API Gateway's sign-in throttle stays a
   backstop far above what one address may send.
-- Media (DESIGN §12): each role's S3 statements allow exactly the S3 actions its code calls
-  (read from the S3 adapter's SDK calls) under exactly the key prefixes its code builds
-  (the *_object_key builders; media/ for code serving a message's recorded file), never s3:*,
-  a wildcard action or the whole bucket; a function whose code uses the bucket says so in
-  its `Needs` (media: true). The media bucket is private, encrypted, unversioned and
-  retained; its lifecycle aborts incomplete uploads, expires every upload area and never the
-  history (media/); its CORS allows only the page's origin, PUT and GET, Content-Type.
+- Media (DESIGN §12): each role's S3 statements allow exactly the (action, key prefix) pairs
+  of the MediaFiles methods its code reaches: MEDIA_FILE_ACCESS below says which actions each
+  method applies to which kind of key, and is held to the S3 adapter (a row per method of its
+  impl, the actions its SDK calls need, no S3 call outside those methods); the prefixes come
+  from the *_object_key builders. Never s3:*, a wildcard action or the whole bucket; a
+  function whose code uses the bucket says so in its `Needs` (media: true). The media bucket
+  is private, encrypted, unversioned and retained; its lifecycle aborts incomplete uploads,
+  expires every upload area and never the history (media/); its CORS allows only the page's
+  origin, PUT and GET, Content-Type.
+- Reach: what a function's code reaches (store methods, MediaFiles methods) is read from a
+  call graph of the Rust sources by name: comments and strings left out, a plain call
+  resolved to its own file's fn of that name first, as Rust does.
 - Stream: at most two event source mappings read the table's stream (DESIGN §12); each
   reports item failures, bisects, retries a bounded number of times, gives records up after
   an age to an on-failure queue of its own, and has an iterator-age and a queue-depth alarm;
@@ -59,7 +64,7 @@ STORE_CALLS = {
     "list-conversations": ["admin_access", "list_conversations"],
     "get-messages": ["admin_access", "get_conversation", "messages_page", "enquiries"],
     "send-message": [
-        "admin_access", "count_use", "get_conversation", "commit_with",
+        "admin_access", "count_use", "get_conversation", "get_attachment", "commit_with",
         "mark_sent", "mark_failed", "mark_retry",
     ],
     "end-chat": [
@@ -78,6 +83,7 @@ STORE_CALLS = {
     ],
     "desk-events": ["get_message", "record_media"],
     "get-media": ["admin_access", "get_message"],
+    "create-attachment": ["admin_access", "get_conversation", "put_attachment"],
 }
 
 # Where reading the code over-approximates: `conversations_in_support` calls
@@ -196,38 +202,187 @@ def store_fns(transform=lambda text: text):
 
 
 def strip_tests(source):
-    cut = source.find("#[cfg(test)]")
-    return source if cut < 0 else source[:cut]
+    """The source without its `#[cfg(test)]` items (`mod tests { .. }`, `mod tests;`, a
+    test-only `use` or fn): each up to its first `;` or through its `{ .. }`, whichever
+    comes first."""
+    code = blank_comments_and_strings(source)
+    kept, i = [], 0
+    for m in re.finditer(r"#\[cfg\(test\)\]", code):
+        if m.start() < i:
+            continue
+        semi, brace = code.find(";", m.end()), code.find("{", m.end())
+        if brace >= 0 and (semi < 0 or brace < semi):
+            depth, end = 1, brace + 1
+            while depth and end < len(code):
+                depth += {"{": 1, "}": -1}.get(code[end], 0)
+                end += 1
+        else:
+            end = len(code) if semi < 0 else semi + 1
+        kept.append(source[i:m.start()])
+        i = end
+    return "".join(kept) + source[i:]
+
+
+# ---- the call graph: which fns a function's code can reach ---------------------------------
+#
+# Read from the source by name, as Rust resolves names as far as text shows it: a method call
+# (`.copy(`) may be any method of that name; a path (`media::media_link(`, or a fn named
+# without a call, `.filter(Media::is_pending)`) any fn of that name; a plain call
+# (`media_link(`) the file's own free fn of that name when it has one (a local item wins in
+# Rust: delivery.rs's private `media_link` is not app::media's), else any fn of that name.
+# Comments and string literals hold no calls. Where text cannot tell, every candidate counts:
+# a missing grant is an outage, an extra one only a failed check to refine.
+
+LEXEMES = re.compile(r"""//|/\*|(?<!\w)b?r#*"|(?<!\w)b?"|'""")
+CHAR_LITERAL = re.compile(r"""'(?:[^\\'\n]|\\(?:u\{[0-9a-fA-F]{1,6}\}|x[0-9a-fA-F]{2}|.))'""")
+FN_HEADER = re.compile(r"\n([ \t]*)(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?fn\s+(\w+)")
+# `name(`, `.name(`, `path::name(`, `name::<T>(`, `name::<Vec<T>>(`.
+CALL = re.compile(r"(\.|::)?\s*\b(\w+)\s*(?:::\s*<(?:[^<>]|<[^<>]*>)*>)?\s*\(")
+# A fn named by its path but not called here (passed on: `.map_err(AppError::invalid)`).
+PATH_REFERENCE = re.compile(r"::\s*([a-z_]\w*)\b(?!\s*(?:::|\(|!))")
+
+
+def blank_comments_and_strings(source):
+    """The source with comments and the contents of string and char literals blanked (same
+    length, same lines): what is left is code."""
+    out = list(source)
+
+    def blank(start, end):
+        for k in range(start, end):
+            if out[k] != "\n":
+                out[k] = " "
+
+    i = 0
+    while True:
+        m = LEXEMES.search(source, i)
+        if m is None:
+            return "".join(out)
+        token, start = m.group(0), m.start()
+        if token == "//":
+            end = source.find("\n", start)
+            end = len(source) if end < 0 else end
+            blank(start, end)
+        elif token == "/*":
+            end = source.find("*/", start + 2)
+            end = len(source) if end < 0 else end + 2
+            blank(start, end)
+        elif token == "'":
+            char = CHAR_LITERAL.match(source, start)
+            end = char.end() if char else start + 1  # else a lifetime
+            if char:
+                blank(start + 1, end - 1)
+        elif "r" in token:  # a raw string: up to `"` and as many `#`
+            closing = '"' + "#" * token.count("#")
+            end = source.find(closing, m.end())
+            end = len(source) if end < 0 else end + len(closing)
+            blank(m.end(), end - len(closing))
+        else:
+            k = m.end()
+            while k < len(source) and source[k] != '"':
+                k += 2 if source[k] == "\\" else 1
+            blank(m.end(), min(k, len(source)))
+            end = k + 1
+        i = max(end, start + 1)
+
+
+class Fn:
+    """One fn (or several of one name in one file): its text, its text as code only, and
+    whether it is a free fn (at the file's top level, not a method)."""
+
+    def __init__(self):
+        self.raw, self.code, self.free = "", "", False
+
+
+def file_fns(path):
+    """{name: Fn} of one file, each from its `fn name` to the next fn (tests left out)."""
+    raw = "\n" + strip_tests(path.read_text())  # a fn on the first line starts a line too
+    code = blank_comments_and_strings(raw)
+    headers = list(FN_HEADER.finditer(code))
+    fns = {}
+    for header, after in zip(headers, headers[1:] + [None]):
+        end = after.start() if after else len(code)
+        fn = fns.setdefault(header.group(2), Fn())
+        fn.raw += raw[header.end():end]
+        fn.code += code[header.end():end]
+        fn.free |= header.group(1) == ""
+    return fns
 
 
 @functools.cache
-def code_defs(without_store=False):
-    """Every fn of the shared crates, by name (tests left out; the store's too if asked)."""
-    defs = {}
-    for path in (ROOT / "shared").rglob("*.rs"):
-        if without_store and STORE_DIR in path.parents:
-            continue
-        for name, body in split_fns(strip_tests(path.read_text())).items():
-            defs[name] = defs.get(name, "") + body
-    return defs
+def code_graph():
+    """{(path, name): Fn} of the shared crates, and {name: nodes}, {name: method nodes}."""
+    nodes = {}
+    for path in sorted((ROOT / "shared").rglob("*.rs")):
+        for name, fn in file_fns(path).items():
+            nodes[(path, name)] = fn
+    named, methods = {}, {}
+    for (path, name), fn in nodes.items():
+        named.setdefault(name, set()).add((path, name))
+        if not fn.free:
+            methods.setdefault(name, set()).add((path, name))
+    return nodes, named, methods
+
+
+def callees(code, local):
+    """The shared fns `code` can call; `local(name)` answers the node of a free fn of that
+    name in the caller's own file (or crate), None if there is none, or "crate" for one of a
+    function crate (its text is read whole)."""
+    _, named, methods = code_graph()
+    found = set()
+    for m in CALL.finditer(code):
+        kind, name = m.group(1), m.group(2)
+        if kind == ".":
+            found |= methods.get(name, set())
+        elif kind == "::":
+            found |= named.get(name, set())
+        else:
+            own = local(name)
+            if own == "crate":
+                continue
+            found |= {own} if own else named.get(name, set())
+    for m in PATH_REFERENCE.finditer(code):
+        found |= named.get(m.group(1), set())
+    return found
+
+
+def function_files(function):
+    return sorted((ROOT / "functions" / function / "src").rglob("*.rs"))
 
 
 def function_source(function):
-    return "\n".join(strip_tests(p.read_text()) for p in (ROOT / "functions" / function / "src").glob("*.rs"))
+    return "\n".join(strip_tests(p.read_text()) for p in function_files(function))
 
 
 @functools.cache
+def reached_nodes(function):
+    """The shared fns, as (path, name), the function's code can reach."""
+    nodes, _, _ = code_graph()
+    own = {name for p in function_files(function) for name, fn in file_fns(p).items() if fn.free}
+    code = blank_comments_and_strings(function_source(function))
+    todo = callees(code, lambda name: "crate" if name in own else None)
+    seen = set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        path = node[0]
+        local = lambda name: (path, name) if nodes.get((path, name)) and nodes[(path, name)].free else None
+        todo |= callees(nodes[node].code, local)
+    return frozenset(seen)
+
+
 def reached_fns(function):
     """The names of the fns the function's code can reach, through the shared crates."""
-    called = lambda text: set(re.findall(r"(\w+)\s*(?:::<[^>]*>)?\(", text))
-    defs = code_defs()
-    seen, todo = set(), called(function_source(function))
-    while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo |= called(defs.get(name, ""))
-    return frozenset(seen)
+    return frozenset(name for _, name in reached_nodes(function))
+
+
+def reached_text(function, without_store=False):
+    """The function's code and that of every shared fn it reaches (the store's left out if asked)."""
+    nodes, _, _ = code_graph()
+    return function_source(function) + "".join(
+        nodes[node].raw for node in sorted(reached_nodes(function))
+        if not (without_store and STORE_DIR in node[0].parents))
 
 
 def reachable_store_methods(function, store_grants):
@@ -530,8 +685,7 @@ def resolve_str(arg):
 def function_scopes(function, scoped):
     """The rate-limit scopes the function's code counts: first arguments of its calls of
     the store's scoped methods (`count_use(LOGIN_PAIR, ..)`)."""
-    defs = code_defs()
-    text = function_source(function) + "".join(defs.get(n, "") for n in reached_fns(function))
+    text = reached_text(function)
     scopes = set()
     for method in scoped:
         for arg in re.findall(rf"\.{method}\(\s*(\"[^\"]*\"|[A-Za-z_][\w:]*)\s*,", text):
@@ -545,8 +699,7 @@ def function_scopes(function, scoped):
 
 def variants_built(function):
     """The RelatedWrite variants the function's own code builds (the store's matches aside)."""
-    defs = code_defs(without_store=True)
-    text = function_source(function) + "".join(defs.get(n, "") for n in reached_fns(function))
+    text = reached_text(function, without_store=True)
     return set(re.findall(rf"\b{ARMS}::(\w+)", text))
 
 
@@ -1049,11 +1202,15 @@ def check_headers():
 
 # ---- media: the bucket and who may do what in it (DESIGN §12) --------------------------------
 #
-# A role's S3 statements are derived like its DynamoDB ones: the actions from the S3 SDK
-# calls its code reaches (`.s3.put_object()`, a presigned `.get_object()`), the key prefixes
-# from the object key builders it reaches (`fn inbound_object_key(..) -> String {
-# format!("media/{phone}/{message_id}") }` -> "media/*"). Code serving the file recorded on a
-# message (`media.object_key`, written by whoever stored it) needs MESSAGE_FILES instead.
+# The code reaches the bucket only through the MediaFiles port, implemented in the S3 adapter
+# (shared/adapters/src/media.rs). Each of its methods applies its S3 actions to one kind of
+# key: MEDIA_FILE_ACCESS below says which, per method, and the check holds that table to the
+# adapter (a method without a row, a row without a method, actions other than the SDK calls
+# the method's code makes). The keys' prefixes come from the object key builders
+# (`fn message_object_key(..) -> String { format!("media/{phone}/{message_id}") }` ->
+# "media/*"). A function's role must then allow exactly the (action, prefix) pairs of the
+# methods its code reaches (the call graph above): a send that copies an upload reads
+# attachments/ and writes media/, and is never allowed to write attachments/.
 # Compared both ways: a missing grant is an AccessDenied no local test sees (the local S3
 # server ignores IAM); an extra one is room for a flaw.
 
@@ -1070,11 +1227,34 @@ S3_ACTIONS = {
     "get_object_tagging": {"s3:GetObjectTagging"}, "put_object_tagging": {"s3:PutObjectTagging"},
     "delete_object_tagging": {"s3:DeleteObjectTagging"},
 }
-# Where the files recorded on messages live: the history, never expired by the lifecycle
-# (a send copies its attachment here before recording it: docs/deploying.md#the-media-bucket).
+# An S3 SDK call: through the adapter's client (`.s3.x()`, `.s3().x()`), or any call named
+# like an object operation, whatever the client is called.
+S3_CALL = re.compile(r"\.s3(?:\(\))?\s*\.(\w+)\(\)|\.(" + "|".join(S3_ACTIONS) + r")\(\)")
+
+# The port and its one implementation, the only code that talks to the bucket.
+MEDIA_PORT = "MediaFiles"
+MEDIA_ADAPTER = ROOT / "shared/adapters/src/media.rs"
+
+# The kinds of key, each named by the builder that makes it.
+MESSAGE_KEYS = "message_object_key"        # a message's file: the history, never expired
+ATTACHMENT_KEYS = "attachment_object_key"  # an admin's upload, before it is sent
+# Per MediaFiles method: the S3 actions it needs, each on the kind of key it applies it to.
+MEDIA_FILE_ACCESS = {
+    # a user's file streamed in under its message's key (PutObject covers the multipart
+    # calls); a download that fails aborts its upload
+    "fetch_into_store": {("s3:PutObject", MESSAGE_KEYS), ("s3:AbortMultipartUpload", MESSAGE_KEYS)},
+    # a presigned GET of a message's file: for the page (get-media), or for Meta (a send)
+    "download_link": {("s3:GetObject", MESSAGE_KEYS)},
+    # the presigned PUT the page uploads an attachment with
+    "upload_link": {("s3:PutObject", ATTACHMENT_KEYS)},
+    # HeadObject of an upload, to check it before sending
+    "describe": {("s3:GetObject", ATTACHMENT_KEYS)},
+    # the upload copied under the message's own key (reads the source, writes the target)
+    "copy": {("s3:GetObject", ATTACHMENT_KEYS), ("s3:PutObject", MESSAGE_KEYS)},
+}
+# Where the files recorded on messages live (docs/deploying.md#the-media-bucket): what
+# message_object_key makes, and what the lifecycle never expires.
 MESSAGE_FILES = "media/*"
-# Code serving a message's file by the key recorded on it.
-READS_MESSAGE_KEYS = {"media_link"}
 # Functions whose code uses the bucket but whose main.rs `Needs` lacks `media: true`, so
 # `ctx.media()` panics on first use in AWS (the local stack gives every function its S3
 # client). Warned about on every run until main.rs says so; then remove it from here.
@@ -1088,29 +1268,96 @@ def object_key_builders():
     return {name: prefix + "*" for name, prefix in found}
 
 
-def s3_calls(function):
-    """The S3 SDK calls the function's code reaches (through `.s3` or `.s3()`)."""
-    defs = code_defs()
-    text = function_source(function) + "".join(defs.get(n, "") for n in reached_fns(function))
-    return set(re.findall(r"\.s3(?:\(\))?\s*\.(\w+)\(\)", text))
+def s3_calls_in(code):
+    """The S3 SDK calls in `code` (comments and strings blanked), by operation name."""
+    return {a or b for a, b in S3_CALL.findall(code)}
+
+
+def media_port_methods():
+    """The methods of `impl MediaFiles for ..` in the adapter, or None if there is none."""
+    code = blank_comments_and_strings(strip_tests(MEDIA_ADAPTER.read_text()))
+    impl = re.search(rf"\nimpl(?:<[^>]*>)?\s+{MEDIA_PORT}\s+for\s+\w+\s*\{{", code)
+    if impl is None:
+        return None
+    depth, end = 1, impl.end()
+    while depth and end < len(code):
+        depth += {"{": 1, "}": -1}.get(code[end], 0)
+        end += 1
+    return set(re.findall(r"\bfn\s+(\w+)", code[impl.end():end]))
+
+
+def adapter_reach(name):
+    """The adapter's fns `name` reaches within the adapter (its own helpers)."""
+    nodes, _, _ = code_graph()
+    here = {n for (path, n) in nodes if path == MEDIA_ADAPTER}
+    seen, todo = set(), {name}
+    while todo:
+        n = todo.pop()
+        if n in seen or n not in here:
+            continue
+        seen.add(n)
+        todo |= {callee for path, callee in callees(nodes[(MEDIA_ADAPTER, n)].code, lambda c: None)
+                 if path == MEDIA_ADAPTER}
+    return seen
+
+
+def check_media_table(builders):
+    """MEDIA_FILE_ACCESS against the adapter: one row per method of its MediaFiles impl, each
+    row's actions those of the S3 calls the method makes, each kind of key a builder's, and
+    no S3 call anywhere but under one of those methods."""
+    methods = media_port_methods()
+    if methods is None:
+        fail(f"no `impl {MEDIA_PORT} for ..` in {MEDIA_ADAPTER.relative_to(ROOT)}: where does the code reach the bucket now? "
+             "(MEDIA_PORT, MEDIA_ADAPTER in infra/check_infra.py)")
+        return
+    for name in sorted(methods - set(MEDIA_FILE_ACCESS)):
+        fail(f"{MEDIA_PORT}::{name} (shared/adapters/src/media.rs) has no row in MEDIA_FILE_ACCESS "
+             "(infra/check_infra.py): say which S3 actions it applies to which kind of key")
+    for name in sorted(set(MEDIA_FILE_ACCESS) - methods):
+        fail(f"MEDIA_FILE_ACCESS names {MEDIA_PORT}::{name}, which the adapter's impl no longer has")
+    nodes, _, _ = code_graph()
+    covered = set()
+    for name in sorted(methods & set(MEDIA_FILE_ACCESS)):
+        reach = adapter_reach(name)
+        covered |= reach
+        calls = set().union(*(s3_calls_in(nodes[(MEDIA_ADAPTER, n)].code) for n in reach))
+        for call in sorted(calls - set(S3_ACTIONS)):
+            fail(f"{MEDIA_PORT}::{name} calls S3 {call}, whose IAM action infra/check_infra.py "
+                 "does not know: add it to S3_ACTIONS")
+        actions = set().union(*(S3_ACTIONS.get(c, set()) for c in calls))
+        listed = {a for a, _ in MEDIA_FILE_ACCESS[name]}
+        if actions != listed:
+            fail(f"MEDIA_FILE_ACCESS gives {MEDIA_PORT}::{name} the actions {sorted(listed)}, but its "
+                 f"code's S3 calls ({', '.join(sorted(calls)) or 'none'}) need {sorted(actions)}")
+    for key_kind in sorted({k for row in MEDIA_FILE_ACCESS.values() for _, k in row} - set(builders)):
+        fail(f"MEDIA_FILE_ACCESS names the keys of {key_kind}, which the shared code no longer has")
+    for builder in sorted(set(builders) - {k for row in MEDIA_FILE_ACCESS.values() for _, k in row}):
+        fail(f"{builder} makes {builders[builder]} keys, which no row of MEDIA_FILE_ACCESS names: "
+             "say which MediaFiles method applies which action to them")
+    if builders.get(MESSAGE_KEYS) != MESSAGE_FILES:
+        fail(f"{MESSAGE_KEYS} makes {builders.get(MESSAGE_KEYS)} keys, not {MESSAGE_FILES} (MESSAGE_FILES "
+             "in infra/check_infra.py): where are messages' files kept now? (the lifecycle never expires them)")
+    # Nothing else calls S3: an S3 call outside the port's methods could touch any key.
+    for (path, name), fn in sorted(nodes.items()):
+        calls = s3_calls_in(fn.code)
+        if calls and not (path == MEDIA_ADAPTER and name in covered):
+            fail(f"{path.relative_to(ROOT)}: {name} calls S3 ({', '.join(sorted(calls))}) outside the "
+                 f"{MEDIA_PORT} methods: the check cannot tell which keys it touches; go through {MEDIA_PORT}")
 
 
 def expected_s3(function, builders):
-    calls = s3_calls(function)
-    actions = set()
-    for call in sorted(calls):
-        if call not in S3_ACTIONS:
-            fail(f"{function}: its code calls S3 {call}, whose IAM action infra/check_infra.py "
-                 "does not know: add it to S3_ACTIONS")
-        actions |= S3_ACTIONS.get(call, set())
-    reached = reached_fns(function)
-    prefixes = {pattern for name, pattern in builders.items() if name in reached}
-    if reached & READS_MESSAGE_KEYS:
-        prefixes.add(MESSAGE_FILES)
-    if actions and not prefixes:
-        fail(f"{function}: its code calls S3 ({', '.join(sorted(calls))}) but builds no key "
-             "the check can read: build keys with a *_object_key fn")
-    return {(a, p) for a in actions for p in prefixes}
+    """{(action, key pattern): the MediaFiles methods that need it} for the function."""
+    reached = {name for path, name in reached_nodes(function) if path == MEDIA_ADAPTER}
+    calls = s3_calls_in(blank_comments_and_strings(function_source(function)))
+    if calls:
+        fail(f"{function}: its own code calls S3 ({', '.join(sorted(calls))}): go through {MEDIA_PORT} "
+             "(the check ties actions to keys only there)")
+    expected = {}
+    for method in sorted(reached & set(MEDIA_FILE_ACCESS)):
+        for action, key_kind in MEDIA_FILE_ACCESS[method]:
+            if key_kind in builders:
+                expected.setdefault((action, builders[key_kind]), set()).add(method)
+    return expected
 
 
 def role_s3_statements(template, function):
@@ -1151,22 +1398,18 @@ def granted_s3(function, template):
 
 def check_media(functions):
     builders = object_key_builders()
-    if MESSAGE_FILES not in builders.values():
-        fail(f"no *_object_key builder makes {MESSAGE_FILES} keys (MESSAGE_FILES in infra/check_infra.py): "
-             "where are messages' files kept now?")
-    defs = code_defs()
-    for name in sorted(READS_MESSAGE_KEYS - set(defs)):
-        fail(f"READS_MESSAGE_KEYS names {name}, which the shared code no longer has")
+    check_media_table(builders)
     template = load_template("functions.yaml")
     for function in functions:
         expected = expected_s3(function, builders)
         granted = granted_s3(function, template)
-        for action, prefix in sorted(expected - granted):
-            fail(f"{function}: its code does {action} on media bucket keys {prefix}, which its role "
-                 f"does not allow: a statement with Resource ${{MediaBucketArn}}/{prefix}")
-        for action, prefix in sorted(granted - expected):
+        for action, prefix in sorted(set(expected) - granted):
+            methods = ", ".join(f"{MEDIA_PORT}::{m}" for m in sorted(expected[(action, prefix)]))
+            fail(f"{function}: its code does {action} on media bucket keys {prefix} ({methods}), which its "
+                 f"role does not allow: a statement with Resource ${{MediaBucketArn}}/{prefix}")
+        for action, prefix in sorted(granted - set(expected)):
             fail(f"{function}: its role allows {action} on media bucket keys {prefix}, which its code never does")
-        uses_bucket = bool(s3_calls(function))
+        uses_bucket = bool(expected)
         declared = "media" in function_needs(function)
         if uses_bucket and not declared:
             message = (f"{function}: its code uses the media bucket, but its main.rs Needs lacks "

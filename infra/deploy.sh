@@ -77,7 +77,7 @@ mapfile -t FUNCTIONS < <(cd "$ROOT/functions" && for d in */; do [[ -f "$d/Cargo
 [[ ${#FUNCTIONS[@]} -gt 0 ]] || die "no function crates under functions/"
 
 # The secrets each function is given: exactly what its main.rs `Needs` requires
-# (admin_tokens: JWT_SECRET; whatsapp_send and media: WHATSAPP_ACCESS_TOKEN; webhook_secrets:
+# (admin_tokens: JWT_SECRET; whatsapp_send and media_fetch: WHATSAPP_ACCESS_TOKEN; webhook_secrets:
 # WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN). infra/check_infra.py compares the two.
 secrets_for() {
   case "$1" in
@@ -94,6 +94,7 @@ secrets_for() {
     activation-codes) echo "JWT_SECRET" ;;
     desk-events) echo "WHATSAPP_ACCESS_TOKEN" ;;
     get-media) echo "JWT_SECRET" ;;
+    create-attachment) echo "JWT_SECRET" ;;
     *) die "no secrets listed for function '$1': add it to secrets_for in infra/deploy.sh and to the templates" ;;
   esac
 }

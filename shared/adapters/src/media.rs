@@ -375,7 +375,15 @@ impl MediaFiles for MediaClient {
                 size: head.content_length().unwrap_or_default().max(0) as u64,
                 mime_type: head.content_type().map(str::to_owned),
             })),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            // Without s3:ListBucket (no role has it), S3 answers a missing key's HeadObject
+            // with 403, not 404; the roles that call this may read the key, so 403 is
+            // "not there" too.
+            Err(e)
+                if e.as_service_error().is_some_and(|e| e.is_not_found())
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 403) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(StoreError::Unavailable(s3_error(&e))),
         }
     }
