@@ -512,12 +512,12 @@ async fn a_restart_neither_replays_nor_skips_messages() {
     let _ = std::fs::remove_dir_all(data_dir);
 }
 
-#[tokio::test]
-async fn the_simulator_plays_the_user_against_its_own_graph_api() {
+/// The stack with its own default Graph API: the simulator's stand-in, as `make run` has it.
+async fn stack_with_the_simulators_graph() -> LocalStack {
     let (_, table) = new_table().await;
     let mut env = test_env(&table, "unused");
-    env.remove("WHATSAPP_API_BASE_URL"); // the default: the simulator's stand-in
-    let stack = LocalStack::start(Settings {
+    env.remove("WHATSAPP_API_BASE_URL");
+    LocalStack::start(Settings {
         port: 0,
         data_dir: None,
         dynamodb_endpoint: Some(dynamodb_endpoint().await),
@@ -526,7 +526,12 @@ async fn the_simulator_plays_the_user_against_its_own_graph_api() {
         static_dir: edubot_local::static_site::default_dir(),
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_simulator_plays_the_user_against_its_own_graph_api() {
+    let stack = stack_with_the_simulators_graph().await;
     let http = reqwest::Client::new();
     let page = http
         .get(format!("{}/simulator/", stack.url()))
@@ -673,20 +678,8 @@ async fn a_password_reset_at_start_never_re_enables_a_disabled_admin() {
 #[tokio::test]
 async fn a_photo_from_the_simulated_user_is_kept_by_the_desk_and_shown_to_the_admin() {
     use base64::Engine;
-    let (_, table) = new_table().await;
-    let mut env = test_env(&table, "unused");
-    env.remove("WHATSAPP_API_BASE_URL"); // the default: the simulator's stand-in
     let s3_endpoint = edubot_e2e::object_store_endpoint().await;
-    let stack = LocalStack::start(Settings {
-        port: 0,
-        data_dir: None,
-        dynamodb_endpoint: Some(dynamodb_endpoint().await),
-        s3_endpoint: Some(s3_endpoint.clone()),
-        env,
-        static_dir: edubot_local::static_site::default_dir(),
-    })
-    .await
-    .unwrap();
+    let stack = stack_with_the_simulators_graph().await;
     let admin = StackClient::signed_in(&stack).await;
     let user = "447700900127";
     let photo: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
@@ -752,19 +745,7 @@ async fn a_photo_from_the_simulated_user_is_kept_by_the_desk_and_shown_to_the_ad
 
 #[tokio::test]
 async fn an_admins_pdf_reaches_the_simulated_user_byte_exact() {
-    let (_, table) = new_table().await;
-    let mut env = test_env(&table, "unused");
-    env.remove("WHATSAPP_API_BASE_URL"); // the default: the simulator's stand-in
-    let stack = LocalStack::start(Settings {
-        port: 0,
-        data_dir: None,
-        dynamodb_endpoint: Some(dynamodb_endpoint().await),
-        s3_endpoint: Some(edubot_e2e::object_store_endpoint().await),
-        env,
-        static_dir: edubot_local::static_site::default_dir(),
-    })
-    .await
-    .unwrap();
+    let stack = stack_with_the_simulators_graph().await;
     let admin = StackClient::signed_in(&stack).await;
     let user = "447700900128";
     let simulator = |body: Value| {

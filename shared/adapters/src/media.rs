@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Secret;
 use crate::model::MessageError;
 use crate::time::Millis;
+use crate::whatsapp::client::network_title;
 
 /// Parts of a multipart upload (S3 wants at least 5 MiB but the last).
 const PART_BYTES: usize = 8 * 1024 * 1024;
@@ -442,16 +443,6 @@ fn attachment_disposition(name: &str) -> String {
         .collect::<String>()
         .replace('+', "%20");
     format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{encoded}")
-}
-
-fn network_title(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "No answer from WhatsApp in time".into()
-    } else if e.is_connect() {
-        "Could not connect to WhatsApp".into()
-    } else {
-        "The connection to WhatsApp failed".into()
-    }
 }
 
 fn s3_error<E: std::error::Error + 'static, R: std::fmt::Debug>(

@@ -108,7 +108,8 @@ impl Messenger for WhatsAppClient {
     }
 }
 
-fn network_title(e: &reqwest::Error) -> String {
+/// What went wrong with a request to WhatsApp, for a person.
+pub(crate) fn network_title(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "No answer from WhatsApp in time".into()
     } else if e.is_connect() {
