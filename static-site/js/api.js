@@ -104,6 +104,18 @@ export async function send(phone, text) {
   return call('POST', `${phonePath(phone)}/chat-support/send`, { text });
 }
 
+/** `{attachment_id, upload_url, upload_headers}`: where to put a file's bytes before sending it. */
+export async function declareAttachment(phone, { filename, mime_type, size }) {
+  return (await call('POST', `${phonePath(phone)}/attachments`, { filename, mime_type, size })).data;
+}
+
+/** Sends an uploaded attachment, `caption` (if any) under it: `{status, data}` as for `send`. */
+export async function sendAttachment(phone, attachmentId, caption) {
+  const body = { attachment_id: attachmentId };
+  if (caption && caption.trim()) body.text = caption;
+  return call('POST', `${phonePath(phone)}/chat-support/send`, body);
+}
+
 /** Sends a failed admin reply again: `{status, data}` as for `send`. */
 export async function retry(phone, id) {
   return call('POST', `${phonePath(phone)}/messages/${encodeURIComponent(id)}/retry`, {});

@@ -1,9 +1,21 @@
 // The reply composer: text entry, the character and size limits with a counter, why it is
 // closed (or how long the reply window stays open), Send and Enter, and the errors of sending.
+// With a file attached (the paperclip, attachment-picker.js) the text is its caption and Send
+// declares, uploads and sends the file (send-file.js).
 import * as api from './api.js';
 import { h, duration, codePoints, fullTime } from './dom.js';
 import { showError, showNotice, clearFeedback } from './feedback.js';
-import { MAX_TEXT_CHARS, MAX_BODY_BYTES } from './limits.js';
+import { MAX_TEXT_CHARS, MAX_BODY_BYTES, MAX_CAPTION_CHARS } from './limits.js';
+import { createAttachmentPicker } from './attachment-picker.js';
+import { kindOf } from './attachment-types.js';
+import { sendFile } from './send-file.js';
+import { UploadError } from './upload.js';
+
+const PLACEHOLDERS = {
+  text: 'Write a reply…',
+  caption: 'Write a caption for the file (optional)…',
+  audio: 'Audio is sent without a caption',
+};
 
 /**
  * `onSent(message)` with each message the API stored for a send, `onConflict()` when the
@@ -13,15 +25,24 @@ export function createComposer({ phone, onSent, onConflict }) {
   let conv = null;
   let endedHere = false;
   let sending = false;
+  let upload = null; // while a file is being sent: its AbortController
 
   const textarea = h('textarea', { id: 'message', rows: '2', maxlength: String(MAX_TEXT_CHARS * 2), 'aria-describedby': 'composer-reason composer-counter', placeholder: 'Write a reply…' });
   const counter = h('span', { id: 'composer-counter', class: 'counter' }, `0 / ${MAX_TEXT_CHARS}`);
   const reason = h('p', { id: 'composer-reason', class: 'composer-reason' });
   const sendButton = h('button', { type: 'submit', class: 'primary' }, 'Send');
   const sendError = h('div', { class: 'send-error' });
+  const picker = createAttachmentPicker({
+    onChange() {
+      clearFeedback(sendError);
+      update();
+    },
+    onRefused: (why) => showError(sendError, why),
+  });
   const form = h('form', { class: 'composer', 'aria-label': 'Reply' },
     h('label', { for: 'message', class: 'visually-hidden' }, 'Message'),
-    h('div', { class: 'composer-row' }, textarea, sendButton),
+    picker.chip,
+    h('div', { class: 'composer-row' }, picker.button, picker.input, textarea, sendButton),
     h('div', { class: 'composer-foot' }, reason, counter),
     sendError);
 
@@ -43,21 +64,34 @@ export function createComposer({ phone, onSent, onConflict }) {
     return null;
   }
 
-  /** Updates the counter; true when the text may be sent. */
+  /** What the text is: a reply, a file's caption, or nothing (audio takes no caption). */
+  function textRole() {
+    if (!picker.chosen) return 'text';
+    return kindOf(picker.chosen.type) === 'audio' ? 'audio' : 'caption';
+  }
+
+  /** Updates the counter (and the placeholder); true when the text (or the file) may be sent. */
   function updateCounter() {
+    const role = textRole();
+    textarea.placeholder = PLACEHOLDERS[role];
+    const max = role === 'text' ? MAX_TEXT_CHARS : MAX_CAPTION_CHARS;
     const n = codePoints(textarea.value);
     const bytes = new TextEncoder().encode(JSON.stringify({ text: textarea.value })).length;
-    counter.textContent = n > MAX_TEXT_CHARS
-      ? `${n} / ${MAX_TEXT_CHARS}: ${n - MAX_TEXT_CHARS} too many`
-      : (bytes > MAX_BODY_BYTES ? `${n} / ${MAX_TEXT_CHARS}: too large to send` : `${n} / ${MAX_TEXT_CHARS}`);
-    counter.classList.toggle('over', n > MAX_TEXT_CHARS || bytes > MAX_BODY_BYTES);
-    counter.classList.toggle('near', n > MAX_TEXT_CHARS * 0.9 && n <= MAX_TEXT_CHARS);
-    return n <= MAX_TEXT_CHARS && bytes <= MAX_BODY_BYTES && textarea.value.trim() !== '';
+    const noCaption = role === 'audio' && textarea.value.trim() !== '';
+    const prefix = role === 'text' ? '' : 'Caption: ';
+    if (noCaption) counter.textContent = 'Audio takes no caption: send the text on its own';
+    else if (n > max) counter.textContent = `${prefix}${n} / ${max}: ${n - max} too many`;
+    else counter.textContent = `${prefix}${n} / ${max}${bytes > MAX_BODY_BYTES ? ': too large to send' : ''}`;
+    const over = noCaption || n > max || bytes > MAX_BODY_BYTES;
+    counter.classList.toggle('over', over);
+    counter.classList.toggle('near', n > max * 0.9 && n <= max);
+    return !over && (role !== 'text' || textarea.value.trim() !== '');
   }
 
   function update() {
     const blocked = blockedReason();
     textarea.disabled = Boolean(blocked);
+    picker.setBlocked(Boolean(blocked));
     if (blocked) {
       reason.textContent = blocked;
       reason.classList.add('blocked');
@@ -70,6 +104,31 @@ export function createComposer({ phone, onSent, onConflict }) {
     sendButton.disabled = Boolean(blocked) || sending || !sendable;
   }
 
+  /** Declares, uploads (with its progress in the chip) and sends the chosen file. */
+  function sendChosenFile() {
+    const controller = new AbortController();
+    upload = controller;
+    // The caption is the text as it is now; it cannot change while the file goes.
+    textarea.readOnly = true;
+    return sendFile(phone, { ...picker.chosen, caption: textarea.value }, {
+      signal: controller.signal,
+      onProgress: picker.setProgress,
+      onStage(stage) {
+        picker.setStage(stage, stage === 'uploading' ? () => controller.abort() : null);
+        sendButton.textContent = stage === 'uploading' ? 'Uploading…' : 'Sending…';
+      },
+    }).finally(() => {
+      upload = null;
+      textarea.readOnly = false;
+      picker.setStage('idle');
+    });
+  }
+
+  function sent() {
+    textarea.value = '';
+    picker.clear();
+  }
+
   async function send() {
     clearFeedback(sendError);
     if (blockedReason() || sending || !updateCounter()) return;
@@ -77,16 +136,21 @@ export function createComposer({ phone, onSent, onConflict }) {
     sendButton.textContent = 'Sending…';
     update();
     try {
-      const { status, data } = await api.send(phone, textarea.value);
-      textarea.value = '';
+      const { status, data } = picker.chosen ? await sendChosenFile() : await api.send(phone, textarea.value);
+      sent();
       onSent(data.message);
       if (status === 202) showNotice(sendError, 'WhatsApp is busy: the message will be sent as soon as it can.');
     } catch (e) {
+      // A message stored, even failed, was sent as far as it went; anything else is kept to send again.
       if (e.body && e.body.message) {
         onSent(e.body.message);
-        textarea.value = '';
+        sent();
       }
-      if (e.status === 429) {
+      if (e.aborted) {
+        showNotice(sendError, 'The upload was cancelled. The file is still attached.');
+      } else if (e instanceof UploadError) {
+        showError(sendError, e.message, { action: { label: 'Try again', run: send } });
+      } else if (e.status === 429) {
         const wait = e.retryAfter ? ` Wait ${e.retryAfter} s.` : '';
         showError(sendError, `Too many messages in a minute.${wait}`);
       } else {
@@ -129,6 +193,9 @@ export function createComposer({ phone, onSent, onConflict }) {
     clearSendError() { clearFeedback(sendError); },
     focus() { textarea.focus(); },
     hide() { form.hidden = true; },
-    stop() { clearInterval(clock); },
+    stop() {
+      clearInterval(clock);
+      if (upload) upload.abort();
+    },
   };
 }

@@ -7,14 +7,16 @@ import { h } from './dom.js';
  * api.js (its message). A fresh alert node each time, so assistive technology announces a
  * repeated error too. An API 401 shows nothing: the sign-in page takes over. With
  * `unlessOffline`, neither does a network failure: the connection line already says so.
+ * `action` `{label, run}`: a button after the message (as "Try again").
  */
-export function showError(slot, error, { unlessOffline = false } = {}) {
+export function showError(slot, error, { unlessOffline = false, action = null } = {}) {
   let message = error;
   if (typeof error !== 'string') {
     if (error.status === 401 || (unlessOffline && error.status === 0)) return;
     message = error.message;
   }
   slot.replaceChildren(h('p', { class: 'error', role: 'alert' }, message));
+  if (action) slot.append(h('button', { type: 'button', class: 'secondary', onclick: action.run }, action.label));
 }
 
 /** A notice (not an error); `live: false` for one that is the page's content, not news. */

@@ -9,3 +9,15 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 /** The most items one page of a list may ask for with `limit=` (the API's page limit). */
 export const MAX_PAGE_SIZE = 200;
+
+/** A file's caption, in code points (MAX_CAPTION_CHARS in shared/domain/src/media.rs). */
+export const MAX_CAPTION_CHARS = 1024;
+
+const MB = 1024 * 1024;
+/** The largest file WhatsApp takes of each kind (AttachmentKind::max_bytes), and the server's words. */
+export const MAX_FILE_BYTES = {
+  image: [5 * MB, 'Images can be at most 5 MB.'],
+  document: [100 * MB, 'Documents can be at most 100 MB.'],
+  audio: [16 * MB, 'Audio can be at most 16 MB.'],
+  video: [16 * MB, 'Videos can be at most 16 MB.'],
+};
