@@ -6,6 +6,11 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
+# Where cargo puts what it builds (CARGO_TARGET_DIR, if set, moves it); the scripts and
+# the browser tests run the stack's binary from there.
+BUILD := $(or $(CARGO_TARGET_DIR),target)
+export EDUBOT_LOCAL_BIN := $(abspath $(BUILD)/debug/edubot-local)
+
 # Python tools (cfn-lint; cargo-lambda and zig for deploys) live in a venv under target/.
 INFRA_VENV := target/infra-venv
 INFRA_PATH := PATH="$(CURDIR)/$(INFRA_VENV)/bin:$$PATH"
@@ -21,7 +26,7 @@ test: install browser-install lint-infra zip-install
 	$(MAKE) --no-print-directory contract-test
 	cd tests/browser && node --test
 	$(CARGO) build --quiet $(BENCH_PACKAGES)
-	target/debug/edubot-bench --quick --bin-dir target/debug
+	$(BUILD)/debug/edubot-bench --quick --bin-dir $(BUILD)/debug
 
 # The contract test (issue 13): schemathesis fuzzes the local stack with docs/openapi.yaml
 # (valid and invalid inputs, every operation, a signed-in token): no 5xx, and every answer
@@ -48,7 +53,7 @@ bench: install zip-install $(if $(ARM64),$(INFRA_VENV)/bin/cargo-lambda)
 	$(CARGO) build --release --quiet $(BENCH_PACKAGES)
 	$(if $(SPEED),$(CARGO) build --profile release-speed --quiet $(BENCH_FUNCTIONS) -p edubot-bench-floor)
 	$(if $(ARM64),$(INFRA_PATH) CARGO_TARGET_DIR=target/deploy cargo lambda build --release --arm64 $(BENCH_FUNCTIONS))
-	target/release/edubot-bench $(if $(SPEED),--speed-bin-dir target/release-speed)
+	$(BUILD)/release/edubot-bench --bin-dir $(BUILD)/release $(if $(SPEED),--speed-bin-dir $(BUILD)/release-speed)
 
 # The bench zips each binary as Lambda takes it.
 zip-install:
