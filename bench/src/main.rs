@@ -1,5 +1,6 @@
 //! `make bench`: cold start against a hello-world floor, warm handler latency against the
-//! bare DynamoDB calls, a burst through the local stack (and again under faults), the admin
+//! bare DynamoDB calls, a burst through the local stack (and again under faults), users'
+//! files (webhook to stored, and the bot's replies beside them), the admin
 //! API at size, and the deployment size — one run, one machine, interleaved, medians. Prints a table and writes
 //! BENCHMARKS.md with the raw figures in a CSV beside it. `--quick` proves the harness
 //! with tiny sizes (and writes under target/ instead). No goal fails the run.
@@ -9,6 +10,7 @@ mod burst;
 mod coldstart;
 mod counting;
 mod fixture;
+mod media;
 mod scenarios;
 mod size;
 mod soak;
@@ -34,6 +36,8 @@ struct Options {
     burst_size: Option<(usize, usize, usize)>,
     /// The fault soak's users, messages per user, concurrency.
     soak_size: Option<(usize, usize, usize)>,
+    /// The media section's images, 1 MB and 10 MB documents, text users per phase.
+    media_size: Option<media::Size>,
 }
 
 fn numbers(v: &str) -> Result<Vec<usize>, String> {
@@ -61,6 +65,7 @@ fn parse_args() -> Result<Options, String> {
         admin_size: None,
         burst_size: None,
         soak_size: None,
+        media_size: None,
     };
     let mut out_set = false;
     let mut starts_set = false;
@@ -92,11 +97,23 @@ fn parse_args() -> Result<Options, String> {
                 [u, m, c] => o.soak_size = Some((u, m, c)),
                 _ => return Err("--soak-size USERS,MESSAGES_PER_USER,CONCURRENCY".into()),
             },
+            "--media-size" => match numbers(&value()?)?[..] {
+                [images, small_docs, large_docs, texts] => {
+                    o.media_size = Some(media::Size {
+                        images,
+                        small_docs,
+                        large_docs,
+                        texts,
+                    })
+                }
+                _ => return Err("--media-size IMAGES,DOCS_1MB,DOCS_10MB,TEXT_USERS".into()),
+            },
             "-h" | "--help" => {
                 println!(
                     "edubot-bench [--quick] [--bin-dir target/release] [--out-dir bench] [--starts 20]\n\
-                     \t[--only coldstart,sustained,warm,burst,soak,admin,size] [--speed-bin-dir DIR]\n\
-                     \t[--admin-size 5000,40] [--burst-size 200,10,32] [--soak-size 200,10,32]"
+                     \t[--only coldstart,sustained,warm,burst,soak,media,admin,size] [--speed-bin-dir DIR]\n\
+                     \t[--admin-size 5000,40] [--burst-size 200,10,32] [--soak-size 200,10,32]\n\
+                     \t[--media-size 60,40,20,200]"
                 );
                 std::process::exit(0);
             }
@@ -218,6 +235,18 @@ async fn main() {
         let plan = soak::Plan::new(users, per_user, conc);
         sections.push(soak::run(&plan, &mut raw).await);
         timings.push(("fault soak".into(), t.elapsed().as_secs_f64()));
+        done(&o, &sections, &raw, &timings, started);
+    }
+    if wants(&o, "media") {
+        let t = Instant::now();
+        let size = o.media_size.unwrap_or(media::Size::new(o.quick));
+        eprintln!(
+            "edubot-bench: media ({} files beside {} text users, through the local stack)…",
+            size.media(),
+            size.texts
+        );
+        sections.push(media::run(&endpoint, size, &mut raw).await);
+        timings.push(("media".into(), t.elapsed().as_secs_f64()));
         done(&o, &sections, &raw, &timings, started);
     }
     if wants(&o, "admin") {
