@@ -39,8 +39,7 @@ contract-test: install
 
 # `make bench` (issue 7): release builds of every function and of the floor (bench/floor),
 # then cold start, memory, warm latency, a burst, the fault soak, users' files, the admin API
-# at size and sizes; prints a
-# table and writes bench/BENCHMARKS.md and bench/results.csv. `make test` runs it in --quick
+# at size and sizes; prints a table and writes bench/BENCHMARKS.md and bench/results.csv. `make test` runs it in --quick
 # mode (debug builds, tiny sizes, results under target/bench-quick) to prove the harness works.
 # Two comparisons need builds of their own, too slow for every run:
 #   ARM64=1  builds every function for arm64 as a deploy does (cargo lambda, in target/deploy)
