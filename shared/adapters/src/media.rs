@@ -71,20 +71,6 @@ impl MediaClient {
         &self.s3
     }
 
-    /// The bearer token goes only to the Graph API's own host and, for Meta's API, to its
-    /// download host (`*.fbsbx.com`): never to a host a response names otherwise.
-    fn may_send_token_to(&self, url: &url::Url) -> bool {
-        let Some(host) = url.host_str() else {
-            return false;
-        };
-        let graph_host = self.graph_base.host_str().unwrap_or_default();
-        let https_or_same_scheme =
-            url.scheme() == self.graph_base.scheme() || url.scheme() == "https";
-        https_or_same_scheme
-            && (host == graph_host
-                || (graph_host == "graph.facebook.com" && host.ends_with(".fbsbx.com")))
-    }
-
     async fn media_info(&self, media_id: &str) -> Result<MediaInfo, FetchError> {
         let mut url = self.graph_base.clone();
         url.path_segments_mut()
@@ -311,7 +297,7 @@ impl MediaFiles for MediaClient {
         let info = self.media_info(media_id).await?;
         let url = url::Url::parse(&info.url)
             .map_err(|_| transient("bad_response", "WhatsApp's media URL is not a URL"))?;
-        if !self.may_send_token_to(&url) {
+        if !may_send_token_to(&self.graph_base, &url) {
             return Err(transient(
                 "download_host",
                 "WhatsApp's media URL names a host the access token is not sent to",
@@ -426,6 +412,20 @@ impl MediaFiles for MediaClient {
     }
 }
 
+/// The bearer token goes only to the Graph API's own host and, for Meta's API, to its
+/// download host (`*.fbsbx.com`), never over plain HTTP when the API is HTTPS: never to a
+/// host a response names otherwise.
+fn may_send_token_to(graph_base: &url::Url, url: &url::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let graph_host = graph_base.host_str().unwrap_or_default();
+    let same_or_https = url.scheme() == graph_base.scheme() || url.scheme() == "https";
+    same_or_https
+        && (host == graph_host
+            || (graph_host == "graph.facebook.com" && host.ends_with(".fbsbx.com")))
+}
+
 /// Presigning settings for a link valid `valid_for`.
 fn presigning(valid_for: Millis) -> Result<PresigningConfig, StoreError> {
     PresigningConfig::expires_in(std::time::Duration::from_millis(valid_for.max(1) as u64))
@@ -449,4 +449,59 @@ fn s3_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
     e: &aws_sdk_s3::error::SdkError<E, R>,
 ) -> String {
     aws_sdk_s3::error::DisplayErrorContext(e).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> url::Url {
+        url::Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_token_goes_only_to_graph_and_metas_download_host() {
+        let meta = url("https://graph.facebook.com/v23.0");
+        assert!(may_send_token_to(
+            &meta,
+            &url("https://graph.facebook.com/123")
+        ));
+        assert!(may_send_token_to(
+            &meta,
+            &url("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1")
+        ));
+        for elsewhere in [
+            "https://evil.example/x",
+            "https://fbsbx.com.evil.example/x",
+            "http://lookaside.fbsbx.com/x",
+            "https://graph.facebook.com.evil.example/x",
+        ] {
+            assert!(!may_send_token_to(&meta, &url(elsewhere)), "{elsewhere}");
+        }
+        // Locally: the configured base's own host only.
+        let local = url("http://127.0.0.1:3000/simulator/graph");
+        assert!(may_send_token_to(
+            &local,
+            &url("http://127.0.0.1:3000/simulator/media/1")
+        ));
+        assert!(!may_send_token_to(
+            &local,
+            &url("http://lookaside.fbsbx.com/x")
+        ));
+        assert!(!may_send_token_to(&local, &url("http://127.0.0.2/x")));
+    }
+
+    #[test]
+    fn a_download_name_cannot_break_the_header() {
+        let header = attachment_disposition("Fees \"2027\"\r\nX-Evil: 1.pdf");
+        assert!(!header.contains('\r') && !header.contains('\n'), "{header}");
+        assert!(
+            header.starts_with("attachment; filename=\"Fees 2027X-Evil: 1.pdf\""),
+            "{header}"
+        );
+        assert!(
+            header.contains("filename*=UTF-8''Fees%20%222027%22%0D%0AX-Evil%3A%201.pdf"),
+            "{header}"
+        );
+    }
 }
