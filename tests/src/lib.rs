@@ -396,6 +396,10 @@ pub enum MediaScript {
     WrongBytes(u32),
     /// The id is gone (Graph error 100), as after Meta's 7 days.
     Gone,
+    /// The lookup gives no sha256 (the webhook's is all there is to check against).
+    NoChecksumInLookup,
+    /// The lookup says the file is this big.
+    DeclaredSize(u64),
 }
 
 struct StandInMedia {
@@ -450,15 +454,22 @@ fn media_answer(
             use base64::Engine;
             use sha2::Digest;
             let digest = sha2::Sha256::digest(&media.bytes);
-            axum::Json(json!({
+            let mut info = json!({
                 "messaging_product": "whatsapp",
                 "url": format!("http://{addr}/media-download/{id}"),
                 "mime_type": media.mime_type,
                 "sha256": base64::engine::general_purpose::STANDARD.encode(digest),
                 "file_size": media.bytes.len().to_string(),
                 "id": id,
-            }))
-            .into_response()
+            });
+            match media.script {
+                MediaScript::NoChecksumInLookup => {
+                    info.as_object_mut().unwrap().remove("sha256");
+                }
+                MediaScript::DeclaredSize(size) => info["file_size"] = size.into(),
+                _ => {}
+            }
+            axum::Json(info).into_response()
         }
         (MediaScript::WrongBytes(n), true) if *n > 0 => {
             *n -= 1;

@@ -16,6 +16,7 @@ use edubot_e2e::{json_of, now_secs, user_media, Harness, MediaScript, ACCESS_TOK
 use handler_kit::{call, error_code, new_wamid, phone, post, post_webhook, user_says};
 use http::Method;
 use serde_json::json;
+use sha2::Digest;
 
 const USER: &str = "447700900321";
 
@@ -205,6 +206,63 @@ async fn bytes_that_do_not_match_metas_checksum_are_never_stored() {
         MediaStatus::Stored
     );
     assert!(stored_object(&h, &key).await.expect("stored").0 == photo);
+}
+
+#[tokio::test]
+async fn without_a_checksum_in_the_lookup_the_webhooks_is_checked() {
+    let h = Harness::with_media(&[]).await;
+    h.graph.add_media(
+        "5551010",
+        file_of(1000),
+        "image/jpeg",
+        MediaScript::NoChecksumInLookup,
+    );
+    let someone_elses = hex::encode(sha2::Sha256::digest(b"other bytes"));
+    let m = user_sends(
+        &h,
+        "image",
+        json!({"id": "5551010", "mime_type": "image/jpeg", "sha256": someone_elses}),
+    )
+    .await;
+    let media = m.media.clone().expect("media");
+    assert_eq!(media.status, MediaStatus::Pending);
+    assert_eq!(
+        media.error.as_ref().map(|e| e.code.as_str()),
+        Some("sha256_mismatch")
+    );
+    assert!(stored_object(&h, &message_object_key(&m.phone, &m.id))
+        .await
+        .is_none());
+}
+
+#[tokio::test]
+async fn a_file_larger_than_whatsapp_allows_fails_at_once_without_a_download() {
+    let h = Harness::with_media(&[]).await;
+    h.graph.add_media(
+        "5551011",
+        file_of(10),
+        "application/pdf",
+        MediaScript::DeclaredSize(300 * 1024 * 1024),
+    );
+    let m = user_sends(
+        &h,
+        "document",
+        json!({"id": "5551011", "mime_type": "application/pdf"}),
+    )
+    .await;
+    let media = m.media.clone().expect("media");
+    assert_eq!(media.status, MediaStatus::Failed);
+    assert_eq!(
+        media.error.as_ref().map(|e| e.code.as_str()),
+        Some("too_large")
+    );
+    let downloads = h
+        .graph
+        .media_requests()
+        .iter()
+        .filter(|(path, _)| path.starts_with("/media-download/"))
+        .count();
+    assert_eq!(downloads, 0, "nothing downloaded");
 }
 
 #[tokio::test]
@@ -454,6 +512,10 @@ async fn a_file_whatsapp_would_refuse_is_refused_before_anything_is_sent() {
         (
             json!({"filename": "x.pdf", "mime_type": "application/pdf"}),
             "size",
+        ),
+        (
+            json!({"filename": "a.png", "mime_type": "image/png; a=\n", "size": 10}),
+            "printable",
         ),
     ] {
         let (status, refused) = declare(&h, &token, USER, body.clone()).await;

@@ -36,6 +36,22 @@ struct MediaInfo {
     url: String,
     mime_type: Option<String>,
     sha256: Option<String>,
+    /// Bytes, as a number or a string.
+    file_size: Option<serde_json::Value>,
+}
+
+fn file_size_of(value: &serde_json::Value) -> Option<u64> {
+    value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// A file larger than WhatsApp allows is refused for good: downloading it again cannot help.
+fn too_large() -> FetchError {
+    FetchError::Gone(error(
+        "too_large",
+        "The file is larger than WhatsApp allows",
+    ))
 }
 
 fn error(code: &str, title: impl Into<String>) -> MessageError {
@@ -293,8 +309,19 @@ impl MediaFiles for MediaClient {
         &self,
         media_id: &str,
         object_key: &str,
+        webhook_sha256: Option<&str>,
     ) -> Result<StoredFile, FetchError> {
         let info = self.media_info(media_id).await?;
+        // Larger than WhatsApp allows: never ours to keep, so not downloaded at all.
+        if info
+            .file_size
+            .as_ref()
+            .and_then(file_size_of)
+            .is_some_and(|size| size > MAX_FETCH_BYTES)
+        {
+            return Err(too_large());
+        }
+        let expected = info.sha256.as_deref().or(webhook_sha256);
         let url = url::Url::parse(&info.url)
             .map_err(|_| transient("bad_response", "WhatsApp's media URL is not a URL"))?;
         if !may_send_token_to(&self.graph_base, &url) {
@@ -318,12 +345,7 @@ impl MediaFiles for MediaClient {
             ));
         }
         let size = self
-            .store_checked(
-                response,
-                object_key,
-                info.mime_type.as_deref(),
-                info.sha256.as_deref(),
-            )
+            .store_checked(response, object_key, info.mime_type.as_deref(), expected)
             .await?;
         Ok(StoredFile {
             size,
@@ -421,9 +443,10 @@ fn may_send_token_to(graph_base: &url::Url, url: &url::Url) -> bool {
     };
     let graph_host = graph_base.host_str().unwrap_or_default();
     let same_or_https = url.scheme() == graph_base.scheme() || url.scheme() == "https";
+    let graph_itself =
+        host == graph_host && url.port_or_known_default() == graph_base.port_or_known_default();
     same_or_https
-        && (host == graph_host
-            || (graph_host == "graph.facebook.com" && host.ends_with(".fbsbx.com")))
+        && (graph_itself || (graph_host == "graph.facebook.com" && host.ends_with(".fbsbx.com")))
 }
 
 /// Presigning settings for a link valid `valid_for`.
@@ -489,6 +512,10 @@ mod tests {
             &url("http://lookaside.fbsbx.com/x")
         ));
         assert!(!may_send_token_to(&local, &url("http://127.0.0.2/x")));
+        assert!(
+            !may_send_token_to(&local, &url("http://127.0.0.1:4000/x")),
+            "another port"
+        );
     }
 
     #[test]

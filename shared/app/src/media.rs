@@ -44,7 +44,11 @@ pub async fn fetch_media(
     media.attempts += 1;
     let key = message_object_key(phone, id);
     let settings = ctx.settings();
-    let (outcome, retry_at) = match ctx.media().fetch_into_store(&media_id, &key).await {
+    let fetched = ctx
+        .media()
+        .fetch_into_store(&media_id, &key, media.sha256.as_deref())
+        .await;
+    let (outcome, retry_at) = match fetched {
         Ok(file) => {
             media.status = MediaStatus::Stored;
             media.size = Some(file.size);

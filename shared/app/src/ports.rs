@@ -363,11 +363,13 @@ pub struct StoredFile {
 /// The media bucket, and WhatsApp's media endpoints that fill it.
 pub trait MediaFiles: Sync {
     /// Looks `media_id` up, downloads it and stores it under `object_key` only if it
-    /// matches the checksum Meta gives (bytes that do not match are never stored).
+    /// matches the checksum Meta gives — the lookup's, else `webhook_sha256` (bytes that do
+    /// not match are never stored).
     fn fetch_into_store(
         &self,
         media_id: &str,
         object_key: &str,
+        webhook_sha256: Option<&str>,
     ) -> impl Future<Output = Result<StoredFile, FetchError>> + Send;
 
     /// A link that uploads the object with one PUT for `valid_for`, which must carry

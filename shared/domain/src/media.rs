@@ -173,6 +173,10 @@ const DOCUMENT_TYPES: [&str; 8] = [
 /// What WhatsApp takes a file of this type as, or why it refuses it. Parameters other than
 /// OGG's codec are ignored (`text/plain; charset=utf-8` is plain text).
 pub fn attachment_kind(mime_type: &str) -> Result<AttachmentKind, &'static str> {
+    // It becomes a header (the upload's Content-Type): printable ASCII only.
+    if !mime_type.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return Err("mime_type must be printable ASCII, like application/pdf.");
+    }
     let lower = mime_type.trim().to_ascii_lowercase();
     let (essence, parameters) = lower.split_once(';').unwrap_or((lower.as_str(), ""));
     let essence = essence.trim();
@@ -286,6 +290,8 @@ mod tests {
             Ok(AttachmentKind::Audio)
         );
         assert!(check_attachment("audio/ogg", 10, None).is_err());
+        assert!(check_attachment("image/png; a=\n", 10, None).is_err());
+        assert!(check_attachment("image/png; a=\u{1}", 10, None).is_err());
         assert!(check_attachment("audio/mpeg", 10, Some("no")).is_err());
         assert_eq!(
             check_attachment("video/3gpp", 16 * MB, Some("clip")),
