@@ -64,7 +64,8 @@ STORE_CALLS = {
     "list-conversations": ["admin_access", "list_conversations"],
     "get-messages": ["admin_access", "get_conversation", "messages_page", "enquiries"],
     "send-message": [
-        "admin_access", "count_use", "get_conversation", "get_attachment", "commit_with",
+        "admin_access", "count_use", "get_conversation", "get_attachment", "take_attachment",
+        "commit_with",
         "mark_sent", "mark_failed", "mark_retry",
     ],
     "end-chat": [

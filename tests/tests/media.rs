@@ -485,6 +485,21 @@ async fn an_admin_attaches_a_pdf_that_reaches_whatsapp_byte_exact_by_a_link() {
     assert!(bytes == pdf);
     let (status, link) = media_link(&h, Some(&token), id).await;
     assert_eq!(status, 200, "{link}");
+    // Sent once: a second click finds it taken, and the user gets one copy.
+    let (status, _) = send_file(
+        &h,
+        &token,
+        json!({"attachment_id": declared["attachment_id"]}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let documents = h
+        .graph
+        .sends_to(USER)
+        .into_iter()
+        .filter(|s| s.body["type"] == "document")
+        .count();
+    assert_eq!(documents, 1);
 }
 
 #[tokio::test]

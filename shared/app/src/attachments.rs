@@ -97,6 +97,12 @@ pub async fn file_reply(
         .unwrap_or_else(|| attachment.mime_type.clone());
     let caption = caption.map(str::trim).filter(|c| !c.is_empty());
     let kind = check_attachment(&mime_type, uploaded.size, caption).map_err(AppError::invalid)?;
+    // One send per attachment: the second of two clicks finds it taken.
+    if !ctx.store().take_attachment(phone, attachment_id).await? {
+        return Err(AppError::not_found(
+            "No attachment with this id in the conversation (it was sent already).",
+        ));
+    }
     let body = OutboundBody::Media {
         kind,
         object_key: String::new(),

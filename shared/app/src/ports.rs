@@ -292,6 +292,13 @@ pub trait AttachmentStore: Sync {
         phone: &Phone,
         id: &str,
     ) -> impl Future<Output = Result<Option<Attachment>, StoreError>> + Send;
+    /// Takes the attachment for one send: gone afterwards, so a second send of it (a double
+    /// click, a retried request) finds nothing. False when someone else took it first.
+    fn take_attachment(
+        &self,
+        phone: &Phone,
+        id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// All the storage the use cases reach.

@@ -44,4 +44,16 @@ impl AttachmentStore for Store {
                 .ok_or_else(|| StoreError::Corrupt("an attachment without a valid phone".into())),
         }
     }
+
+    async fn take_attachment(&self, phone: &Phone, id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(phone), attachment_sk(id))))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        Ok(conditional(result)?.is_some())
+    }
 }
