@@ -81,8 +81,9 @@ STORE_CALLS = {
         "conversations_in_support", "get_conversation", "get_activation_code", "commit_with",
         "due_sends", "claim_send", "unprocessed_anywhere", "unprocessed_messages",
         "mark_sent", "mark_failed", "mark_retry", "due_media_fetches", "get_message", "record_media",
+        "lease_media_fetch",
     ],
-    "desk-events": ["get_message", "record_media"],
+    "desk-events": ["get_message", "lease_media_fetch", "record_media"],
     "get-media": ["admin_access", "get_message"],
     "create-attachment": ["admin_access", "get_conversation", "put_attachment"],
 }

@@ -266,6 +266,48 @@ async fn a_file_larger_than_whatsapp_allows_fails_at_once_without_a_download() {
 }
 
 #[tokio::test]
+async fn two_fetchers_at_once_download_a_file_once() {
+    let h = Harness::with_media(&[]).await;
+    h.graph.add_media(
+        "5551012",
+        file_of(300 * 1024),
+        "image/jpeg",
+        MediaScript::Serve,
+    );
+    let payload = user_media(
+        USER,
+        &new_wamid(),
+        now_secs(),
+        "image",
+        json!({"id": "5551012", "mime_type": "image/jpeg"}),
+    );
+    assert_eq!(post_webhook(&h, &payload).await, 200);
+    let m = latest_message(&h).await;
+    // The stream's fetcher and a scheduled retry, at the same moment.
+    let (a, b) = futures_util::future::join(
+        edubot_app::media::fetch_media(&h.ctx, &m.phone, &m.id, now_ms()),
+        edubot_app::media::fetch_media(&h.ctx, &m.phone, &m.id, now_ms()),
+    )
+    .await;
+    let stored = [a.unwrap(), b.unwrap()]
+        .iter()
+        .filter(|f| matches!(f, edubot_app::media::Fetched::Stored(_)))
+        .count();
+    assert_eq!(stored, 1);
+    let lookups = h
+        .graph
+        .media_requests()
+        .iter()
+        .filter(|(path, _)| !path.starts_with("/media-download/"))
+        .count();
+    assert_eq!(lookups, 1, "one fetcher held the lease");
+    assert_eq!(
+        message(&h, &m.id).await.media.unwrap().status,
+        MediaStatus::Stored
+    );
+}
+
+#[tokio::test]
 async fn a_file_meta_no_longer_has_fails_at_once_and_is_not_retried() {
     let h = Harness::with_media(&[]).await;
     h.graph

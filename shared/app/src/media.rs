@@ -23,9 +23,14 @@ pub enum Fetched {
     Nothing,
 }
 
+/// How long one fetcher holds a file's fetch: the longest a download may take (the media
+/// client's 4-minute timeout) and a margin.
+pub const FETCH_LEASE: Millis = 5 * MINUTE;
+
 /// Fetches the file of message `id` of `phone` into the media bucket and records the
-/// outcome. Safe to run twice at once: both would store the same bytes under the same key,
-/// and only the first record of the outcome is kept.
+/// outcome. The fetch is leased first, so two fetchers (the stream's and a scheduled
+/// retry) never download one file at once; and the record is conditional on the file
+/// still being pending, so an outcome is never recorded twice.
 pub async fn fetch_media(
     ctx: &impl Ports,
     phone: &Phone,
@@ -41,6 +46,13 @@ pub async fn fetch_media(
     let Some(media_id) = media.media_id.clone() else {
         return Ok(Fetched::Nothing);
     };
+    if !ctx
+        .store()
+        .lease_media_fetch(phone, id, now, now + FETCH_LEASE)
+        .await?
+    {
+        return Ok(Fetched::Nothing);
+    }
     media.attempts += 1;
     let key = message_object_key(phone, id);
     let settings = ctx.settings();

@@ -271,6 +271,16 @@ pub trait MediaStore: Sync {
         retry_at: Option<Millis>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Takes the fetch of a message's file until `until`, while it is pending and no one
+    /// else holds it (so two fetchers never download one file at once); false otherwise.
+    fn lease_media_fetch(
+        &self,
+        phone: &Phone,
+        message_id: &str,
+        now: Millis,
+        until: Millis,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Messages whose file's next fetch is due, oldest first: (phone, message id).
     fn due_media_fetches(
         &self,

@@ -31,15 +31,47 @@ impl MediaStore for Store {
         let update = match retry_at {
             Some(at) => update
                 .update_expression(
-                    "SET media = :media, gsi_pending_pk = :p, gsi_pending_sk = :next",
+                    "SET media = :media, gsi_pending_pk = :p, gsi_pending_sk = :next \
+                     REMOVE media_lease_until",
                 )
                 .expression_attribute_values(":p", s(MEDIA_FETCH))
                 .expression_attribute_values(":next", s(pending_sk(at, phone, message_id))),
-            None => {
-                update.update_expression("SET media = :media REMOVE gsi_pending_pk, gsi_pending_sk")
-            }
+            None => update.update_expression(
+                "SET media = :media REMOVE gsi_pending_pk, gsi_pending_sk, media_lease_until",
+            ),
         };
         Ok(conditional(update.send().await)?.is_some())
+    }
+
+    async fn lease_media_fetch(
+        &self,
+        phone: &Phone,
+        message_id: &str,
+        now: Millis,
+        until: Millis,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(phone), message_sk(message_id))))
+            // Rescheduled past the lease: if this fetcher dies, a later check takes it up.
+            .update_expression(
+                "SET media_lease_until = :until, gsi_pending_pk = :p, gsi_pending_sk = :next",
+            )
+            .condition_expression(
+                "media.#status = :pending \
+                 AND (attribute_not_exists(media_lease_until) OR media_lease_until < :now)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":p", s(MEDIA_FETCH))
+            .expression_attribute_values(":next", s(pending_sk(until, phone, message_id)))
+            .send()
+            .await;
+        Ok(conditional(result)?.is_some())
     }
 
     async fn due_media_fetches(
