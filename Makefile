@@ -77,7 +77,7 @@ infra/local/.venv/.installed: infra/local/requirements.txt
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
 	rm -rf infra/local/.venv
 	python3 -m venv infra/local/.venv
-	infra/local/.venv/bin/pip install --quiet --disable-pip-version-check -r infra/local/requirements.txt
+	infra/local/.venv/bin/pip install --quiet --disable-pip-version-check --no-compile -r infra/local/requirements.txt
 	@touch $@
 
 # The admin page's browser tests: Debian's Chromium (with an emoji font, so the page's 💬

@@ -211,19 +211,25 @@ impl LocalStack {
         if settings.s3_endpoint.is_none() {
             object_store::python()?;
         }
-        let dynamodb = match &settings.dynamodb_endpoint {
-            Some(_) => None,
-            None => Some(
-                DynamoDbLocal::start(
-                    settings
-                        .data_dir
-                        .as_ref()
-                        .map(|d| d.join("dynamodb"))
-                        .as_deref(),
-                )
-                .await?,
-            ),
-        };
+        // The two servers start side by side: a first `make run` waits for the slower only.
+        let dynamodb_dir = settings.data_dir.as_ref().map(|d| d.join("dynamodb"));
+        let (dynamodb, object_store) = tokio::join!(
+            async {
+                match &settings.dynamodb_endpoint {
+                    Some(_) => Ok(None),
+                    None => DynamoDbLocal::start(dynamodb_dir.as_deref())
+                        .await
+                        .map(Some),
+                }
+            },
+            async {
+                match &settings.s3_endpoint {
+                    Some(_) => Ok(None),
+                    None => ObjectStore::start().await.map(Some),
+                }
+            },
+        );
+        let (dynamodb, object_store) = (dynamodb?, object_store?);
         let endpoint = settings
             .dynamodb_endpoint
             .clone()
@@ -233,10 +239,6 @@ impl LocalStack {
         schema::create_table(&client, &config.table_name).await?;
         let context = Arc::new(AppContext::new(config.clone(), client.clone()));
 
-        let object_store = match &settings.s3_endpoint {
-            Some(_) => None,
-            None => Some(ObjectStore::start().await?),
-        };
         let s3_endpoint = settings
             .s3_endpoint
             .clone()
