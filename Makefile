@@ -15,10 +15,15 @@ export EDUBOT_LOCAL_BIN := $(abspath $(BUILD)/debug/edubot-local)
 INFRA_VENV := target/infra-venv
 INFRA_PATH := PATH="$(CURDIR)/$(INFRA_VENV)/bin:$$PATH"
 
-.PHONY: run test install zip-install browser-install reset fmt lint lint-infra deploy destroy secrets admin bench contract-test
+.PHONY: run local-build test install zip-install browser-install reset fmt lint lint-infra deploy destroy secrets admin bench contract-test
 
-run: install
-	$(CARGO) run --quiet -p edubot-local --bin edubot-local
+# What it installs and the build go side by side: a first run waits for the slower only.
+run:
+	@$(MAKE) --no-print-directory -j2 install local-build
+	$(EDUBOT_LOCAL_BIN)
+
+local-build:
+	$(CARGO) build --quiet -p edubot-local --bin edubot-local
 
 test: install browser-install lint-infra zip-install
 	$(CARGO) test --workspace --no-fail-fast
