@@ -79,20 +79,8 @@ impl MediaStore for Store {
         now: Millis,
         limit: i32,
     ) -> Result<Vec<(Phone, String)>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index::PENDING)
-            .key_condition_expression("gsi_pending_pk = :p AND gsi_pending_sk < :due")
-            .expression_attribute_values(":p", s(MEDIA_FETCH))
-            .expression_attribute_values(":due", s(format!("{now:013}~")))
-            .limit(limit)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        out.items
-            .unwrap_or_default()
+        self.due_in_schedule(MEDIA_FETCH, now, limit)
+            .await?
             .into_iter()
             .map(|item| {
                 let text = |name: &str| match item.get(name) {

@@ -294,6 +294,29 @@ impl Store {
 
     // ---- conversations -------------------------------------------------------------------
 
+    /// The entries of `partition` of the schedule index `gsi_pending` (sends to retry,
+    /// files to fetch) due by `now`, oldest first: one Query.
+    async fn due_in_schedule(
+        &self,
+        partition: &str,
+        now: Millis,
+        limit: i32,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index::PENDING)
+            .key_condition_expression("gsi_pending_pk = :p AND gsi_pending_sk < :due")
+            .expression_attribute_values(":p", s(partition))
+            .expression_attribute_values(":due", s(format!("{now:013}~")))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(out.items.unwrap_or_default())
+    }
+
     // ---- messages ------------------------------------------------------------------------
 
     /// One page of a conversation's history, oldest first (one Query). Without `before`

@@ -125,20 +125,8 @@ impl OutboxStore for Store {
 
     /// Pending sends whose next attempt is due (one Query on the sparse pending index).
     async fn due_sends(&self, now: Millis, limit: i32) -> Result<Vec<DueSend>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index::PENDING)
-            .key_condition_expression("gsi_pending_pk = :p AND gsi_pending_sk < :due")
-            .expression_attribute_values(":p", s(PENDING))
-            .expression_attribute_values(":due", s(format!("{now:013}~")))
-            .limit(limit)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        out.items
-            .unwrap_or_default()
+        self.due_in_schedule(PENDING, now, limit)
+            .await?
             .into_iter()
             .map(|item| {
                 let pending_sk = match item.get("gsi_pending_sk") {
