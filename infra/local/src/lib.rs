@@ -54,6 +54,11 @@ pub fn default_env(port: u16) -> HashMap<&'static str, String> {
         ),
         ("ADMIN_USERNAME", "admin".to_owned()),
         ("MEDIA_BUCKET", "edubot-local-media".to_owned()),
+        ("WHATSAPP_BUSINESS_ACCOUNT_ID", "100000000000002".to_owned()),
+        (
+            "SUPPORT_FEEDBACK_TEMPLATE",
+            "feedback_rating:en_US".to_owned(),
+        ),
     ])
 }
 
@@ -205,6 +210,7 @@ impl LocalStack {
             admin_tokens: true,
             media: true,
             media_fetch: true,
+            templates: true,
         };
         let config = Config::from_lookup(all, lookup).map_err(|e| e.to_string())?;
 
