@@ -62,11 +62,6 @@ pub fn default_env(port: u16) -> HashMap<&'static str, String> {
         ),
         ("ADMIN_USERNAME", "admin".to_owned()),
         ("MEDIA_BUCKET", "edubot-local-media".to_owned()),
-        ("WHATSAPP_BUSINESS_ACCOUNT_ID", "100000000000002".to_owned()),
-        (
-            "SUPPORT_FEEDBACK_TEMPLATE",
-            "feedback_rating:en_US".to_owned(),
-        ),
     ])
 }
 
