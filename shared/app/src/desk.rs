@@ -351,14 +351,9 @@ pub async fn end_chat_support(
     phone: &Phone,
     now: Millis,
 ) -> Result<Conversation, AppError> {
-    // Outside the window the rating question can only be a template (looked up once,
-    // before the commit: a Graph call inside the retry loop would repeat on conflicts).
-    let before = conversation_or_404(ctx, phone).await?;
-    let feedback = if before.is_chat_support() && !before.window_open(now) {
-        Some(feedback_question(ctx, phone, now).await)
-    } else {
-        None
-    };
+    // Outside the window the rating question can only be a template: looked up on the
+    // first attempt that needs it and kept, so a conflict retry never calls Meta again.
+    let feedback: std::sync::Mutex<Option<Result<Message, String>>> = Default::default();
     let feedback = &feedback;
     let (next, messages) = retry_on_conflict(move || async move {
         let current = conversation_or_404(ctx, phone).await?;
@@ -390,13 +385,22 @@ pub async fn end_chat_support(
                 messages.push(m);
             }
         } else {
-            match feedback {
-                Some(Ok(question)) => {
+            let known = feedback.lock().expect("feedback lock").clone();
+            let asked = match known {
+                Some(asked) => asked,
+                None => {
+                    let asked = feedback_question(ctx, phone, now).await;
+                    *feedback.lock().expect("feedback lock") = Some(asked.clone());
+                    asked
+                }
+            };
+            match asked {
+                Ok(question) => {
                     next.state = ConversationState::SupportFeedback;
                     next.touch(now, question.text.as_deref().unwrap_or_default());
-                    messages.push(question.clone());
+                    messages.push(question);
                 }
-                Some(Err(why)) => {
+                Err(why) => {
                     next.state = ConversationState::MainMenu;
                     messages.push(Message::system_note(
                         phone.clone(),
@@ -407,8 +411,6 @@ pub async fn end_chat_support(
                         now,
                     ));
                 }
-                // Read before the chat left support (someone else ended it): nothing to ask.
-                None => next.state = ConversationState::MainMenu,
             }
         }
         match ctx.store().commit(&next, None, &messages, now).await {
