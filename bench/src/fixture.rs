@@ -29,6 +29,9 @@ pub fn all_needs() -> Needs {
         media: false,
         media_fetch: false,
         templates: true,
+        push: false,
+        media_hand_off: false,
+        websocket_url: false,
     }
 }
 

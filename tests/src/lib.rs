@@ -135,6 +135,9 @@ impl Harness {
             media: false,
             media_fetch: false,
             templates: true,
+            push: false,
+            media_hand_off: false,
+            websocket_url: false,
         };
         let config = Config::from_lookup(all, |k| env.get(k).cloned()).expect("test config");
         let ctx = AppContext::new(config, client);

@@ -1,30 +1,16 @@
-//! The table's second stream reader, shared by whatever reacts to desk changes (DESIGN §12:
-//! AWS advises at most two readers per shard; the inbound processor is the other). Today it
-//! fetches the file of each new inbound media message into the media bucket, off the
-//! webhook's path and beside the bot's reply (docs/media.md).
+//! Fetches the file of each new inbound media message into the media bucket, off the
+//! webhook's path and beside the bot's reply (docs/media.md). Its events are the stream
+//! records of those messages, handed over by `push` (the stream's second reader) with an
+//! asynchronous invoke: AWS advises at most two readers per shard, and a download of up to
+//! 100 MB must never hold up the desk's real-time events (docs/realtime.md).
 
-use std::collections::HashMap;
-
-use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use edubot_adapters::model::{Direction, Message};
-use edubot_adapters::store::message_from_item;
+use edubot_adapters::stream::inserted_media_message;
 use edubot_adapters::time::now_ms;
 use edubot_adapters::AppContext;
 use edubot_app::media::fetch_media;
 use futures_util::future::join_all;
-
-/// The message a record inserted, if it is an inbound one whose file is still to be
-/// fetched (the filter the event source mapping applies in AWS, applied again here).
-pub fn inserted_media_message(record: &EventRecord) -> Option<Message> {
-    if record.event_name != "INSERT" {
-        return None;
-    }
-    let item: HashMap<_, _> = record.change.new_image.clone().into();
-    let message = message_from_item(item).ok()?;
-    let pending = message.media.as_ref().is_some_and(|m| m.is_pending());
-    (message.direction == Direction::Inbound && pending).then_some(message)
-}
 
 /// Fetches each record's file, side by side. A fetch that fails is recorded on its message
 /// and left to the scheduled checks' backoff; only a failure to read or record (storage)

@@ -5,6 +5,8 @@ edubot_adapters::event_function_main!(
         whatsapp_send: true,
         media: true,
         media_fetch: true,
+        // Closing a revoked admin's WebSocket connections.
+        push: true,
         ..Needs::default()
     },
     scheduled_checks::handle

@@ -30,6 +30,7 @@ pub enum Function {
     SendTemplate,
     MarkRead,
     Typing,
+    WsTicket,
 }
 
 /// The HTTP API's routes, as the CloudFormation template declares them.
@@ -94,6 +95,7 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
         "/api/admin/conversations/{phone}/typing",
         Function::Typing,
     ),
+    ("POST", "/api/admin/ws-ticket", Function::WsTicket),
 ];
 
 /// A matched route: the function, its route key and the path parameters.
@@ -255,6 +257,7 @@ pub async fn dispatch(
         Function::SendTemplate => send_template::handle(ctx, request).await,
         Function::MarkRead => mark_read::handle(ctx, request).await,
         Function::Typing => typing::handle(ctx, request).await,
+        Function::WsTicket => ws_ticket::handle(ctx, request).await,
     }
 }
 

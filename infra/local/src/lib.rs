@@ -13,6 +13,7 @@ pub mod static_site;
 pub mod stream;
 pub mod user_files;
 pub mod watched;
+pub mod websocket;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -62,6 +63,10 @@ pub fn default_env(port: u16) -> HashMap<&'static str, String> {
         ),
         ("ADMIN_USERNAME", "admin".to_owned()),
         ("MEDIA_BUCKET", "edubot-local-media".to_owned()),
+        // The WebSocket API, its management API and Lambda's invoke API: this server.
+        ("WEBSOCKET_URL", format!("ws://127.0.0.1:{port}/ws")),
+        ("WEBSOCKET_CALLBACK_URL", format!("http://127.0.0.1:{port}")),
+        ("DESK_EVENTS_FUNCTION", "desk-events".to_owned()),
     ])
 }
 
@@ -82,6 +87,19 @@ pub fn project_root() -> PathBuf {
 }
 
 /// A DynamoDB client for DynamoDB Local: fixed credentials and region, no lookups.
+/// The SDK settings of the local stand-ins: a region and placeholder credentials (nothing
+/// local checks them), our HTTP client.
+pub fn local_sdk_config() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(edubot_adapters::aws::http_client())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            Credentials::new("local", "local", None, None, "edubot-local"),
+        ))
+        .build()
+}
+
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -177,6 +195,8 @@ pub struct LocalStack {
     /// its record of what reached each user, and its fault injection for the bench.
     pub simulator: Arc<simulator::Simulator>,
     tasks: Vec<JoinHandle<()>>,
+    /// The open WebSockets of the stand-in WebSocket API.
+    pub sockets: Arc<websocket::Sockets>,
     _dynamodb: Option<DynamoDbLocal>,
     _object_store: Option<ObjectStore>,
 }
@@ -214,6 +234,9 @@ impl LocalStack {
             media: true,
             media_fetch: true,
             templates: true,
+            push: true,
+            media_hand_off: true,
+            websocket_url: true,
         };
         let config = Config::from_lookup(all, lookup).map_err(|e| e.to_string())?;
 
@@ -260,6 +283,8 @@ impl LocalStack {
         ];
         object_store::create_bucket(&s3, &config.media_bucket, &page_origins).await?;
         context.use_s3(s3);
+        context.use_realtime(&local_sdk_config(), Some(&format!("http://{addr}")));
+        let sockets = Arc::new(websocket::Sockets::default());
         let csp: Arc<str> = static_site::content_security_policy(&s3_endpoint).into();
 
         let admin_username = lookup("ADMIN_USERNAME").unwrap_or_else(|| "admin".into());
@@ -267,10 +292,7 @@ impl LocalStack {
             ensure_admin(&context, &admin_username, lookup("ADMIN_PASSWORD")).await?;
 
         let mut tasks = Vec::new();
-        for mapping in [
-            stream::Mapping::InboundProcessor,
-            stream::Mapping::DeskEvents,
-        ] {
+        for mapping in [stream::Mapping::InboundProcessor, stream::Mapping::Push] {
             let poller = stream::StreamPoller::new(
                 mapping,
                 streams_client(&endpoint),
@@ -309,6 +331,7 @@ impl LocalStack {
         };
         let app = Router::new()
             .merge(simulator.router())
+            .merge(websocket::router(context.clone(), sockets.clone()))
             .merge(static_site::simulator_router(csp))
             .fallback_service(
                 Router::new()
@@ -328,6 +351,7 @@ impl LocalStack {
         }));
         Ok(LocalStack {
             addr,
+            sockets,
             context,
             generated_admin_password,
             admin_username,

@@ -68,15 +68,7 @@ impl ObjectStore {
 
 /// An S3 client for the local server: fixed credentials and region, path-style addresses.
 pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let config = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .http_client(edubot_adapters::aws::http_client())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
-            aws_sdk_s3::config::Credentials::new("local", "local", None, None, "edubot-local"),
-        ))
-        .build();
-    edubot_adapters::aws::s3_client_with(&config, Some(endpoint.to_owned()))
+    edubot_adapters::aws::s3_client_with(&crate::local_sdk_config(), Some(endpoint.to_owned()))
 }
 
 /// Creates the media bucket (if it is not there) with the deployed bucket's CORS rule: the

@@ -17,18 +17,18 @@ use serde::{Deserialize, Serialize};
 
 /// Records read per GetRecords call (Lambda's default for DynamoDB streams).
 const READ_LIMIT: i32 = 100;
-/// The deployed mappings' BatchSize (wiring.yaml, InboundStream and DeskEventsStream;
+/// The deployed mappings' BatchSize (wiring.yaml, InboundStream and PushStream;
 /// infra/check_infra.py holds them equal): the filtered records arrive in batches this big.
 pub const BATCH_SIZE: usize = 10;
-pub const DESK_EVENTS_BATCH_SIZE: usize = 5;
+pub const PUSH_BATCH_SIZE: usize = 100;
 
 /// The table's stream readers (event source mappings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mapping {
     /// New inbound messages, to the inbound processor.
     InboundProcessor,
-    /// Desk changes (new inbound media messages), to desk-events.
-    DeskEvents,
+    /// Desk changes (new and changed messages and conversations), to push.
+    Push,
 }
 
 impl Mapping {
@@ -36,14 +36,14 @@ impl Mapping {
     fn checkpoint_name(self) -> &'static str {
         match self {
             Mapping::InboundProcessor => "stream-position.json",
-            Mapping::DeskEvents => "stream-position-desk-events.json",
+            Mapping::Push => "stream-position-push.json",
         }
     }
 
     fn batch_size(self) -> usize {
         match self {
             Mapping::InboundProcessor => BATCH_SIZE,
-            Mapping::DeskEvents => DESK_EVENTS_BATCH_SIZE,
+            Mapping::Push => PUSH_BATCH_SIZE,
         }
     }
 
@@ -53,7 +53,7 @@ impl Mapping {
             Mapping::InboundProcessor => {
                 inbound_processor::inserted_inbound_message(record).is_some()
             }
-            Mapping::DeskEvents => desk_events::inserted_media_message(record).is_some(),
+            Mapping::Push => edubot_adapters::stream::desk_event(record).is_some(),
         }
     }
 
@@ -61,7 +61,7 @@ impl Mapping {
     async fn handle(self, ctx: &AppContext, event: Event) -> bool {
         let response = match self {
             Mapping::InboundProcessor => inbound_processor::handle(ctx, event).await,
-            Mapping::DeskEvents => desk_events::handle(ctx, event).await,
+            Mapping::Push => push::handle(ctx, event).await,
         };
         response.batch_item_failures.is_empty()
     }

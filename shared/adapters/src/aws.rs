@@ -39,7 +39,7 @@ fn env(name: &str) -> Option<String> {
 /// Lambda puts the region and the function's credentials in the environment: taken straight
 /// from there, a cold start runs none of aws-config's provider chains (profile files,
 /// IMDS, SSO…). Anywhere else — an engineer running `edubot-admin` — the full chain applies.
-async fn sdk_config() -> aws_config::SdkConfig {
+pub async fn sdk_config() -> aws_config::SdkConfig {
     if let (Some(region), Some(key), Some(secret)) = (
         env("AWS_REGION"),
         env("AWS_ACCESS_KEY_ID"),

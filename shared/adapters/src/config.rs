@@ -47,6 +47,13 @@ pub struct Config {
     pub media_bucket: String,
     /// The WhatsApp Business Account whose templates the desk sends (empty where unused).
     pub whatsapp_business_account_id: String,
+    /// Where the page opens its WebSocket (`wss://…` in AWS; empty where unused).
+    pub websocket_url: String,
+    /// The WebSocket API's management address, `https://{api}.execute-api.{region}.amazonaws.com/{stage}`
+    /// (empty where unused).
+    pub websocket_callback_url: String,
+    /// The function a user's new file is handed to (`desk-events`; empty where unused).
+    pub desk_events_function: String,
     /// The desk's settings, as the use cases read them.
     pub settings: Settings,
     /// Graph API request timeout.
@@ -68,6 +75,12 @@ pub struct Needs {
     pub admin_tokens: bool,
     /// Listing the account's message templates (`WHATSAPP_BUSINESS_ACCOUNT_ID`).
     pub templates: bool,
+    /// Posting to the page's WebSocket connections (`WEBSOCKET_CALLBACK_URL`).
+    pub push: bool,
+    /// Handing users' new files to desk-events (`DESK_EVENTS_FUNCTION`).
+    pub media_hand_off: bool,
+    /// Telling the page where its WebSocket is (`WEBSOCKET_URL`).
+    pub websocket_url: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +174,9 @@ impl Config {
                 "WHATSAPP_BUSINESS_ACCOUNT_ID",
                 needs.templates,
             )?,
+            websocket_url: required("WEBSOCKET_URL", needs.websocket_url)?,
+            websocket_callback_url: required("WEBSOCKET_CALLBACK_URL", needs.push)?,
+            desk_events_function: required("DESK_EVENTS_FUNCTION", needs.media_hand_off)?,
             origin_verify_secret: Secret(required("ORIGIN_VERIFY_SECRET", false)?),
             settings: Settings {
                 support_sla: seconds("SUPPORT_SLA_SECONDS", 300)?,

@@ -11,6 +11,7 @@ use edubot_domain::time::Millis;
 
 use crate::config::{Config, ConfigError, Needs};
 use crate::media::MediaClient;
+use crate::realtime::{ConnectionsClient, Invoker};
 use crate::store::Store;
 use crate::whatsapp::WhatsAppClient;
 
@@ -21,6 +22,8 @@ pub struct AppContext {
     whatsapp: OnceLock<WhatsAppClient>,
     tokens: OnceLock<TokenService>,
     media: OnceLock<MediaClient>,
+    pusher: OnceLock<ConnectionsClient>,
+    invoker: OnceLock<Invoker>,
 }
 
 impl AppContext {
@@ -39,6 +42,9 @@ impl AppContext {
         if needs.media {
             ctx.use_s3(crate::aws::s3_client().await);
         }
+        if needs.push || needs.media_hand_off {
+            ctx.use_realtime(&crate::aws::sdk_config().await, None);
+        }
         Ok(ctx)
     }
 
@@ -54,6 +60,8 @@ impl AppContext {
             whatsapp: OnceLock::new(),
             tokens: OnceLock::new(),
             media: OnceLock::new(),
+            pusher: OnceLock::new(),
+            invoker: OnceLock::new(),
             config,
         }
     }
@@ -78,6 +86,26 @@ impl AppContext {
         ));
     }
 
+    /// Gives the context its WebSocket management client (at `WEBSOCKET_CALLBACK_URL`) and
+    /// its Lambda client: the functions that push get them at cold start, the local stack
+    /// with its own endpoints.
+    pub fn use_realtime(&self, config: &aws_config::SdkConfig, lambda_endpoint: Option<&str>) {
+        if !self.config.websocket_callback_url.is_empty() {
+            let _ = self.pusher.set(ConnectionsClient::new(
+                config,
+                &self.config.websocket_callback_url,
+            ));
+        }
+        let _ = self.invoker.set(Invoker::new(config, lambda_endpoint));
+    }
+
+    /// Hands work to another function (a user's new file to desk-events).
+    pub fn invoker(&self) -> &Invoker {
+        self.invoker
+            .get()
+            .expect("a function that hands work on is built with Needs::media_hand_off")
+    }
+
     /// The media bucket and WhatsApp's media endpoints.
     pub fn media(&self) -> &MediaClient {
         self.media
@@ -100,6 +128,7 @@ impl Ports for AppContext {
     type Store = Store;
     type Messenger = WhatsAppClient;
     type Media = MediaClient;
+    type Pusher = ConnectionsClient;
     fn store(&self) -> &Store {
         &self.store
     }
@@ -108,6 +137,11 @@ impl Ports for AppContext {
     }
     fn media(&self) -> &MediaClient {
         AppContext::media(self)
+    }
+    fn pusher(&self) -> &ConnectionsClient {
+        self.pusher
+            .get()
+            .expect("a function that pushes is built with Needs::push (WEBSOCKET_CALLBACK_URL)")
     }
     fn settings(&self) -> &Settings {
         &self.config.settings

@@ -233,6 +233,15 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The admin making the request: a valid token of an admin who is still enabled.
 pub async fn authenticate(ctx: &AppContext, req: &Request) -> Result<String, AppError> {
+    authenticate_session(ctx, req).await.map(|(admin, _)| admin)
+}
+
+/// [`authenticate`], answering the admin's token version too (what a WebSocket ticket
+/// carries).
+pub async fn authenticate_session(
+    ctx: &AppContext,
+    req: &Request,
+) -> Result<(String, u64), AppError> {
     let token = header(req, "authorization")
         .and_then(|h| {
             h.strip_prefix("Bearer ")
@@ -256,7 +265,7 @@ pub async fn authenticate(ctx: &AppContext, req: &Request) -> Result<String, App
     {
         return Err(AppError::unauthorized());
     }
-    Ok(claims.sub)
+    Ok((claims.sub, claims.ver))
 }
 
 #[cfg(test)]

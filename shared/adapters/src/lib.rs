@@ -18,8 +18,10 @@ pub mod http;
 pub mod ingest;
 pub mod logging;
 pub mod media;
+pub mod realtime;
 pub mod runtime;
 pub mod store;
+pub mod stream;
 pub mod views;
 pub mod whatsapp;
 

@@ -134,6 +134,17 @@ pub fn message(m: &Message) -> MessageView<'_> {
     }
 }
 
+/// A desk event as the page's WebSocket gets it, one per text frame:
+/// `{"type":"message","phone","message"}` for a new or changed message.
+pub fn message_event(m: &Message) -> String {
+    serde_json::json!({ "type": "message", "phone": &m.phone, "message": message(m) }).to_string()
+}
+
+/// `{"type":"conversation","conversation"}` for a changed conversation.
+pub fn conversation_event(c: &Conversation) -> String {
+    serde_json::json!({ "type": "conversation", "conversation": conversation(c) }).to_string()
+}
+
 /// A template as the admin API lists it.
 #[derive(Debug, Serialize)]
 pub struct TemplateView<'a> {

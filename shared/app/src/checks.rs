@@ -15,6 +15,7 @@ use crate::media::{fetch_media, Fetched};
 use crate::ports::{CommitError, StoreError};
 use crate::ports::{ConversationStore, MediaStore, OutboxStore};
 use crate::processor::process_conversation;
+use crate::realtime::close_revoked_connections;
 use edubot_domain::content::content;
 use edubot_domain::desk::{claimed_outbound, end_support, may_send, may_send_body, Waiting};
 use edubot_domain::model::{new_message_id, Author, Conversation, ConversationState, Message};
@@ -43,6 +44,9 @@ pub struct CheckReport {
     /// Users' files whose fetch was due (retries, and those the stream's fetcher missed).
     pub media_fetches: usize,
     pub media_stored: usize,
+    /// WebSocket connections of admins disabled (or whose password changed) since they
+    /// connected, closed.
+    pub revoked_connections_closed: usize,
     /// The time budget ran out before everything was looked at.
     pub incomplete: bool,
 }
@@ -54,6 +58,7 @@ pub async fn run_checks(
     deadline: Instant,
 ) -> Result<CheckReport, StoreError> {
     let mut report = CheckReport::default();
+    report.revoked_connections_closed = close_revoked_connections(ctx).await?;
     support_checks(ctx, now, deadline, &mut report).await?;
     retry_due_sends(ctx, now, deadline, &mut report).await?;
     replay_unprocessed(ctx, now, deadline, &mut report).await?;

@@ -3,7 +3,7 @@
 use crate::auth::{AdminGate, TokenService};
 use std::future::Future;
 
-use crate::ports::{MediaFiles, Messenger, Settings, Storage};
+use crate::ports::{MediaFiles, Messenger, Pusher, Settings, Storage};
 use edubot_domain::time::Millis;
 
 /// What a use case is given: the adapters, the settings and the token keys, built once per
@@ -12,10 +12,13 @@ pub trait Ports: Sync {
     type Store: Storage;
     type Messenger: Messenger;
     type Media: MediaFiles;
+    type Pusher: Pusher;
     fn store(&self) -> &Self::Store;
     fn messenger(&self) -> &Self::Messenger;
     /// The media bucket and WhatsApp's media endpoints (built on first use).
     fn media(&self) -> &Self::Media;
+    /// The WebSocket connections' management API (built on first use).
+    fn pusher(&self) -> &Self::Pusher;
     fn settings(&self) -> &Settings;
     fn tokens(&self) -> &TokenService;
     fn admins(&self) -> &AdminGate;

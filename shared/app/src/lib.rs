@@ -30,6 +30,7 @@ pub mod error;
 pub mod media;
 pub mod ports;
 pub mod processor;
+pub mod realtime;
 pub mod receipts;
 pub mod sending;
 pub mod templates;

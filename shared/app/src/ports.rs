@@ -338,9 +338,59 @@ pub trait AttachmentStore: Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// A single-use permission to open a WebSocket, for `admin` at `token_version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub ticket: String,
+    pub admin: String,
+    pub token_version: u64,
+    pub expires_at: Millis,
+}
+
+/// An open WebSocket of an admin's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// API Gateway's connection id.
+    pub id: String,
+    pub admin: String,
+    /// The admin's token version when it connected: a change closes it.
+    pub token_version: u64,
+    pub connected_at: Millis,
+}
+
+/// The real-time side: tickets and open connections.
+pub trait ConnectionStore: Sync {
+    fn put_ticket(&self, ticket: &Ticket) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes the ticket for one connection (a conditional delete): None when it is unknown
+    /// or someone took it first.
+    fn take_ticket(
+        &self,
+        ticket: &str,
+    ) -> impl Future<Output = Result<Option<Ticket>, StoreError>> + Send;
+
+    /// Records an open connection, forgotten after `expires_at` if never closed.
+    fn put_connection(
+        &self,
+        connection: &Connection,
+        expires_at: Millis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn delete_connection(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every open connection (one Query, paged).
+    fn connections(&self) -> impl Future<Output = Result<Vec<Connection>, StoreError>> + Send;
+}
+
 /// All the storage the use cases reach.
 pub trait Storage:
-    ConversationStore + OutboxStore + AdminStore + ActivationStore + MediaStore + AttachmentStore
+    ConversationStore
+    + OutboxStore
+    + AdminStore
+    + ActivationStore
+    + MediaStore
+    + AttachmentStore
+    + ConnectionStore
 {
 }
 impl<T> Storage for T where
@@ -350,7 +400,31 @@ impl<T> Storage for T where
         + ActivationStore
         + MediaStore
         + AttachmentStore
+        + ConnectionStore
 {
+}
+
+/// Why a frame did not reach a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushError {
+    /// The connection is gone (410): forget it.
+    Gone,
+    /// Anything else (a timeout, a throttle): this frame is lost for it, the page catches up
+    /// by polling when its socket drops.
+    Failed(String),
+}
+
+/// Posting to open WebSocket connections (API Gateway's management API).
+pub trait Pusher: Sync {
+    /// Sends one text frame to the connection.
+    fn post(
+        &self,
+        connection_id: &str,
+        frame: &str,
+    ) -> impl Future<Output = Result<(), PushError>> + Send;
+
+    /// Closes the connection.
+    fn close(&self, connection_id: &str) -> impl Future<Output = Result<(), PushError>> + Send;
 }
 
 /// Why a send did not go through, as the messaging adapter classifies it.

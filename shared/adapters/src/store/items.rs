@@ -32,8 +32,10 @@ pub const MEDIA_FETCH: &str = "MEDIA";
 pub fn conversation_pk(phone: &Phone) -> String {
     format!("CONV#{phone}")
 }
+/// Every message's sort key starts with this.
+pub const MESSAGE_SK_PREFIX: &str = "MSG#";
 pub fn message_sk(id: &str) -> String {
-    format!("MSG#{id}")
+    format!("{MESSAGE_SK_PREFIX}{id}")
 }
 pub fn attachment_sk(id: &str) -> String {
     format!("ATT#{id}")
@@ -44,6 +46,11 @@ pub fn wamid_pk(wamid: &str) -> String {
 pub fn admin_pk(username: &str) -> String {
     format!("ADMIN#{username}")
 }
+pub fn ticket_pk(ticket: &str) -> String {
+    format!("WSTICKET#{ticket}")
+}
+/// Partition of the open WebSocket connections (a desk's few dozen: one partition).
+pub const CONNECTIONS: &str = "WSCONN";
 pub fn rate_pk(scope: &str, key: &str) -> String {
     format!("RATE#{scope}#{key}")
 }
@@ -407,5 +414,74 @@ impl AttachmentItem {
             admin: self.admin,
             created_at: self.created_at,
         })
+    }
+}
+
+/// A WebSocket ticket: `WSTICKET#<ticket>` / `#`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TicketItem {
+    pub pk: String,
+    pub sk: String,
+    pub admin: String,
+    pub token_version: u64,
+    /// When it stops opening connections (ms): checked on use.
+    pub valid_until: Millis,
+    /// Epoch seconds (DynamoDB TTL).
+    pub expires_at: i64,
+}
+
+impl TicketItem {
+    pub fn from_ticket(t: &edubot_app::ports::Ticket) -> Self {
+        TicketItem {
+            pk: ticket_pk(&t.ticket),
+            sk: SINGLETON_SK.into(),
+            admin: t.admin.clone(),
+            token_version: t.token_version,
+            valid_until: t.expires_at,
+            expires_at: t.expires_at / 1000 + 1,
+        }
+    }
+
+    pub fn into_ticket(self) -> edubot_app::ports::Ticket {
+        edubot_app::ports::Ticket {
+            ticket: self.pk.trim_start_matches("WSTICKET#").to_owned(),
+            admin: self.admin,
+            token_version: self.token_version,
+            expires_at: self.valid_until,
+        }
+    }
+}
+
+/// An open WebSocket connection: `WSCONN` / `<connection id>`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConnectionItem {
+    pub pk: String,
+    pub sk: String,
+    pub admin: String,
+    pub token_version: u64,
+    pub connected_at: Millis,
+    /// Epoch seconds (DynamoDB TTL): a connection whose `$disconnect` never came.
+    pub expires_at: i64,
+}
+
+impl ConnectionItem {
+    pub fn from_connection(c: &edubot_app::ports::Connection, expires_at: Millis) -> Self {
+        ConnectionItem {
+            pk: CONNECTIONS.into(),
+            sk: c.id.clone(),
+            admin: c.admin.clone(),
+            token_version: c.token_version,
+            connected_at: c.connected_at,
+            expires_at: expires_at / 1000,
+        }
+    }
+
+    pub fn into_connection(self) -> edubot_app::ports::Connection {
+        edubot_app::ports::Connection {
+            id: self.sk,
+            admin: self.admin,
+            token_version: self.token_version,
+            connected_at: self.connected_at,
+        }
     }
 }

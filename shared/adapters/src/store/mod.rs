@@ -3,6 +3,7 @@
 
 mod admins;
 mod attachments;
+mod connections;
 mod format;
 #[cfg(test)]
 mod golden_tests;
@@ -22,7 +23,7 @@ pub use edubot_app::ports::{
     RelatedWrite, StoreError,
 };
 use format::{StoredAuthor, StoredError, StoredStatus};
-pub use items::recency_sk;
+pub use items::{recency_sk, MESSAGE_SK_PREFIX, META_SK};
 /// The attribute only messages still to be processed carry (the stream's filter).
 pub const UNPROCESSED_KEY: &str = "gsi_unprocessed_pk";
 use items::*;
@@ -124,6 +125,15 @@ pub fn message_from_item(item: HashMap<String, AttributeValue>) -> Result<Messag
     let item: MessageItem = from_item(item)?;
     item.into_message()
         .ok_or_else(|| StoreError::Corrupt("message with a bad phone".into()))
+}
+
+/// A conversation item from a stream image, in the domain's shape.
+pub fn conversation_from_item(
+    item: HashMap<String, AttributeValue>,
+) -> Result<Conversation, StoreError> {
+    let item: ConversationItem = from_item(item)?;
+    item.into_conversation()
+        .ok_or_else(|| StoreError::Corrupt("conversation with a bad phone".into()))
 }
 
 impl Store {

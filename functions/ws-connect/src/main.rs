@@ -1,0 +1,3 @@
+use edubot_adapters::config::Needs;
+
+edubot_adapters::event_function_main!(Needs::default(), ws_connect::handle);
