@@ -1,6 +1,5 @@
-// One conversation page: wires the header, the history, the composer and the end-chat
-// dialog, and keeps what they share: the conversation as last read, and whether its chat
-// was ended from this page.
+// One conversation page: wires the header, the history, the composer, the read marks and
+// the end-chat dialog, and keeps what they share: the conversation as last read, and whether its chat was ended from this page.
 import * as api from './api.js';
 import { h, displayName } from './dom.js';
 import { showError, showNotice } from './feedback.js';
@@ -8,8 +7,9 @@ import { createHeader } from './conversation-header.js';
 import { createHistory } from './conversation-history.js';
 import { createComposer } from './composer.js';
 import { createEndChatDialog } from './end-chat-dialog.js';
+import { createReadMarks } from './read-marks.js';
 
-export function renderConversation(root, phone, { setPageTitle, reportConnection }) {
+export function renderConversation(root, phone, { setPageTitle, reportConnection, refreshUnread }) {
   setPageTitle(`+${phone}`);
   let conv = null;
   let endedHere = false;
@@ -37,6 +37,15 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     onRetry: () => composer.clearSendError(),
     onRetryError: (e) => composer.showSendError(e),
     onJump: () => composer.focus(),
+    onReply: (message, author) => composer.replyTo(message, author),
+    onLoaded: () => readMarks.check(),
+  });
+  const readMarks = createReadMarks(phone, {
+    newestInbound: () => messageHistory.newestInbound(),
+    onConversation(c) {
+      showConversation(c);
+      refreshUnread();
+    },
   });
   const endDialog = createEndChatDialog({
     phone,
@@ -64,7 +73,15 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
       showNotice(notice, 'Chat support has ended. The history stays below.');
     }
     composer.setConversation(c, { endedHere });
+    showComposer();
   }
+
+  /** Reply is offered on messages while a reply can be sent. */
+  function showComposer() {
+    messageHistory.setReplyable(composer.canSend());
+  }
+  // The window closes while the page is open.
+  const clock = setInterval(() => { if (conv) showComposer(); }, 1_000);
 
   root.replaceChildren(
     h('div', { class: 'conversation-page' },
@@ -77,7 +94,9 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
   messageHistory.start();
 
   return () => {
+    clearInterval(clock);
     messageHistory.stop();
+    readMarks.stop();
     composer.stop();
     endDialog.close();
   };
