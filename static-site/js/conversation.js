@@ -1,5 +1,6 @@
-// One conversation page: wires the header, the history, the composer, the read marks and
-// the end-chat dialog, and keeps what they share: the conversation as last read, and whether its chat was ended from this page.
+// One conversation page: wires the header, the history, the composer (or, with the window
+// closed, the template composer), the read marks and the end-chat dialog, and keeps what
+// they share: the conversation as last read, and whether its chat was ended from this page.
 import * as api from './api.js';
 import { h, displayName } from './dom.js';
 import { showError, showNotice } from './feedback.js';
@@ -7,6 +8,7 @@ import { createHeader } from './conversation-header.js';
 import { createHistory } from './conversation-history.js';
 import { createComposer } from './composer.js';
 import { createEndChatDialog } from './end-chat-dialog.js';
+import { createTemplateComposer } from './template-composer.js';
 import { createReadMarks } from './read-marks.js';
 
 export function renderConversation(root, phone, { setPageTitle, reportConnection, refreshUnread }) {
@@ -22,6 +24,11 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     onSent: (message) => messageHistory.showSent(message),
     onConflict: () => messageHistory.refresh(),
   });
+  const templateComposer = createTemplateComposer({
+    phone,
+    onSent: (message) => messageHistory.showSent(message),
+    onConflict: () => messageHistory.refresh(),
+  });
   const messageHistory = createHistory({
     phone,
     me: api.session()?.username,
@@ -32,6 +39,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
       header.showMissing();
       showNotice(notice, 'There is no conversation with this number yet.', { live: false });
       composer.hide();
+      templateComposer.show(false);
     },
     onError: (e) => showError(notice, e),
     onRetry: () => composer.clearSendError(),
@@ -76,8 +84,12 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     showComposer();
   }
 
-  /** Reply is offered on messages while a reply can be sent. */
+  /** With the window closed, only a template can reach the user (unless they opted out). */
   function showComposer() {
+    const open = conv.window_expires_at && Date.parse(conv.window_expires_at) > Date.now();
+    const template = !open && conv.state !== 'OPTED_OUT';
+    composer.element.hidden = template;
+    templateComposer.show(template);
     messageHistory.setReplyable(composer.canSend());
   }
   // The window closes while the page is open.
@@ -89,6 +101,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
       notice,
       messageHistory.element,
       composer.element,
+      templateComposer.element,
       endDialog.element),
   );
   messageHistory.start();
