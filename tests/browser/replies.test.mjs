@@ -61,7 +61,7 @@ async function open() {
   await box().and(page.locator(':enabled')).waitFor();
 }
 
-test('opening a conversation with unread messages marks them read, once; a new message is marked again', async () => {
+test('opening a conversation with unread messages marks them read, once; a new message is marked again, in a visible tab only', async () => {
   await userSends(stack, ADA.phone, ADA.name, 'When are the fees due?');
   await eventually(async () => (await conversation()).unread_count >= 1, { what: 'an unread message' });
   await open();
@@ -75,6 +75,22 @@ test('opening a conversation with unread messages marks them read, once; a new m
   await bubble('And the exam dates?').waitFor();
   await eventually(() => postsTo('read').length === 2, { what: 'a second read mark for the new message' });
   await eventually(async () => (await conversation()).unread_count === 0, { what: 'the unread count back to 0 again' });
+
+  // A hidden tab marks nothing; the mark comes when the tab is shown again.
+  const show = (state) => page.evaluate((s) => {
+    Object.defineProperty(document, 'visibilityState', { value: s, configurable: true });
+    Object.defineProperty(document, 'hidden', { value: s === 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+  await show('hidden');
+  await userSends(stack, ADA.phone, ADA.name, 'Sorry, one more thing');
+  await bubble('Sorry, one more thing').waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(500);
+  assert.equal(postsTo('read').length, 2, 'not marked while the tab is hidden');
+  assert.equal((await conversation()).unread_count, 1);
+  await show('visible');
+  await eventually(() => postsTo('read').length === 3, { what: 'the read mark when the tab is shown' });
+  await eventually(async () => (await conversation()).unread_count === 0, { what: 'the unread count back to 0 once shown' });
 
   await page.evaluate(() => { location.hash = '#/conversations'; });
   const row = page.locator('li.conversation', { hasText: ADA.name });
