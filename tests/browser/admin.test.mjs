@@ -307,13 +307,13 @@ test('failed messages show Meta\'s reason, and the composer says why it is close
     assert.equal(await box.isDisabled(), true);
     assert.equal(await templates.isVisible(), false);
     assert.equal(await page.getByRole('button', { name: 'End Chat Support' }).isVisible(), false);
-    assert.equal(await log.getByRole('button', { name: 'Reply' }).count(), 0, 'no Reply while no reply can be sent');
+    assert.equal(await log.getByRole('button', { name: 'Reply', exact: true }).count(), 0, 'no Reply while no reply can be sent');
 
     conversation.state = 'CHAT_SUPPORT_ACTIVE';
     conversation.is_chat_support = true;
     await page.getByText(/Reply window closes in 1 h (29|30) min/).waitFor({ timeout: 5_000 });
     assert.equal(await box.isEnabled(), true);
-    assert.equal(await log.getByRole('button', { name: 'Reply' }).count(), 2, 'Reply on the messages with a wamid');
+    assert.equal(await log.getByRole('button', { name: 'Reply', exact: true }).count(), 2, 'Reply on the messages with a wamid');
     assert.match(await reason.getAttribute('id'), /composer-reason/);
     assert.equal(await box.getAttribute('aria-describedby'), 'composer-reason composer-counter');
     await box.fill('x'.repeat(4097));
@@ -334,7 +334,7 @@ test('failed messages show Meta\'s reason, and the composer says why it is close
     await bubble.getByRole('img', { name: 'Sent' }).waitFor();
     assert.equal(retried, 'POST');
     assert.equal(await bubble.getByRole('button', { name: 'Retry delivery of this message' }).count(), 0);
-    assert.equal(await log.locator('li.msg', { hasText: 'Hello?' }).getByRole('button').count(), 0, 'only admin replies');
+    assert.equal(await log.locator('li.msg', { hasText: 'Hello?' }).getByRole('button', { name: 'Retry delivery of this message' }).count(), 0, 'only admin replies');
   } finally {
     for (const url of Object.keys(routes)) await page.unroute(url);
     await page.unroute(retryRoute);

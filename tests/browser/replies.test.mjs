@@ -112,14 +112,14 @@ test('typing in the composer tells the user, at most once in 20 s', async () => 
 test('Reply quotes the message above the composer; the reply carries reply_to and shows the quote', async () => {
   const question = await messageWith('When are the fees due?');
   const target = bubble('When are the fees due?');
-  await target.getByRole('button', { name: 'Reply' }).click();
+  await target.getByRole('button', { name: 'Reply', exact: true }).click();
   const bar = page.getByRole('group', { name: 'Replying to' });
   await bar.waitFor();
   assert.equal(await bar.locator('.reply-to-text').textContent(), `Replying to: ${ADA.name} “When are the fees due?”`);
   await bar.getByRole('button', { name: 'Cancel the reply' }).click();
   assert.equal(await bar.isVisible(), false);
 
-  await target.getByRole('button', { name: 'Reply' }).click();
+  await target.getByRole('button', { name: 'Reply', exact: true }).click();
   await bar.waitFor();
   assert.equal(await page.evaluate(() => document.activeElement.id), 'message', 'the composer has the focus');
   await page.keyboard.type('By Friday, 5 pm.');
@@ -203,8 +203,8 @@ test('a reply whose quoted message is not loaded says so; Reply is offered only 
     await quoted.locator('.quote-text').waitFor();
     assert.equal(await quoted.locator('.quote-text').textContent(), 'a previous message');
     assert.equal(await quoted.locator('.reaction').getAttribute('title'), 'Admin');
-    assert.equal(await quoted.getByRole('button', { name: 'Reply' }).count(), 1);
-    assert.equal(await log().locator('li.msg', { hasText: 'An internal note' }).getByRole('button', { name: 'Reply' }).count(), 0);
+    assert.equal(await quoted.getByRole('button', { name: 'Reply', exact: true }).count(), 1);
+    assert.equal(await log().locator('li.msg', { hasText: 'An internal note' }).getByRole('button', { name: 'Reply', exact: true }).count(), 0);
   } finally {
     for (const url of Object.keys(routes)) await page.unroute(url);
   }
