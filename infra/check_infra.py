@@ -31,7 +31,10 @@
 - Stream: at most two event source mappings read the table's stream (DESIGN §12); each
   reports item failures, bisects, retries a bounded number of times, gives records up after
   an age to an on-failure queue of its own, and has an iterator-age and a queue-depth alarm;
-  desk-events' filter names attributes and values the stored message has.
+  desk-events' filter names attributes and values the stored message has; the inbound
+  processor's takes INSERTs of inbound messages on the unprocessed index (what the store
+  writes, and what `inserted_inbound_message`, the local stack's filter, checks).
+- Settings: the settings a function's `Needs` require are among the deploy's required ones.
 - Secrets: infra/deploy.sh gives each function exactly the secrets its `Needs` requires.
 - Table: foundations.yaml reads as plain YAML (the local stack parses its Table resource),
   holds the only table, and defines every index the store names.
@@ -64,8 +67,8 @@ STORE_CALLS = {
     "list-conversations": ["admin_access", "list_conversations"],
     "get-messages": ["admin_access", "get_conversation", "messages_page", "enquiries"],
     "send-message": [
-        "admin_access", "count_use", "get_conversation", "get_attachment", "take_attachment",
-        "commit_with",
+        "admin_access", "count_use", "get_conversation", "get_message", "get_attachment",
+        "take_attachment", "commit_with",
         "mark_sent", "mark_failed", "mark_retry",
     ],
     "end-chat": [
@@ -86,6 +89,17 @@ STORE_CALLS = {
     "desk-events": ["get_message", "lease_media_fetch", "record_media"],
     "get-media": ["admin_access", "get_message"],
     "create-attachment": ["admin_access", "get_conversation", "put_attachment"],
+    "list-templates": ["admin_access"],
+    "send-template": [
+        "admin_access", "count_use", "get_conversation", "commit_with",
+        "mark_sent", "mark_failed", "mark_retry",
+    ],
+    "mark-read": [
+        "admin_access", "get_conversation", "claim_read_mark", "release_read_mark", "commit_with",
+    ],
+    "typing": [
+        "admin_access", "get_conversation", "throttle", "claim_read_mark", "release_read_mark",
+    ],
 }
 
 # Where reading the code over-approximates: `conversations_in_support` calls
@@ -1075,7 +1089,11 @@ def check_function_set(functions):
 def function_needs(function):
     """The `Needs` flags set in the function's main.rs."""
     main = (ROOT / "functions" / function / "src" / "main.rs").read_text()
-    return set(re.findall(r"\b(whatsapp_send|webhook_secrets|admin_tokens|media|media_fetch):\s*true", main))
+    return set(re.findall(r"\b(whatsapp_send|webhook_secrets|admin_tokens|media|media_fetch|templates):\s*true", main))
+
+
+# Needs flags that require a (non-secret) setting, given to every function from SSM.
+NEEDED_SETTINGS = {"templates": "WHATSAPP_BUSINESS_ACCOUNT_ID"}
 
 
 def check_secrets(functions):
@@ -1093,6 +1111,14 @@ def check_secrets(functions):
             expected |= {"WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"}
         if function in given and given[function] != expected:
             fail(f"{function}: deploy.sh gives it {sorted(given[function])}, its Needs require {sorted(expected)}")
+    # Settings go to every function; those a function's Needs require must be required by
+    # the deploy (checked in SSM before anything changes), or it fails at cold start.
+    required = re.search(r'^REQUIRED_SETTINGS="([A-Z_ ]*)"', deploy, re.M)
+    required = set(required.group(1).split()) if required else set()
+    for need, setting in NEEDED_SETTINGS.items():
+        users = [f for f in functions if need in function_needs(f)]
+        if users and setting not in required:
+            fail(f"{', '.join(users)}: Needs {need}, but {setting} is not in infra/deploy.sh's REQUIRED_SETTINGS")
 
 
 # ---- the table -----------------------------------------------------------------------------
@@ -1557,6 +1583,34 @@ def check_streams():
             fail(f"wiring.yaml: no queue-depth alarm on {function}'s on-failure queue ({name_ref['Ref']})")
     if "desk-events" in mappings:
         check_media_filter(mappings["desk-events"])
+    if "inbound-processor" in mappings:
+        check_inbound_filter(mappings["inbound-processor"])
+
+
+def check_inbound_filter(mapping):
+    """The inbound processor's filter: INSERTs of inbound messages still to be processed (on
+    the unprocessed index: a reaction never is), in the attribute names and values the store
+    writes, and what `inserted_inbound_message` checks (the local stack applies it)."""
+    import json
+    store = "\n".join(p.read_text() for p in sorted(STORE_DIR.glob("*.rs")))
+    attr = re.search(r'pub const UNPROCESSED_KEY: &str = "(\w+)";', store)
+    value = re.search(r'pub const UNPROCESSED: &str = "(\w+)";', (STORE_DIR / "items.rs").read_text())
+    if not attr or not value:
+        fail("the store no longer has UNPROCESSED_KEY (mod.rs) or UNPROCESSED (items.rs): update "
+             "check_inbound_filter in infra/check_infra.py and the inbound processor's filter in wiring.yaml")
+        return
+    if not re.search(rf"\b{attr.group(1)}\s*=\s*Some\(UNPROCESSED\.into\(\)\)", store):
+        fail(f"the store no longer writes UNPROCESSED into {attr.group(1)}: update the inbound processor's filter")
+    filters = mapping.get("FilterCriteria", {}).get("Filters", [])
+    want = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {
+        "direction": {"S": ["inbound"]}, attr.group(1): {"S": [value.group(1)]}}}}
+    if [json.loads(f["Pattern"]) for f in filters] != [want]:
+        fail(f"wiring.yaml: the inbound processor's filter must be {json.dumps(want, separators=(',', ':'))}")
+    code = blank_comments_and_strings(strip_tests((ROOT / "functions/inbound-processor/src/lib.rs").read_text()))
+    local = re.search(r"fn inserted_inbound_message\b(.*?)\n\}", code, re.S)
+    if not local or not all(w in local.group(1) for w in ("event_name", "UNPROCESSED_KEY", "Direction::Inbound")):
+        fail("functions/inbound-processor/src/lib.rs: inserted_inbound_message (the filter the local stack "
+             "applies) no longer checks the INSERT, the inbound direction and UNPROCESSED_KEY that wiring.yaml's filter names")
 
 
 def check_media_filter(mapping):

@@ -31,7 +31,8 @@
 # Secrets and settings come from SSM Parameter Store (see infra/secrets.sh):
 #   /edubot/<STACK>/secrets/<NAME>   SecureString, given only to the functions that need them
 #   /edubot/<STACK>/settings/<NAME>  String, given to every function (WHATSAPP_PHONE_NUMBER_ID,
-#                                    optional SUPPORT_SLA_SECONDS, WHATSAPP_API_BASE_URL, ...)
+#                                    WHATSAPP_BUSINESS_ACCOUNT_ID, optional SUPPORT_SLA_SECONDS,
+#                                    SUPPORT_FEEDBACK_TEMPLATE, WHATSAPP_API_BASE_URL, ...)
 # They go into each function's environment (encrypted at rest by Lambda) at deploy time, so
 # no cold start waits on a network call. Rotating a secret = infra/secrets.sh, then re-run this.
 set -euo pipefail
@@ -95,12 +96,18 @@ secrets_for() {
     desk-events) echo "WHATSAPP_ACCESS_TOKEN" ;;
     get-media) echo "JWT_SECRET" ;;
     create-attachment) echo "JWT_SECRET" ;;
+    list-templates) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
+    send-template) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
+    mark-read) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
+    typing) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
     *) die "no secrets listed for function '$1': add it to secrets_for in infra/deploy.sh and to the templates" ;;
   esac
 }
 REQUIRED_SECRETS="JWT_SECRET WHATSAPP_ACCESS_TOKEN WHATSAPP_APP_SECRET WHATSAPP_VERIFY_TOKEN"
 # ORIGIN_VERIFY_SECRET is a String: CloudFront's origin header reads it with {{resolve:ssm}}.
-REQUIRED_SETTINGS="WHATSAPP_PHONE_NUMBER_ID ORIGIN_VERIFY_SECRET"
+# WHATSAPP_BUSINESS_ACCOUNT_ID (not a secret) names the account whose templates are listed
+# and sent: the functions whose Needs say `templates: true` refuse to start without it.
+REQUIRED_SETTINGS="WHATSAPP_PHONE_NUMBER_ID WHATSAPP_BUSINESS_ACCOUNT_ID ORIGIN_VERIFY_SECRET"
 
 # `webhook` -> `Webhook`, `inbound-processor` -> `InboundProcessor` (the templates' logical ids).
 camel() { local out="" part; IFS=- read -ra parts <<<"$1"; for part in "${parts[@]}"; do out+="${part^}"; done; echo "$out"; }
@@ -163,6 +170,12 @@ if ! dry; then
     aws ssm get-parameter --name "$SSM_PATH/settings/$name" --query Parameter.Name --output text >/dev/null 2>&1 || missing+=("settings/$name")
   done
   [[ ${#missing[@]} -eq 0 ]] || die "missing in SSM under $SSM_PATH/: ${missing[*]} -- run: make secrets STACK=$STACK REGION=$REGION"
+  # Optional, but every function parses it at cold start: a malformed value would stop them all.
+  if feedback=$(aws ssm get-parameter --name "$SSM_PATH/settings/SUPPORT_FEEDBACK_TEMPLATE" \
+    --query Parameter.Value --output text 2>/dev/null); then
+    [[ "$feedback" =~ ^[A-Za-z0-9_]+:[A-Za-z0-9_]+$ ]] ||
+      die "settings/SUPPORT_FEEDBACK_TEMPLATE is '$feedback': expected name:language, e.g. feedback_rating:en_US (every function reads it at cold start)"
+  fi
 fi
 
 # ---- 1-2. Foundations and roles ----------------------------------------------------------------

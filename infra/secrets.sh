@@ -19,7 +19,8 @@ SSM_PATH="/edubot/$STACK"
 # name, kind (secrets = SecureString, settings = String), what to paste, can it be generated
 VALUES=(
   "WHATSAPP_PHONE_NUMBER_ID settings Meta app > WhatsApp > API Setup: 'Phone number ID'"
-  "WHATSAPP_ACCESS_TOKEN secrets a permanent System User token with whatsapp_business_messaging"
+  "WHATSAPP_BUSINESS_ACCOUNT_ID settings Meta app > WhatsApp > API Setup: 'WhatsApp Business Account ID' (its templates are the desk's)"
+  "WHATSAPP_ACCESS_TOKEN secrets a permanent System User token with whatsapp_business_messaging and whatsapp_business_management (to list templates)"
   "WHATSAPP_APP_SECRET secrets Meta app > App settings > Basic: 'App secret'"
   "WHATSAPP_VERIFY_TOKEN secrets any string you choose; Enter on an empty one generates it"
   "JWT_SECRET secrets the admin tokens' key; Enter on an empty one generates it"

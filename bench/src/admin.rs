@@ -58,6 +58,9 @@ fn message(phone: &Phone, direction: Direction, now: i64) -> Message {
         attempts: if inbound { 0 } else { 1 },
         profile_name: inbound.then(|| "Ada Student".into()),
         media: None,
+        reply_to: None,
+        reply_to_wamid: None,
+        reactions: Vec::new(),
     }
 }
 

@@ -28,6 +28,7 @@ pub fn all_needs() -> Needs {
         admin_tokens: true,
         media: false,
         media_fetch: false,
+        templates: true,
     }
 }
 

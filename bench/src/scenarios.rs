@@ -152,6 +152,10 @@ impl<'a> Scenarios<'a> {
             "dashboard",
             "activation-codes",
             "retry-message",
+            "list-templates",
+            "send-template",
+            "mark-read",
+            "typing",
             "scheduled-checks",
         ]
     }
@@ -165,7 +169,8 @@ impl<'a> Scenarios<'a> {
     pub async fn prepare(&self, name: &str, i: usize) -> Option<Invocation> {
         let fx = self.fx;
         // Sends are limited per admin and minute: they rotate admins; the rest use one.
-        let auth = self.bearer(if name == "send-message" { i } else { 0 });
+        let sends = matches!(name, "send-message" | "send-template");
+        let auth = self.bearer(if sends { i } else { 0 });
         let auth_h = [("authorization", auth.as_str())];
         Some(match name {
             "webhook" => {
@@ -263,6 +268,35 @@ impl<'a> Scenarios<'a> {
                 &auth_h,
                 b"",
             )),
+            "list-templates" => http(api_event(Method::GET, "/api/admin/templates", &auth_h, b"")),
+            "send-template" => {
+                let body = json!({"name": "support_followup", "language": "en_US",
+                    "parameters": ["Ada", format!("question {i}")]})
+                .to_string();
+                http(api_event(
+                    Method::POST,
+                    &format!("/api/admin/conversations/{}/template", self.support_phone),
+                    &[auth_h[0], ("content-type", "application/json")],
+                    body.as_bytes(),
+                ))
+            }
+            // A new message each time, so each call has a receipt to send.
+            "mark-read" => {
+                fx.user_says(&self.support_phone, "Are you there?").await;
+                http(api_event(
+                    Method::POST,
+                    &format!("/api/admin/conversations/{}/read", self.support_phone),
+                    &auth_h,
+                    b"",
+                ))
+            }
+            // Called as the page calls it while an admin types: most calls are throttled.
+            "typing" => http(api_event(
+                Method::POST,
+                &format!("/api/admin/conversations/{}/typing", self.support_phone),
+                &auth_h,
+                b"",
+            )),
             "scheduled-checks" => Invocation::Schedule(Box::new(schedule_event())),
             _ => return None,
         })
@@ -322,6 +356,10 @@ pub async fn call_handler(
                 "dashboard" => dashboard::handle(ctx, req).await,
                 "activation-codes" => activation_codes::handle(ctx, req).await,
                 "retry-message" => retry_message::handle(ctx, req).await,
+                "list-templates" => list_templates::handle(ctx, req).await,
+                "send-template" => send_template::handle(ctx, req).await,
+                "mark-read" => mark_read::handle(ctx, req).await,
+                "typing" => typing::handle(ctx, req).await,
                 other => panic!("no in-process handler for {other}"),
             };
             res.status().as_u16().to_string()

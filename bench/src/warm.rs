@@ -29,8 +29,8 @@ fn budget(name: &str) -> (Budget, &'static str) {
             "conversation read + unprocessed Query + 1 transaction (+1 GetItem on an activation attempt); + the sent mark per reply",
         ),
         "admin-login" => (
-            Budget::Fixed(5),
-            "2 attempt counters + 1 read (+ the 2 counters back on success)",
+            Budget::Fixed(7),
+            "3 attempt counters + 1 read (+ the 3 counters back on success)",
         ),
         "list-conversations" => (Budget::Fixed(1), "1 Query on an index"),
         "get-messages" | "get-messages (after=)" => (
@@ -43,6 +43,19 @@ fn budget(name: &str) -> (Budget, &'static str) {
             "1 conditional transaction, then the user's messages",
         ),
         "dashboard" => (Budget::QueriesOnly, "Queries on sparse indexes"),
+        "list-templates" => (Budget::Fixed(0), "none (Meta's listing, cached 5 minutes)"),
+        "send-template" => (
+            Budget::PlusPerSend(4),
+            "2 conversation reads + the rate counter + 1 transaction; + the sent mark",
+        ),
+        "mark-read" => (
+            Budget::Fixed(4),
+            "conversation read + the receipt's conditional write (+ read and commit when unread)",
+        ),
+        "typing" => (
+            Budget::Fixed(3),
+            "conversation read + the throttle (+ the receipt when shown)",
+        ),
         "scheduled-checks" => (Budget::QueriesOnly, "Queries on sparse indexes only (nothing due)"),
         _ => (Budget::None, "— (no budget in docs/storage.md)"),
     }

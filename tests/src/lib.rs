@@ -27,6 +27,7 @@ pub const PHONE_NUMBER_ID: &str = "123456789012345";
 pub const ACCESS_TOKEN: &str = "test-access-token";
 pub const APP_SECRET: &str = "test-app-secret";
 pub const VERIFY_TOKEN: &str = "test-verify-token";
+pub const BUSINESS_ACCOUNT_ID: &str = "987654321098765";
 pub const JWT_SECRET: &str = "test-jwt-secret-of-at-least-32-bytes!";
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
@@ -98,6 +99,7 @@ pub fn test_env(table: &str, graph_base_url: &str) -> HashMap<String, String> {
         ("WHATSAPP_ACCESS_TOKEN", ACCESS_TOKEN),
         ("WHATSAPP_APP_SECRET", APP_SECRET),
         ("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN),
+        ("WHATSAPP_BUSINESS_ACCOUNT_ID", BUSINESS_ACCOUNT_ID),
         ("JWT_SECRET", JWT_SECRET),
         ("ADMIN_USERNAME", ADMIN),
         ("ADMIN_PASSWORD", ADMIN_PASSWORD),
@@ -132,6 +134,7 @@ impl Harness {
             admin_tokens: true,
             media: false,
             media_fetch: false,
+            templates: true,
         };
         let config = Config::from_lookup(all, |k| env.get(k).cloned()).expect("test config");
         let ctx = AppContext::new(config, client);
@@ -408,13 +411,116 @@ struct StandInMedia {
     script: MediaScript,
 }
 
-#[derive(Default)]
+/// Templates as Meta lists them: the realistic set the stand-in serves by default.
+pub fn standard_templates() -> Vec<Value> {
+    let body = |text: &str| json!({"type": "BODY", "text": text});
+    let template = |name: &str, language: &str, status: &str, category: &str, components: Value| {
+        json!({"name": name, "language": language, "status": status, "category": category,
+               "parameter_format": "POSITIONAL", "components": components, "id": format!("{name}-{language}")})
+    };
+    let rating_buttons: Vec<Value> = (1..=5)
+        .map(|n| json!({"type": "QUICK_REPLY", "text": n.to_string()}))
+        .collect();
+    vec![
+        template("welcome_back", "en_US", "APPROVED", "UTILITY",
+            json!([body("Hello! We have an answer to your question. Reply to this message to continue our chat.")])),
+        template("support_followup", "en_US", "APPROVED", "UTILITY",
+            json!([body("Hi {{1}}, about your question on {{2}}: our team has an update for you. Reply to continue the conversation.")])),
+        template("feedback_rating", "en_US", "APPROVED", "UTILITY",
+            json!([body("How would you rate the help you got from our support team?"),
+                   {"type": "BUTTONS", "buttons": rating_buttons}])),
+        template("course_poster", "en_US", "APPROVED", "MARKETING",
+            json!([{"type": "HEADER", "format": "IMAGE"}, body("New courses open: {{1}}")])),
+        template("login_code", "en_US", "APPROVED", "AUTHENTICATION", json!([body("{{1}} is your verification code.")])),
+        template("spring_offer", "en_US", "PENDING", "MARKETING", json!([body("Spring offer: {{1}}")])),
+        template("promo_blast", "en_US", "REJECTED", "MARKETING", json!([body("Big sale!")])),
+    ]
+}
+
+/// Templates per listing page (small, so a listing takes several pages).
+pub const TEMPLATE_PAGE_SIZE: usize = 2;
+
 struct GraphState {
     sends: Vec<RecordedSend>,
+    /// What `GET /{business account}/message_templates` lists, paged.
+    templates: Vec<Value>,
+    /// Every listing page request (path and query).
+    template_requests: Vec<String>,
+    /// Listing requests answer this status (a 500: Meta down) while set.
+    template_failure: Option<u16>,
     script: VecDeque<Scripted>,
     media: HashMap<String, StandInMedia>,
     /// Every media request (path, authorization header), lookups and downloads.
     media_requests: Vec<(String, Option<String>)>,
+}
+
+impl Default for GraphState {
+    fn default() -> Self {
+        GraphState {
+            sends: Vec::new(),
+            templates: standard_templates(),
+            template_requests: Vec::new(),
+            template_failure: None,
+            script: VecDeque::new(),
+            media: HashMap::new(),
+            media_requests: Vec::new(),
+        }
+    }
+}
+
+/// `GET /{version}/{business account}/message_templates`, paged as Meta pages it (honours
+/// `status`, `after`), or None for another path.
+fn templates_answer(
+    state: &Mutex<GraphState>,
+    addr: SocketAddr,
+    uri: &axum::http::Uri,
+    authorization: Option<&str>,
+) -> Option<axum::response::Response> {
+    let path = uri.path();
+    if !path.ends_with(&format!("/{BUSINESS_ACCOUNT_ID}/message_templates")) {
+        return None;
+    }
+    let mut state = state.lock().unwrap();
+    state.template_requests.push(
+        uri.path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+    );
+    if authorization != Some(&format!("Bearer {ACCESS_TOKEN}")) {
+        return Some(StatusCode::UNAUTHORIZED.into_response());
+    }
+    if let Some(status) = state.template_failure {
+        return Some(StatusCode::from_u16(status).unwrap().into_response());
+    }
+    let query: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let listed: Vec<&Value> = state
+        .templates
+        .iter()
+        .filter(|t| {
+            query
+                .get("status")
+                .is_none_or(|s| t["status"] == s.as_str())
+        })
+        .collect();
+    let from: usize = query.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+    let page: Vec<&Value> = listed
+        .iter()
+        .skip(from)
+        .take(TEMPLATE_PAGE_SIZE)
+        .copied()
+        .collect();
+    let mut answer = json!({"data": page, "paging": {"cursors": {"before": from.to_string(), "after": (from + page.len()).to_string()}}});
+    if from + page.len() < listed.len() {
+        answer["paging"]["next"] = format!(
+            "http://{addr}{path}?status=APPROVED&after={}&access_token={ACCESS_TOKEN}",
+            from + page.len()
+        )
+        .into();
+    }
+    Some(axum::Json(answer).into_response())
 }
 
 /// `GET /{version}/{media_id}` (the lookup) and `GET /media-download/{media_id}` (the
@@ -507,6 +613,9 @@ async fn graph_handler(
             .get("authorization")
             .and_then(|h| h.to_str().ok())
             .map(str::to_owned);
+        if let Some(answer) = templates_answer(&state, addr, &uri, authorization.as_deref()) {
+            return answer;
+        }
         return media_answer(&state, addr, uri.path(), authorization)
             .unwrap_or_else(|| StatusCode::NOT_FOUND.into_response());
     }
@@ -600,6 +709,35 @@ impl GraphStandIn {
 
     pub fn sends(&self) -> Vec<RecordedSend> {
         self.state.lock().unwrap().sends.clone()
+    }
+
+    /// The read receipts and typing indicators received: (wamid, with typing).
+    pub fn read_marks(&self) -> Vec<(String, bool)> {
+        self.sends()
+            .iter()
+            .filter(|s| s.body["status"] == "read")
+            .map(|s| {
+                (
+                    s.body["message_id"].as_str().unwrap_or_default().to_owned(),
+                    s.body["typing_indicator"]["type"] == "text",
+                )
+            })
+            .collect()
+    }
+
+    /// Replaces the templates the listing serves.
+    pub fn set_templates(&self, templates: Vec<Value>) {
+        self.state.lock().unwrap().templates = templates;
+    }
+
+    /// Makes the template listing answer `status` (Some(500): Meta down), or work again.
+    pub fn fail_template_listing(&self, status: Option<u16>) {
+        self.state.lock().unwrap().template_failure = status;
+    }
+
+    /// Every template listing page requested so far (path and query).
+    pub fn template_requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().template_requests.clone()
     }
 
     pub fn sends_to(&self, phone: &str) -> Vec<RecordedSend> {

@@ -335,6 +335,22 @@ fn protected_routes() -> Vec<(Method, String, Option<Value>)> {
             None,
         ),
         (Method::GET, "/api/admin/dashboard".into(), None),
+        (Method::GET, "/api/admin/templates".into(), None),
+        (
+            Method::POST,
+            format!("/api/admin/conversations/{ADA}/template"),
+            Some(json!({"name": "welcome_back", "language": "en_US"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/admin/conversations/{ADA}/read"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/admin/conversations/{ADA}/typing"),
+            None,
+        ),
         (
             Method::POST,
             "/api/admin/activation-codes".into(),
@@ -607,7 +623,7 @@ async fn a_valid_token_reaches_every_route() {
         let (status, json) =
             json_of(call(&h.ctx, method.clone(), &path, Some(&token), body.as_ref()).await);
         assert!(
-            [200, 201].contains(&status),
+            [200, 201, 204].contains(&status),
             "{method} {path}: {status} {json}"
         );
     }
@@ -1074,7 +1090,7 @@ async fn an_admin_may_send_at_most_60_replies_a_minute() {
     if into_minute > 45_000 {
         tokio::time::sleep(Duration::from_millis((60_000 - into_minute + 50) as u64)).await;
     }
-    for attempt in 1..=edubot_app::desk::SENDS_PER_ADMIN_PER_MINUTE {
+    for attempt in 1..=edubot_app::sending::SENDS_PER_ADMIN_PER_MINUTE {
         let (status, _) = admin_send(&h, &token, UNKNOWN, "Hello").await;
         assert_eq!(status, 404, "attempt {attempt}");
     }

@@ -143,7 +143,7 @@ fn is(send: &RecordedSend, expected: &OutboundBody) -> bool {
     let callback = send.body["biz_opaque_callback_data"]
         .as_str()
         .unwrap_or_default();
-    send.body == graph_request(expected, send.to(), callback, None)
+    send.body == graph_request(expected, send.to(), callback, None, None)
 }
 
 /// The bot's replies are exactly these messages, in this order.

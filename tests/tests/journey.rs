@@ -23,7 +23,7 @@ fn assert_replies(sends: &[RecordedSend], expected: &[OutboundBody]) {
             .unwrap_or_default();
         assert_eq!(
             send.body,
-            graph_request(expected, send.to(), callback, None),
+            graph_request(expected, send.to(), callback, None, None),
             "reply {i}"
         );
     }

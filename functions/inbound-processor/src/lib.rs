@@ -7,18 +7,22 @@ use std::collections::HashMap;
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use edubot_adapters::model::{Direction, Message};
-use edubot_adapters::store::message_from_item;
+use edubot_adapters::store::{message_from_item, UNPROCESSED_KEY};
 use edubot_adapters::AppContext;
 use edubot_app::processor::process_conversation;
 use futures_util::future::join_all;
 
-/// The inbound message a record inserted, if it is one (the filter the event source
-/// mapping applies in AWS, applied again here).
+/// The inbound message a record inserted, if it is one still to be processed (the filter
+/// the event source mapping applies in AWS, applied again here): a reaction is stored
+/// already off the unprocessed index, never a turn.
 pub fn inserted_inbound_message(record: &EventRecord) -> Option<Message> {
     if record.event_name != "INSERT" {
         return None;
     }
     let item: HashMap<_, _> = record.change.new_image.clone().into();
+    if !item.contains_key(UNPROCESSED_KEY) {
+        return None;
+    }
     let message = message_from_item(item).ok()?;
     (message.direction == Direction::Inbound).then_some(message)
 }

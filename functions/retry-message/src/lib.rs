@@ -2,11 +2,10 @@
 //! again — a new attempt on the same message — answered like a send: 201 sent, 202 retry
 //! scheduled, 502 with the failed message.
 
-use edubot_adapters::http::{authenticate, json_response, path_message_id, path_phone, respond};
+use edubot_adapters::http::{authenticate, path_message_id, path_phone, respond, send_response};
 use edubot_adapters::time::now_ms;
-use edubot_adapters::views;
 use edubot_adapters::AppContext;
-use edubot_app::desk::{retry_admin_message, SendOutcome};
+use edubot_app::desk::retry_admin_message;
 use edubot_app::AppError;
 use lambda_http::{Body, Request, Response};
 
@@ -18,14 +17,7 @@ async fn retry(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppErr
     let admin = authenticate(ctx, req).await?;
     let phone = path_phone(req)?;
     let id = path_message_id(req)?;
-    Ok(
-        match retry_admin_message(ctx, &admin, &phone, id, now_ms()).await? {
-            SendOutcome::Sent(m) => {
-                json_response(201, &serde_json::json!({ "message": views::message(&m) }))
-            }
-            SendOutcome::Retrying(m) => {
-                json_response(202, &serde_json::json!({ "message": views::message(&m) }))
-            }
-        },
-    )
+    Ok(send_response(
+        retry_admin_message(ctx, &admin, &phone, id, now_ms()).await?,
+    ))
 }

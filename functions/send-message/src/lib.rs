@@ -1,13 +1,13 @@
 //! `POST /api/admin/conversations/{phone}/chat-support/send` `{"text"}` or
-//! `{"attachment_id","text"?}` (the text is then the file's caption): 201 when sent, 202
+//! `{"attachment_id","text"?}` (the text is then the file's caption), either with an
+//! optional `reply_to` (the message it answers): 201 when sent, 202
 //! while a retry is scheduled, 502 with the failed message on a permanent refusal.
 
-use edubot_adapters::http::{authenticate, json_body, json_response, path_phone, respond};
+use edubot_adapters::http::{authenticate, json_body, path_phone, respond, send_response};
 use edubot_adapters::store::valid_message_id;
 use edubot_adapters::time::now_ms;
-use edubot_adapters::views;
 use edubot_adapters::AppContext;
-use edubot_app::desk::{send_admin_message, Reply, SendOutcome};
+use edubot_app::desk::{send_admin_message, Reply};
 use edubot_app::AppError;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -18,6 +18,9 @@ struct SendRequest {
     text: Option<String>,
     #[serde(default)]
     attachment_id: Option<String>,
+    /// The id of the message this one answers (WhatsApp shows it quoted).
+    #[serde(default)]
+    reply_to: Option<String>,
 }
 
 pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
@@ -43,14 +46,15 @@ async fn send(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppErro
             ))
         }
     };
-    Ok(
-        match send_admin_message(ctx, &admin, &phone, reply, now_ms()).await? {
-            SendOutcome::Sent(m) => {
-                json_response(201, &serde_json::json!({ "message": views::message(&m) }))
-            }
-            SendOutcome::Retrying(m) => {
-                json_response(202, &serde_json::json!({ "message": views::message(&m) }))
-            }
-        },
-    )
+    if request
+        .reply_to
+        .as_deref()
+        .is_some_and(|id| !valid_message_id(id))
+    {
+        return Err(AppError::invalid("`reply_to` is not a message id."));
+    }
+    let reply_to = request.reply_to.as_deref();
+    Ok(send_response(
+        send_admin_message(ctx, &admin, &phone, reply, reply_to, now_ms()).await?,
+    ))
 }

@@ -26,6 +26,10 @@ pub enum Function {
     ActivationCodes,
     GetMedia,
     CreateAttachment,
+    ListTemplates,
+    SendTemplate,
+    MarkRead,
+    Typing,
 }
 
 /// The HTTP API's routes, as the CloudFormation template declares them.
@@ -73,6 +77,22 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
         "POST",
         "/api/admin/conversations/{phone}/attachments",
         Function::CreateAttachment,
+    ),
+    ("GET", "/api/admin/templates", Function::ListTemplates),
+    (
+        "POST",
+        "/api/admin/conversations/{phone}/template",
+        Function::SendTemplate,
+    ),
+    (
+        "POST",
+        "/api/admin/conversations/{phone}/read",
+        Function::MarkRead,
+    ),
+    (
+        "POST",
+        "/api/admin/conversations/{phone}/typing",
+        Function::Typing,
     ),
 ];
 
@@ -231,6 +251,10 @@ pub async fn dispatch(
         Function::ActivationCodes => activation_codes::handle(ctx, request).await,
         Function::GetMedia => get_media::handle(ctx, request).await,
         Function::CreateAttachment => create_attachment::handle(ctx, request).await,
+        Function::ListTemplates => list_templates::handle(ctx, request).await,
+        Function::SendTemplate => send_template::handle(ctx, request).await,
+        Function::MarkRead => mark_read::handle(ctx, request).await,
+        Function::Typing => typing::handle(ctx, request).await,
     }
 }
 

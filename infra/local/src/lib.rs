@@ -49,6 +49,14 @@ pub fn default_env(port: u16) -> HashMap<&'static str, String> {
         ("WHATSAPP_APP_SECRET", "local-app-secret".to_owned()),
         ("WHATSAPP_VERIFY_TOKEN", "local-verify-token".to_owned()),
         (
+            "WHATSAPP_BUSINESS_ACCOUNT_ID",
+            simulator::BUSINESS_ACCOUNT_ID.to_owned(),
+        ),
+        (
+            "SUPPORT_FEEDBACK_TEMPLATE",
+            "feedback_rating:en_US".to_owned(),
+        ),
+        (
             "JWT_SECRET",
             "local-only-jwt-secret-never-use-in-aws".to_owned(),
         ),
@@ -205,6 +213,7 @@ impl LocalStack {
             admin_tokens: true,
             media: true,
             media_fetch: true,
+            templates: true,
         };
         let config = Config::from_lookup(all, lookup).map_err(|e| e.to_string())?;
 
@@ -290,6 +299,9 @@ impl LocalStack {
             config.whatsapp_app_secret.expose(),
             format!("http://{addr}/webhook"),
         );
+        if let Some(account) = lookup("WHATSAPP_BUSINESS_ACCOUNT_ID") {
+            simulator.set_business_account_id(&account);
+        }
         let front = Front {
             context: context.clone(),
             static_dir: settings.static_dir.clone(),

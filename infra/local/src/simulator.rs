@@ -6,17 +6,25 @@
 //! (a plain GET, as Meta's fetcher does), checks it as Meta does and holds the bytes in
 //! [`UserFiles`], where the page shows them (`/simulator/files/{id}`).
 //!
+//! It lists the account's message templates as Meta does (`GET /{waba_id}/message_templates`,
+//! paged, from `simulator/templates.json`) and checks template sends against them; it takes
+//! read receipts and typing indicators (recorded: [`Simulator::read_calls`]) and shows them
+//! on the page as blue ticks and "typing…"; a send's `context` shows as a quote. On the page
+//! the user can tap a template's quick-reply buttons, reply to any message (the webhook's
+//! `context`) and react to any message (a `reaction` webhook; `""` removes it).
+//!
 //! For the bench's fault soak it can also misbehave as Meta sometimes does ([`Faults`]):
 //! answer a share of sends with a 5xx, answer a share only after the client has given up
 //! (having accepted some of those all the same), and post a status webhook again until it
 //! is answered 200. By default it does none of that.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -29,12 +37,38 @@ use sha2::Digest;
 
 use crate::user_files::{self, HeldFile, UserFiles};
 
+/// The business's number as users see it (`metadata.display_phone_number`, and the `from`
+/// of a reply's `context` when the user quotes one of the business's messages).
+pub const BUSINESS_DISPLAY_NUMBER: &str = "15550000000";
+
+/// The stand-in's WhatsApp Business Account (the local default of
+/// `WHATSAPP_BUSINESS_ACCOUNT_ID`): the account whose templates it lists.
+pub const BUSINESS_ACCOUNT_ID: &str = "100000000000002";
+
+/// The template listing's page size when the request sets no `limit` (Meta's is 25; small
+/// here so that a whole listing takes several pages).
+pub const TEMPLATE_PAGE_SIZE: usize = 2;
+
+/// How long a typing indicator shows unless a business message comes first (as Meta).
+pub const TYPING_SHOWN_FOR: Duration = Duration::from_secs(25);
+
+/// The account's message templates, as Meta lists them (one file, used by the listing and
+/// by the send check).
+const TEMPLATES_JSON: &str = include_str!("../simulator/templates.json");
+
+/// The account's message templates, every status, in the listing's order.
+pub fn templates() -> &'static [Value] {
+    static TEMPLATES: OnceLock<Vec<Value>> = OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        serde_json::from_str(TEMPLATES_JSON).expect("simulator/templates.json is a JSON array")
+    })
+}
+
 /// Builds the webhook payload Meta posts for one change value.
 pub fn webhook_payload(phone_number_id: &str, value: Value) -> Value {
     let mut value = value;
     value["messaging_product"] = "whatsapp".into();
-    value["metadata"] =
-        json!({ "display_phone_number": "15550000000", "phone_number_id": phone_number_id });
+    value["metadata"] = json!({ "display_phone_number": BUSINESS_DISPLAY_NUMBER, "phone_number_id": phone_number_id });
     json!({
         "object": "whatsapp_business_account",
         "entry": [{ "id": "0", "changes": [{ "field": "messages", "value": value }] }]
@@ -148,6 +182,20 @@ pub struct Delivered {
     pub file: Option<HeldFile>,
 }
 
+/// A read receipt the stand-in took (`"status":"read"` on `/messages`), with or without a
+/// typing indicator: what tests and the bench count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadCall {
+    /// The user whose message it marked.
+    pub phone: String,
+    /// The user's message marked read (it and every earlier one of theirs).
+    pub message_id: String,
+    /// Whether it also showed "typing…" (`"typing_indicator":{"type":"text"}`).
+    pub typing: bool,
+    /// Milliseconds since the epoch.
+    pub at: i64,
+}
+
 /// A uniform number in [0, 1) from a seed and a counter (splitmix64).
 fn unit(seed: u64, n: u64) -> f64 {
     let mut z = seed.wrapping_add(n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -197,7 +245,17 @@ struct LoggedMessage {
     message: Value,
     /// The file a media message carries (sent by the user, or fetched from an admin's link).
     file: Option<FileRef>,
+    /// A template as the user sees it: `{"name","language","category","header","body",
+    /// "buttons":[{"index","type","text","payload"}]}`, the body's placeholders filled in.
+    template: Option<Value>,
+    /// The wamid of the message this one quotes (a send's `context.message_id`, a user
+    /// reply's `context.id`).
+    reply_to: Option<String>,
+    /// The user's reaction to this message (an emoji).
+    reaction: Option<String>,
     at: i64,
+    /// A business message: `delivered`, then `read` once the page showed it. A user's:
+    /// `sent`, `delivered` once the webhook took it, `read` once the business marked it.
     status: &'static str,
     #[serde(skip)]
     answer: Answer,
@@ -217,6 +275,12 @@ pub struct Simulator {
     link_failures_on_webhook: AtomicBool,
     /// The files the user sends, served by the Graph stand-in's media endpoints.
     pub files: Arc<UserFiles>,
+    /// The account whose templates `GET /{id}/message_templates` lists.
+    business_account_id: Mutex<String>,
+    /// The read receipts taken, oldest first.
+    reads: Mutex<Vec<ReadCall>>,
+    /// Until when each user sees "typing…" (ended early by the next business message).
+    typing: Mutex<HashMap<String, Instant>>,
 }
 
 impl Simulator {
@@ -237,7 +301,21 @@ impl Simulator {
             link_failures_on_webhook: AtomicBool::new(false),
             files: UserFiles::new(access_token, webhook_url.trim_end_matches("/webhook")),
             webhook_url,
+            business_account_id: Mutex::new(BUSINESS_ACCOUNT_ID.to_owned()),
+            reads: Mutex::new(Vec::new()),
+            typing: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The WhatsApp Business Account whose templates are listed (by default
+    /// [`BUSINESS_ACCOUNT_ID`]); any other id is unknown to the stand-in.
+    pub fn set_business_account_id(&self, id: &str) {
+        *self.business_account_id.lock().expect("account lock") = id.to_owned();
+    }
+
+    /// Every read receipt (and typing indicator) the stand-in took, oldest first.
+    pub fn read_calls(&self) -> Vec<ReadCall> {
+        self.reads.lock().expect("reads lock").clone()
     }
 
     /// From now on, misbehave so (`Faults::default()` ends it).
@@ -314,6 +392,10 @@ impl Simulator {
                 "/simulator/graph/{phone_number_id}/messages",
                 post(graph_send),
             )
+            .route(
+                "/simulator/graph/{business_account_id}/message_templates",
+                get(graph_templates),
+            )
             .route("/simulator/api/messages", get(user_view))
             .route("/simulator/api/send", post(user_send))
             .layer(axum::extract::DefaultBodyLimit::max(SEND_BODY_BYTES))
@@ -343,6 +425,30 @@ impl Simulator {
 fn meta_error(status: StatusCode, code: i64, message: &str) -> Response {
     let body = json!({ "error": { "message": message, "type": "OAuthException", "code": code, "fbtrace_id": "simulator" } });
     (status, Json(body)).into_response()
+}
+
+/// Graph's error for a request it cannot answer as asked (a bad query, an unknown node).
+fn graph_method_error(status: StatusCode, message: &str) -> Response {
+    let body = json!({ "error": { "message": message, "type": "GraphMethodException", "code": 100, "fbtrace_id": "simulator" } });
+    (status, Json(body)).into_response()
+}
+
+/// Meta's `(#100) Invalid parameter` with what exactly was wrong.
+fn invalid_parameter(details: &str) -> Response {
+    meta_error_details(
+        StatusCode::BAD_REQUEST,
+        100,
+        "(#100) Invalid parameter",
+        details,
+    )
+}
+
+fn bearer_is(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        == Some(token)
 }
 
 /// Meta's error with its `error_data.details`, which says what exactly was wrong.
@@ -387,6 +493,8 @@ struct MediaSend {
 enum Kind {
     Text,
     Interactive,
+    /// A template that is approved in its language, its parameters as it wants them.
+    Template,
     Media(MediaSend),
 }
 
@@ -561,12 +669,7 @@ async fn graph_send(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let authorised = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        == Some(sim.access_token.as_str());
-    if !authorised {
+    if !bearer_is(&headers, &sim.access_token) {
         return meta_error(StatusCode::UNAUTHORIZED, 190, "Invalid OAuth access token.");
     }
     if phone_number_id != sim.phone_number_id {
@@ -579,6 +682,14 @@ async fn graph_send(
     let Ok(request) = serde_json::from_str::<Value>(&body) else {
         return meta_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid JSON.");
     };
+    if request.get("status").is_some() {
+        return mark_read(&sim, &request);
+    }
+    if let Some(context) = request.get("context") {
+        if context["message_id"].as_str().is_none_or(str::is_empty) {
+            return invalid_parameter("Param context['message_id'] must be a non-empty string");
+        }
+    }
     let to = request["to"].as_str().and_then(Phone::parse);
     let kind = match request["type"].as_str() {
         Some("text") => request["text"]["body"]
@@ -588,6 +699,10 @@ async fn graph_send(
         Some("interactive") => request["interactive"]
             .is_object()
             .then_some(Kind::Interactive),
+        Some("template") => match check_template(&request["template"]) {
+            Ok(_) => Some(Kind::Template),
+            Err(refused) => return refused.response(),
+        },
         Some(t @ ("image" | "document" | "audio" | "video")) => {
             let kind: &'static str = match t {
                 "image" => "image",
@@ -616,7 +731,7 @@ async fn graph_send(
     };
     let media = match kind {
         Kind::Media(media) => Some(media),
-        Kind::Text | Kind::Interactive => None,
+        Kind::Text | Kind::Interactive | Kind::Template => None,
     };
     let faults = sim.faults.lock().expect("faults lock").clone();
     let n = sim.counters.sends.fetch_add(1, Ordering::Relaxed);
@@ -761,6 +876,10 @@ fn record(
             .hold_named(f.bytes, &f.mime_type, f.filename.as_deref());
         FileRef::new(&id, &f.mime_type, size, f.filename.as_deref())
     });
+    let template = (request["type"] == "template")
+        .then(|| check_template(&request["template"]).ok())
+        .flatten();
+    let reply_to = request["context"]["message_id"].as_str().map(str::to_owned);
     sim.log.lock().expect("log lock").push(LoggedMessage {
         from: "business",
         phone: to.to_string(),
@@ -768,10 +887,15 @@ fn record(
         callback: callback.clone(),
         message: request,
         file,
+        template,
+        reply_to,
+        reaction: None,
         at: chrono::Utc::now().timestamp_millis(),
         status: "delivered",
         answer,
     });
+    // A message from the business ends its "typing…".
+    sim.typing.lock().expect("typing lock").remove(to.as_str());
     // Meta reports delivery a moment later, on the webhook.
     let delayed = sim.clone();
     let phone = to.to_string();
@@ -787,6 +911,564 @@ fn record(
         );
         delayed.post_status(&payload).await;
     });
+}
+
+/// Meta's code for a template that is not approved in the language asked.
+pub const TEMPLATE_DOES_NOT_EXIST: i64 = 132001;
+/// Meta's code for a template send whose parameters are not as many as the template's.
+pub const TEMPLATE_PARAMETER_COUNT: i64 = 132000;
+
+/// The template of a name in a language, when it is approved there.
+fn approved_template(name: &str, language: &str) -> Option<&'static Value> {
+    templates()
+        .iter()
+        .find(|t| t["name"] == name && t["language"] == language && t["status"] == "APPROVED")
+}
+
+/// A template's component of a type (`BODY`, `HEADER`, `BUTTONS`).
+fn template_component<'a>(template: &'a Value, kind: &str) -> Option<&'a Value> {
+    template["components"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"].as_str() == Some(kind))
+}
+
+/// The positional placeholders of a text (`{{1}}`, `{{2}}`…): where each is, and its number.
+fn placeholders(text: &str) -> Vec<(std::ops::Range<usize>, usize)> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(start) = text[from..].find("{{").map(|i| from + i) {
+        let digits = start + 2;
+        let len = text[digits..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        let end = digits + len;
+        match text[digits..end].parse::<usize>() {
+            Ok(n) if text[end..].starts_with("}}") => {
+                found.push((start..end + 2, n));
+                from = end + 2;
+            }
+            _ => from = digits,
+        }
+    }
+    found
+}
+
+/// How many parameters a text's placeholders take (its highest `{{n}}`).
+fn parameter_count(text: &str) -> usize {
+    placeholders(text)
+        .into_iter()
+        .map(|(_, n)| n)
+        .max()
+        .unwrap_or(0)
+}
+
+/// A text with its placeholders filled in (`{{n}}` by the n-th parameter).
+fn fill(text: &str, parameters: &[String]) -> String {
+    let mut filled = String::with_capacity(text.len());
+    let mut last = 0;
+    for (at, n) in placeholders(text) {
+        filled.push_str(&text[last..at.start]);
+        match n.checked_sub(1).and_then(|i| parameters.get(i)) {
+            Some(p) => filled.push_str(p),
+            None => filled.push_str(&text[at.clone()]),
+        }
+        last = at.end;
+    }
+    filled.push_str(&text[last..]);
+    filled
+}
+
+/// A Meta error with its details, before it is answered (small, unlike a response).
+struct GraphError {
+    status: StatusCode,
+    code: i64,
+    message: &'static str,
+    details: String,
+}
+
+impl GraphError {
+    fn new(status: StatusCode, code: i64, message: &'static str, details: &str) -> GraphError {
+        GraphError {
+            status,
+            code,
+            message,
+            details: details.to_owned(),
+        }
+    }
+
+    fn response(&self) -> Response {
+        meta_error_details(self.status, self.code, self.message, &self.details)
+    }
+}
+
+fn invalid(details: &str) -> GraphError {
+    GraphError::new(
+        StatusCode::BAD_REQUEST,
+        100,
+        "(#100) Invalid parameter",
+        details,
+    )
+}
+
+/// The `text` parameters of a send's component, checked as Meta checks them.
+fn text_parameters(component: &Value, which: &str) -> Result<Vec<String>, GraphError> {
+    let parameters = match component.get("parameters") {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(p)) => p,
+        Some(_) => {
+            return Err(invalid(&format!(
+                "Param {which}['parameters'] must be an array"
+            )))
+        }
+    };
+    let mut texts = Vec::new();
+    for (i, p) in parameters.iter().enumerate() {
+        if p.get("parameter_name").is_some() {
+            return Err(invalid(&format!(
+                "Param {which}['parameters'][{i}]['parameter_name']: this template's parameters are POSITIONAL"
+            )));
+        }
+        if p["type"] != "text" {
+            return Err(invalid(&format!(
+                "Param {which}['parameters'][{i}]['type'] must be text for this template"
+            )));
+        }
+        let Some(text) = p["text"].as_str().filter(|t| !t.is_empty()) else {
+            return Err(GraphError::new(
+                StatusCode::BAD_REQUEST,
+                131008,
+                "(#131008) Required parameter is missing",
+                &format!("Parameter of type text is missing text value: {which}['parameters'][{i}]['text']"),
+            ));
+        };
+        if text.contains(['\n', '\t']) || text.contains("     ") {
+            return Err(invalid(
+                "Param text cannot have new-line/tab characters or more than 4 consecutive spaces",
+            ));
+        }
+        texts.push(text.to_owned());
+    }
+    Ok(texts)
+}
+
+fn parameter_count_error(which: &str, given: usize, expected: usize) -> GraphError {
+    GraphError::new(
+        StatusCode::BAD_REQUEST,
+        TEMPLATE_PARAMETER_COUNT,
+        "(#132000) Number of parameters does not match the expected number of params",
+        &format!(
+            "{which}: number of localizable_params ({given}) does not match the expected number of params ({expected})"
+        ),
+    )
+}
+
+/// A button component's index (Meta takes `"0"` or `0`).
+fn button_index(component: &Value) -> Option<usize> {
+    match &component["index"] {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+        _ => None,
+    }
+}
+
+/// Checks a send's `template` object as Meta does: the name approved in the language asked
+/// (else 132001), the body's parameters as many as its placeholders (else 132000), a media
+/// header given when the template has one (else 132012), each quick-reply button's payload
+/// well formed. Answers the template as the user sees it.
+fn check_template(object: &Value) -> Result<Value, GraphError> {
+    if !object.is_object() {
+        return Err(invalid("Param template must be a JSON object"));
+    }
+    let Some(name) = object["name"].as_str().filter(|n| !n.is_empty()) else {
+        return Err(invalid("Param template['name'] is required"));
+    };
+    let Some(code) = object["language"]["code"]
+        .as_str()
+        .filter(|c| !c.is_empty())
+    else {
+        return Err(invalid("Param template['language']['code'] is required"));
+    };
+    let Some(template) = approved_template(name, code) else {
+        return Err(GraphError::new(
+            StatusCode::NOT_FOUND,
+            TEMPLATE_DOES_NOT_EXIST,
+            "(#132001) Template name does not exist in the translation",
+            &format!("template name ({name}) does not exist in {code}"),
+        ));
+    };
+    let components = match object.get("components") {
+        None => &[][..],
+        Some(Value::Array(c)) => c.as_slice(),
+        Some(_) => return Err(invalid("Param template['components'] must be an array")),
+    };
+    let mut body: Option<Vec<String>> = None;
+    let mut header: Option<&Value> = None;
+    let mut payloads: BTreeMap<usize, String> = BTreeMap::new();
+    let buttons = template_component(template, "BUTTONS")
+        .and_then(|b| b["buttons"].as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (i, component) in components.iter().enumerate() {
+        let which = format!("template['components'][{i}]");
+        let kind = component["type"].as_str().map(str::to_ascii_lowercase);
+        match kind.as_deref() {
+            Some("body") if body.is_none() => body = Some(text_parameters(component, &which)?),
+            Some("header") if header.is_none() => header = Some(component),
+            Some("button") => {
+                let Some(index) = button_index(component) else {
+                    return Err(invalid(&format!(
+                        "Param {which}['index'] must be a button's index, from 0"
+                    )));
+                };
+                let Some(button) = buttons.get(index) else {
+                    return Err(invalid(&format!(
+                        "Param {which}['index']: the template has no button {index}"
+                    )));
+                };
+                let sub_type = component["sub_type"].as_str().unwrap_or("");
+                if sub_type != "quick_reply" || button["type"] != "QUICK_REPLY" {
+                    return Err(invalid(&format!(
+                        "Param {which}['sub_type'] must be quick_reply for a QUICK_REPLY button; button {index} is {}",
+                        button["type"].as_str().unwrap_or("unknown")
+                    )));
+                }
+                let payload = match component["parameters"].as_array().map(Vec::as_slice) {
+                    Some([p]) if p["type"] == "payload" => p["payload"].as_str(),
+                    _ => None,
+                };
+                let Some(payload) = payload else {
+                    return Err(invalid(&format!(
+                        "Param {which}['parameters'] must be one {{\"type\":\"payload\",\"payload\":\"…\"}}"
+                    )));
+                };
+                if payloads.insert(index, payload.to_owned()).is_some() {
+                    return Err(invalid(&format!(
+                        "Param {which}: button {index} is given twice"
+                    )));
+                }
+            }
+            Some("body" | "header") => {
+                return Err(invalid(&format!(
+                    "Param {which}['type']: {} is given twice",
+                    component["type"].as_str().unwrap_or("")
+                )))
+            }
+            _ => {
+                return Err(invalid(&format!(
+                    "Param {which}['type'] must be one of {{header, body, button}}"
+                )))
+            }
+        }
+    }
+
+    // The header: a media header wants its file; none of ours has a text header.
+    let header_format = template_component(template, "HEADER")
+        .and_then(|h| h["format"].as_str())
+        .map(str::to_owned);
+    let shown_header = match (&header_format, header) {
+        (None, None) => Value::Null,
+        (None, Some(h)) => {
+            let given = h["parameters"].as_array().map_or(0, Vec::len);
+            return Err(parameter_count_error("header", given, 0));
+        }
+        (Some(format), given) => {
+            let kind = format.to_ascii_lowercase();
+            let media = given
+                .and_then(|h| h["parameters"].as_array())
+                .and_then(|p| match p.as_slice() {
+                    [p] if p["type"] == kind.as_str() => Some(&p[kind.as_str()]),
+                    _ => None,
+                })
+                .filter(|m| m["link"].is_string() || m["id"].is_string());
+            let Some(media) = media else {
+                let received = given
+                    .and_then(|h| h["parameters"][0]["type"].as_str())
+                    .unwrap_or("UNKNOWN")
+                    .to_ascii_uppercase();
+                return Err(GraphError::new(
+                    StatusCode::BAD_REQUEST,
+                    132012,
+                    "(#132012) Parameter format does not match format in the created template",
+                    &format!("header: Format mismatch, expected {format}, received {received}"),
+                ));
+            };
+            json!({ "format": format, "link": media["link"], "id": media["id"] })
+        }
+    };
+
+    let text = template_component(template, "BODY")
+        .and_then(|b| b["text"].as_str())
+        .unwrap_or("");
+    let parameters = body.unwrap_or_default();
+    let expected = parameter_count(text);
+    if parameters.len() != expected {
+        return Err(parameter_count_error("body", parameters.len(), expected));
+    }
+    let filled = fill(text, &parameters);
+    if filled.chars().count() > 1024 {
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            132005,
+            "(#132005) Translated text too long",
+            "body: the text with its parameters filled in is over 1024 characters",
+        ));
+    }
+    let shown_buttons: Vec<Value> = buttons
+        .iter()
+        .enumerate()
+        .map(|(index, b)| {
+            json!({ "index": index, "type": b["type"], "text": b["text"], "payload": payloads.get(&index) })
+        })
+        .collect();
+    Ok(json!({
+        "name": name,
+        "language": code,
+        "category": template["category"],
+        "header": shown_header,
+        "body": filled,
+        "buttons": shown_buttons,
+    }))
+}
+
+/// `POST /{phone_number_id}/messages` with `"status":"read"`: the user's message (and every
+/// earlier one of theirs) shows blue ticks; with `"typing_indicator":{"type":"text"}` the
+/// user also sees "typing…" until the business's next message, or for 25 s. Answered
+/// `{"success":true}` and recorded; an id that is no user's message is `(#100)`.
+fn mark_read(sim: &Simulator, request: &Value) -> Response {
+    if request["messaging_product"] != "whatsapp" {
+        return invalid_parameter("Param messaging_product must be whatsapp");
+    }
+    if request["status"] != "read" {
+        return invalid_parameter("Param status must be read");
+    }
+    let Some(message_id) = request["message_id"].as_str().filter(|id| !id.is_empty()) else {
+        return invalid_parameter("Param message_id is required");
+    };
+    let typing = match request.get("typing_indicator") {
+        None => false,
+        Some(t) if t["type"] == "text" => true,
+        Some(_) => return invalid_parameter("Param typing_indicator['type'] must be text"),
+    };
+    let phone = {
+        let mut log = sim.log.lock().expect("log lock");
+        let Some(at) = log
+            .iter()
+            .position(|m| m.from == "user" && m.wamid == message_id)
+        else {
+            return invalid_parameter(&format!(
+                "Invalid message_id: {message_id} is not a message this number received"
+            ));
+        };
+        let phone = log[at].phone.clone();
+        for m in log[..=at]
+            .iter_mut()
+            .filter(|m| m.from == "user" && m.phone == phone)
+        {
+            m.status = "read";
+        }
+        phone
+    };
+    if typing {
+        sim.typing
+            .lock()
+            .expect("typing lock")
+            .insert(phone.clone(), Instant::now() + TYPING_SHOWN_FOR);
+    }
+    sim.reads.lock().expect("reads lock").push(ReadCall {
+        phone,
+        message_id: message_id.to_owned(),
+        typing,
+        at: chrono::Utc::now().timestamp_millis(),
+    });
+    Json(json!({ "success": true })).into_response()
+}
+
+/// The template fields Graph answers for (`id` is always answered).
+const TEMPLATE_FIELDS: &[&str] = &[
+    "name",
+    "language",
+    "status",
+    "category",
+    "parameter_format",
+    "components",
+    "id",
+];
+
+const TEMPLATE_STATUSES: &[&str] = &[
+    "APPROVED",
+    "PENDING",
+    "REJECTED",
+    "PAUSED",
+    "DISABLED",
+    "IN_APPEAL",
+    "PENDING_DELETION",
+    "DELETED",
+    "LIMIT_EXCEEDED",
+];
+
+fn cursor(template: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(template["id"].as_str().unwrap_or_default())
+}
+
+/// `GET /{waba_id}/message_templates`, answered as Meta does: `{"data":[…],"paging":
+/// {"cursors":{"before","after"},"next","previous"}}`, `limit` (default
+/// [`TEMPLATE_PAGE_SIZE`]) to a page, `status` and `fields` honoured, `after`/`before`
+/// cursors; `next` is an absolute URL of this same host and path (carrying the token, as
+/// Meta's does) and is absent on the last page.
+async fn graph_templates(
+    State(sim): State<Arc<Simulator>>,
+    Path(account): Path<String>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let token_in_query = param("access_token") == Some(sim.access_token.as_str());
+    if !bearer_is(&headers, &sim.access_token) && !token_in_query {
+        return meta_error(StatusCode::UNAUTHORIZED, 190, "Invalid OAuth access token.");
+    }
+    if account != *sim.business_account_id.lock().expect("account lock") {
+        return graph_method_error(
+            StatusCode::BAD_REQUEST,
+            &format!("Unsupported get request. Object with ID '{account}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."),
+        );
+    }
+    let statuses: Option<Vec<String>> = param("status").map(|s| {
+        s.split(',')
+            .map(|s| s.trim().to_ascii_uppercase())
+            .collect()
+    });
+    if let Some(bad) = statuses
+        .iter()
+        .flatten()
+        .find(|s| !TEMPLATE_STATUSES.contains(&s.as_str()))
+    {
+        return graph_method_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "(#100) Param status must be one of {{{}}}; got {bad}",
+                TEMPLATE_STATUSES.join(", ")
+            ),
+        );
+    }
+    let fields: Option<Vec<&str>> = param("fields").map(|f| {
+        f.split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .collect()
+    });
+    if let Some(bad) = fields
+        .iter()
+        .flatten()
+        .find(|f| !TEMPLATE_FIELDS.contains(f))
+    {
+        return graph_method_error(
+            StatusCode::BAD_REQUEST,
+            &format!("(#100) Tried accessing nonexisting field ({bad}) on node type (WhatsAppMessageTemplate)"),
+        );
+    }
+    let limit = match param("limit") {
+        None => TEMPLATE_PAGE_SIZE,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return graph_method_error(
+                    StatusCode::BAD_REQUEST,
+                    "(#100) Param limit must be a positive integer",
+                )
+            }
+        },
+    };
+    let listed: Vec<&Value> = templates()
+        .iter()
+        .filter(|t| {
+            statuses
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|s| t["status"] == s.as_str()))
+        })
+        .collect();
+    let position = |c: &str| listed.iter().position(|t| cursor(t) == c);
+    let (start, end) = match (param("after"), param("before")) {
+        (Some(after), _) => match position(after) {
+            Some(i) => (i + 1, (i + 1 + limit).min(listed.len())),
+            None => {
+                return graph_method_error(StatusCode::BAD_REQUEST, "(#100) Invalid cursor: after")
+            }
+        },
+        (None, Some(before)) => match position(before) {
+            Some(i) => (i.saturating_sub(limit), i),
+            None => {
+                return graph_method_error(StatusCode::BAD_REQUEST, "(#100) Invalid cursor: before")
+            }
+        },
+        (None, None) => (0, limit.min(listed.len())),
+    };
+    let page = &listed[start..end];
+    let data: Vec<Value> = page
+        .iter()
+        .map(|t| match &fields {
+            None => (*t).clone(),
+            Some(fields) => {
+                let mut shown = serde_json::Map::new();
+                for f in fields.iter().chain(&["id"]) {
+                    if let Some(v) = t.get(*f) {
+                        shown.insert((*f).to_owned(), v.clone());
+                    }
+                }
+                Value::Object(shown)
+            }
+        })
+        .collect();
+    let (Some(first), Some(last)) = (page.first(), page.last()) else {
+        return Json(json!({ "data": data })).into_response();
+    };
+    // Meta's paging links: absolute, this host and path, the request's own query with the
+    // token, the limit and the cursor.
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            sim.webhook_url
+                .trim_start_matches("http://")
+                .trim_end_matches("/webhook")
+                .to_owned()
+        });
+    let link = |key: &str, at: &Value| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "after" | "before" | "limit" | "access_token"))
+        {
+            query.append_pair(k, v);
+        }
+        query
+            .append_pair("access_token", &sim.access_token)
+            .append_pair("limit", &limit.to_string())
+            .append_pair(key, &cursor(at));
+        format!("http://{host}{}?{}", uri.path(), query.finish())
+    };
+    let mut paging = json!({ "cursors": { "before": cursor(first), "after": cursor(last) } });
+    if end < listed.len() {
+        paging["next"] = link("after", last).into();
+    }
+    if start > 0 {
+        paging["previous"] = link("before", first).into();
+    }
+    Json(json!({ "data": data, "paging": paging })).into_response()
 }
 
 #[derive(Deserialize)]
@@ -824,7 +1506,13 @@ async fn user_view(State(sim): State<Arc<Simulator>>, Query(q): Query<PhoneQuery
             }
         });
     }
-    Json(json!({ "messages": messages })).into_response()
+    let typing = sim
+        .typing
+        .lock()
+        .expect("typing lock")
+        .get(&q.phone)
+        .is_some_and(|until| Instant::now() < *until);
+    Json(json!({ "messages": messages, "typing": typing })).into_response()
 }
 
 #[derive(Deserialize)]
@@ -843,6 +1531,105 @@ struct UserSend {
     /// The file's caption.
     #[serde(default)]
     caption: Option<String>,
+    /// The wamid of the message this one replies to (any message of this chat): sent as
+    /// Meta's `context`.
+    #[serde(default)]
+    context: Option<String>,
+    /// A tapped quick-reply button of a template: `{"message_id","index"}`.
+    #[serde(default)]
+    button: Option<ButtonTap>,
+    /// A reaction to a message of this chat: `{"message_id","emoji"}`; `""` removes it.
+    #[serde(default)]
+    reaction: Option<ReactionSend>,
+}
+
+#[derive(Deserialize)]
+struct ButtonTap {
+    message_id: String,
+    index: usize,
+}
+
+#[derive(Deserialize)]
+struct ReactionSend {
+    message_id: String,
+    emoji: String,
+}
+
+fn refused(error: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response()
+}
+
+/// The `context` of a reply to a message of this chat, as Meta puts it in the webhook: who
+/// wrote the quoted message (the business's number, or the user's own) and its wamid.
+fn quoted(sim: &Simulator, phone: &Phone, wamid: &str) -> Option<Value> {
+    let log = sim.log.lock().expect("log lock");
+    let m = log
+        .iter()
+        .find(|m| m.phone == phone.as_str() && m.wamid == wamid)?;
+    let from = match m.from {
+        "business" => BUSINESS_DISPLAY_NUMBER,
+        _ => phone.as_str(),
+    };
+    Some(json!({ "from": from, "id": wamid }))
+}
+
+/// The message a tap on a template's quick-reply button sends: type `button`, its payload
+/// the one the send set for that button (else the button's text), in reply to the template.
+fn quick_reply(sim: &Simulator, phone: &Phone, tap: &ButtonTap) -> Result<Value, String> {
+    let log = sim.log.lock().expect("log lock");
+    let template = log
+        .iter()
+        .find(|m| m.from == "business" && m.phone == phone.as_str() && m.wamid == tap.message_id)
+        .and_then(|m| m.template.as_ref())
+        .ok_or("button: no template with this id in this chat")?;
+    let button = &template["buttons"][tap.index];
+    let Some(text) = button["text"]
+        .as_str()
+        .filter(|_| button["type"] == "QUICK_REPLY")
+    else {
+        return Err(format!(
+            "button: the template has no quick-reply button {}",
+            tap.index
+        ));
+    };
+    let payload = button["payload"].as_str().unwrap_or(text);
+    Ok(json!({
+        "type": "button",
+        "button": { "payload": payload, "text": text },
+        "context": { "from": BUSINESS_DISPLAY_NUMBER, "id": tap.message_id },
+    }))
+}
+
+/// The user reacts to a message of this chat (or removes their reaction with `""`): a
+/// `reaction` webhook, shown on the target, never a message of its own in the chat.
+async fn react(sim: &Simulator, phone: &Phone, name: &str, reaction: &ReactionSend) -> Response {
+    let emoji = reaction.emoji.trim();
+    if emoji.chars().count() > 8 {
+        return refused("reaction: one emoji, or \"\" to remove it");
+    }
+    {
+        let mut log = sim.log.lock().expect("log lock");
+        let Some(target) = log
+            .iter_mut()
+            .find(|m| m.phone == phone.as_str() && m.wamid == reaction.message_id)
+        else {
+            return refused("reaction: no message with this id in this chat");
+        };
+        target.reaction = (!emoji.is_empty()).then(|| emoji.to_owned());
+    }
+    let wamid = format!("wamid.USER{}", edubot_adapters::model::new_message_id());
+    let payload = user_message_payload(
+        &sim.phone_number_id,
+        phone.as_str(),
+        name,
+        &wamid,
+        now_secs(),
+        json!({ "type": "reaction", "reaction": { "message_id": reaction.message_id, "emoji": emoji } }),
+    );
+    match sim.post_webhook(&payload).await {
+        Ok(status) => Json(json!({ "webhook_status": status, "wamid": wamid })).into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, Json(json!({ "error": e }))).into_response(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -891,55 +1678,55 @@ fn media_message(
     Ok((json!({ "type": kind, kind: described }), held))
 }
 
-/// The simulated user sends a message: a signed webhook posted to `/webhook`.
+/// The simulated user sends a message (a signed webhook posted to `/webhook`): a text, a
+/// file, a tapped choice or quick-reply button, or a reaction; any but a reaction may reply
+/// to a message of the chat (`context`).
 async fn user_send(State(sim): State<Arc<Simulator>>, Json(send): Json<UserSend>) -> Response {
     let Some(phone) = Phone::parse(&send.phone) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "phone must be 8 to 15 digits"})),
-        )
-            .into_response();
+        return refused("phone must be 8 to 15 digits");
     };
-    let mut held = None;
-    let message = match (&send.text, &send.reply) {
-        _ if send.file.is_some() => {
-            let file = send.file.as_ref().expect("checked");
-            match media_message(&sim, file, send.caption.as_deref()) {
-                Ok((message, file)) => {
-                    held = Some(file);
-                    message
-                }
-                Err(e) => {
-                    return (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response()
-                }
-            }
-        }
-        (Some(text), _) if !text.trim().is_empty() => {
-            json!({ "type": "text", "text": { "body": text } })
-        }
-        (_, Some(reply)) => {
-            let kind = if reply["kind"] == "list_reply" {
-                "list_reply"
-            } else {
-                "button_reply"
-            };
-            json!({ "type": "interactive", "interactive": {
-                "type": kind, kind: { "id": reply["id"], "title": reply["title"] } } })
-        }
-        _ => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"error": "text or reply required"})),
-            )
-                .into_response()
-        }
-    };
-    let wamid = format!("wamid.USER{}", edubot_adapters::model::new_message_id());
     let name = if send.name.trim().is_empty() {
         "Simulated user"
     } else {
         send.name.trim()
     };
+    if let Some(reaction) = &send.reaction {
+        return react(&sim, &phone, name, reaction).await;
+    }
+    let mut held = None;
+    let mut message = if let Some(tap) = &send.button {
+        match quick_reply(&sim, &phone, tap) {
+            Ok(message) => message,
+            Err(e) => return refused(&e),
+        }
+    } else if let Some(file) = &send.file {
+        match media_message(&sim, file, send.caption.as_deref()) {
+            Ok((message, file)) => {
+                held = Some(file);
+                message
+            }
+            Err(e) => return refused(&e),
+        }
+    } else if let Some(text) = send.text.as_ref().filter(|t| !t.trim().is_empty()) {
+        json!({ "type": "text", "text": { "body": text } })
+    } else if let Some(reply) = &send.reply {
+        let kind = if reply["kind"] == "list_reply" {
+            "list_reply"
+        } else {
+            "button_reply"
+        };
+        json!({ "type": "interactive", "interactive": {
+            "type": kind, kind: { "id": reply["id"], "title": reply["title"] } } })
+    } else {
+        return refused("text, file, reply, button or reaction required");
+    };
+    if let (Some(wamid), None) = (&send.context, &send.button) {
+        match quoted(&sim, &phone, wamid) {
+            Some(context) => message["context"] = context,
+            None => return refused("context: no message with this id in this chat"),
+        }
+    }
+    let wamid = format!("wamid.USER{}", edubot_adapters::model::new_message_id());
     let payload = user_message_payload(
         &sim.phone_number_id,
         phone.as_str(),
@@ -948,19 +1735,34 @@ async fn user_send(State(sim): State<Arc<Simulator>>, Json(send): Json<UserSend>
         now_secs(),
         message.clone(),
     );
+    let reply_to = message["context"]["id"].as_str().map(str::to_owned);
     sim.log.lock().expect("log lock").push(LoggedMessage {
         from: "user",
         phone: phone.to_string(),
-        wamid,
+        wamid: wamid.clone(),
         callback: None,
         message,
         file: held,
+        template: None,
+        reply_to,
+        reaction: None,
         at: chrono::Utc::now().timestamp_millis(),
         status: "sent",
         answer: Answer::Answered,
     });
     match sim.post_webhook(&payload).await {
-        Ok(status) => Json(json!({ "webhook_status": status })).into_response(),
+        Ok(status) => {
+            if status == 200 {
+                let mut log = sim.log.lock().expect("log lock");
+                if let Some(m) = log
+                    .iter_mut()
+                    .find(|m| m.wamid == wamid && m.status == "sent")
+                {
+                    m.status = "delivered";
+                }
+            }
+            Json(json!({ "webhook_status": status, "wamid": wamid })).into_response()
+        }
         Err(e) => (StatusCode::BAD_GATEWAY, Json(json!({ "error": e }))).into_response(),
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use crate::time::{Millis, SECOND};
 use edubot_app::ports::Settings;
 use edubot_domain::desk::SEND_CLAIM;
+use edubot_domain::templates::parse_template_ref;
 
 /// Meta's production Graph API; `WHATSAPP_API_BASE_URL` overrides it (the local simulator, tests).
 pub const DEFAULT_WHATSAPP_API_BASE_URL: &str = "https://graph.facebook.com/v23.0";
@@ -44,6 +45,8 @@ pub struct Config {
     pub origin_verify_secret: Secret,
     /// The S3 bucket of users' files and admins' attachments (empty where unused).
     pub media_bucket: String,
+    /// The WhatsApp Business Account whose templates the desk sends (empty where unused).
+    pub whatsapp_business_account_id: String,
     /// The desk's settings, as the use cases read them.
     pub settings: Settings,
     /// Graph API request timeout.
@@ -63,6 +66,8 @@ pub struct Needs {
     pub media_fetch: bool,
     pub webhook_secrets: bool,
     pub admin_tokens: bool,
+    /// Listing the account's message templates (`WHATSAPP_BUSINESS_ACCOUNT_ID`).
+    pub templates: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +157,10 @@ impl Config {
             )?),
             jwt_secret: Secret(jwt_secret),
             media_bucket: required("MEDIA_BUCKET", needs.media)?,
+            whatsapp_business_account_id: required(
+                "WHATSAPP_BUSINESS_ACCOUNT_ID",
+                needs.templates,
+            )?,
             origin_verify_secret: Secret(required("ORIGIN_VERIFY_SECRET", false)?),
             settings: Settings {
                 support_sla: seconds("SUPPORT_SLA_SECONDS", 300)?,
@@ -161,6 +170,13 @@ impl Config {
                 outbound_max_attempts: positive("OUTBOUND_MAX_ATTEMPTS", 5)?.min(100) as u32,
                 outbound_unknown_grace: seconds("OUTBOUND_UNKNOWN_GRACE_SECONDS", 300)?,
                 activation_lock: seconds("ACTIVATION_LOCK_SECONDS", 3600)?,
+                feedback_template: match get("SUPPORT_FEEDBACK_TEMPLATE") {
+                    None => None,
+                    Some(value) => Some(parse_template_ref(&value).ok_or(ConfigError::Invalid(
+                        "SUPPORT_FEEDBACK_TEMPLATE",
+                        "expected name:language, e.g. feedback_rating:en_US",
+                    ))?),
+                },
             },
             whatsapp_timeout,
             token_ttl: seconds("ADMIN_TOKEN_TTL_SECONDS", 8 * 3600)?,

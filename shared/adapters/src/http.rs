@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::context::AppContext;
 use crate::phone::Phone;
+use edubot_app::sending::SendOutcome;
 use edubot_app::{AppError, ErrorCode};
 
 /// Admin API request bodies over this are refused with 413 (docs/architecture.md).
@@ -24,6 +25,27 @@ pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
         .body(Body::from(
             serde_json::to_string(value).expect("responses serialise"),
         ))
+        .expect("static response parts")
+}
+
+/// A send's answer: 201 sent, 202 while a retry is scheduled (a refusal is the error's).
+pub fn send_response(outcome: SendOutcome) -> Response<Body> {
+    let (status, message) = match &outcome {
+        SendOutcome::Sent(m) => (201, m),
+        SendOutcome::Retrying(m) => (202, m),
+    };
+    json_response(
+        status,
+        &serde_json::json!({ "message": crate::views::message(message) }),
+    )
+}
+
+/// A response with no body (204).
+pub fn empty_response(status: u16) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("cache-control", "no-store")
+        .body(Body::Empty)
         .expect("static response parts")
 }
 

@@ -11,6 +11,7 @@ use edubot_domain::model::{
     Author, Conversation, ConversationState, Direction, Message, MessageError, MessageStatus,
 };
 use edubot_domain::phone::Phone;
+use edubot_domain::templates::Template;
 use edubot_domain::time::{serde_rfc3339, Millis};
 
 /// A conversation as the admin API returns it.
@@ -73,6 +74,16 @@ pub struct MessageView<'a> {
     pub sent_at: Option<Millis>,
     /// The message's file (null for a message without one).
     pub media: Option<MediaView<'a>>,
+    /// The id of the message this one answers (or a reaction's target), else null.
+    pub reply_to: Option<&'a str>,
+    pub reactions: Vec<ReactionView<'a>>,
+}
+
+/// A reaction on a message: `{"emoji","author"}`.
+#[derive(Debug, Serialize)]
+pub struct ReactionView<'a> {
+    pub emoji: &'a str,
+    pub author: Author,
 }
 
 /// A message's file as the admin API returns it; the bytes come from `GET …/media`.
@@ -111,6 +122,35 @@ pub fn message(m: &Message) -> MessageView<'_> {
         created_at: m.created_at,
         sent_at: m.sent_at,
         media: m.media.as_ref().map(media),
+        reply_to: m.reply_to.as_deref(),
+        reactions: m
+            .reactions
+            .iter()
+            .map(|r| ReactionView {
+                emoji: &r.emoji,
+                author: r.author,
+            })
+            .collect(),
+    }
+}
+
+/// A template as the admin API lists it.
+#[derive(Debug, Serialize)]
+pub struct TemplateView<'a> {
+    pub name: &'a str,
+    pub language: &'a str,
+    pub category: &'a str,
+    pub body: &'a str,
+    pub parameter_count: usize,
+}
+
+pub fn template(t: &Template) -> TemplateView<'_> {
+    TemplateView {
+        name: &t.name,
+        language: &t.language,
+        category: &t.category,
+        body: &t.body,
+        parameter_count: t.parameter_count,
     }
 }
 

@@ -16,7 +16,7 @@ use crate::ports::{CommitError, StoreError};
 use crate::ports::{ConversationStore, MediaStore, OutboxStore};
 use crate::processor::process_conversation;
 use edubot_domain::content::content;
-use edubot_domain::desk::{claimed_outbound, end_support, may_send, Waiting};
+use edubot_domain::desk::{claimed_outbound, end_support, may_send, may_send_body, Waiting};
 use edubot_domain::model::{new_message_id, Author, Conversation, ConversationState, Message};
 use edubot_domain::phone::Phone;
 use edubot_domain::time::{Millis, MINUTE};
@@ -201,7 +201,10 @@ async fn retry_due_sends(
         };
         report.retries += 1;
         let conversation = ctx.store().get_conversation(&message.phone).await?;
-        let refusal = conversation.as_ref().and_then(|c| may_send(c, now).err());
+        let refusal = conversation.as_ref().and_then(|c| match &message.body {
+            Some(body) => may_send_body(c, body, now).err(),
+            None => may_send(c, now).err(),
+        });
         if let Some(refusal) = refusal {
             ctx.store()
                 .mark_failed(&message, &refusal.message_error())

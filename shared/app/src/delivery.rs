@@ -6,7 +6,7 @@
 use crate::context::Ports;
 use crate::ports::SendError;
 use crate::ports::StoreError;
-use crate::ports::{MediaFiles, Messenger, OutboxStore};
+use crate::ports::{MediaFiles, Messenger, OutboxStore, Outgoing};
 use edubot_domain::media::AttachmentKind;
 use edubot_domain::model::{Message, MessageError, MessageStatus};
 use edubot_domain::time::{Millis, MINUTE};
@@ -104,11 +104,14 @@ async fn send_and_record(
         return Ok(Delivery::Sent(m));
     };
     let config = ctx.settings();
-    match ctx
-        .messenger()
-        .send(&m.phone, &body, &m.id, link.as_deref())
-        .await
-    {
+    let outgoing = Outgoing {
+        to: &m.phone,
+        body: &body,
+        callback: &m.id,
+        media_link: link.as_deref(),
+        reply_to_wamid: m.reply_to_wamid.as_deref(),
+    };
+    match ctx.messenger().send(outgoing).await {
         Ok(wamid) => {
             // Meta has it. Recording that is tried twice; if both fail, the message stays
             // pending under its grace, for the status webhooks (which carry our id) to

@@ -8,10 +8,12 @@ use crate::auth::{burn_password_check, verify_password};
 use crate::conflict::{retry_on_conflict, Attempt};
 use crate::context::Ports;
 use crate::conversations::conversation_or_404;
-use crate::delivery::{deliver_any, deliver_in_order, Delivery};
+use crate::delivery::{deliver_any, deliver_in_order};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{AdminStore, ConversationStore, OutboxStore};
 use crate::ports::{CommitError, Page};
+use crate::sending::{limit_sends, refuse_opted_out, send_outcome, window, SendOutcome};
+use crate::templates::feedback_question;
 use edubot_domain::content::content;
 use edubot_domain::desk::{claimed_outbound, end_support, may_send, SendRefusal, Waiting};
 use edubot_domain::model::{
@@ -35,19 +37,11 @@ pub const LOGIN_ATTEMPTS_PER_USER_BEFORE_SLOWDOWN: u32 = 10;
 /// per connection.
 pub const LOGIN_SLOWDOWN_STEP: Millis = 250;
 pub const LOGIN_SLOWDOWN_MAX: Millis = 3_000;
-/// Replies one admin may send per minute.
-pub const SENDS_PER_ADMIN_PER_MINUTE: u32 = 60;
 
 /// How long the answer to the `attempts`-th sign-in on one username in a window waits.
 pub fn login_slowdown(attempts: u32) -> Millis {
     let past = attempts.saturating_sub(LOGIN_ATTEMPTS_PER_USER_BEFORE_SLOWDOWN);
     (Millis::from(past) * LOGIN_SLOWDOWN_STEP).min(LOGIN_SLOWDOWN_MAX)
-}
-
-/// Fixed windows: the window key and when it ends.
-fn window(now: Millis, length: Millis) -> (String, Millis) {
-    let index = now / length;
-    (index.to_string(), (index + 1) * length)
 }
 
 /// Signs an admin in; the same answer, in similar time, for an unknown user and a wrong
@@ -196,35 +190,11 @@ pub fn validate_text(text: &str) -> Result<&str, AppError> {
     Ok(trimmed)
 }
 
-/// The HTTP status of a send's outcome: 201 sent, 202 retry scheduled; 502 permanent failure.
-pub enum SendOutcome {
-    Sent(Message),
-    Retrying(Message),
-}
-
-/// Replies one admin may send per minute, counted per fixed minute.
-async fn limit_sends(ctx: &impl Ports, admin: &str, now: Millis) -> Result<(), AppError> {
-    let (window_key, window_end) = window(now, MINUTE);
-    let used = ctx
-        .store()
-        .count_use("send-admin", admin, &window_key, window_end)
-        .await?;
-    if used > SENDS_PER_ADMIN_PER_MINUTE {
-        return Err(AppError::rate_limited(((window_end - now) / 1000) as u64));
-    }
-    Ok(())
-}
-
 /// Whether an admin may write to the user now, refused in the order of docs/architecture.md (after 404):
 /// opted_out, not_in_chat_support, window_closed.
 fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), AppError> {
+    refuse_opted_out(c)?;
     let refusal = may_send(c, now).err();
-    if refusal == Some(SendRefusal::OptedOut) {
-        return Err(AppError::new(
-            ErrorCode::OptedOut,
-            "The user opted out (STOP): nothing can be sent until they send START.",
-        ));
-    }
     if !c.is_chat_support() {
         return Err(AppError::new(
             ErrorCode::NotInChatSupport,
@@ -238,26 +208,6 @@ fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), AppError> 
         ));
     }
     Ok(())
-}
-
-/// 201 sent, 202 retry scheduled, or 502 with the failed message (docs/architecture.md).
-fn send_outcome(delivery: Delivery) -> Result<SendOutcome, AppError> {
-    match delivery {
-        Delivery::Sent(m) => Ok(SendOutcome::Sent(m)),
-        Delivery::Retrying(m) => Ok(SendOutcome::Retrying(m)),
-        Delivery::Failed(m) => {
-            let reason = m
-                .error
-                .as_ref()
-                .map(|e| e.title.as_str())
-                .unwrap_or("no reason given");
-            Err(AppError::new(
-                ErrorCode::WhatsappError,
-                format!("WhatsApp refused the message: {reason}"),
-            )
-            .with_failed_message(m))
-        }
-    }
 }
 
 /// Sends a failed admin reply again, as a new attempt on the same message, under the same
@@ -276,7 +226,11 @@ pub async fn retry_admin_message(
         .get_message(phone, id)
         .await?
         .ok_or_else(|| AppError::not_found("No message with this id in the conversation."))?;
-    check_admin_may_reply(&current, now)?;
+    // A template goes out whatever the window and state, as when it was first sent.
+    match &message.body {
+        Some(body) if !body.needs_open_window() => refuse_opted_out(&current)?,
+        _ => check_admin_may_reply(&current, now)?,
+    }
     let not_retryable = || {
         AppError::new(
             ErrorCode::Conflict,
@@ -307,11 +261,28 @@ pub enum Reply<'a> {
     },
 }
 
+/// The message a reply answers: one of this conversation's with a wamid (WhatsApp quotes
+/// it by its wamid), else 400.
+async fn reply_target(
+    ctx: &impl Ports,
+    phone: &Phone,
+    id: &str,
+) -> Result<(String, String), AppError> {
+    let target = ctx.store().get_message(phone, id).await?;
+    match target.and_then(|m| m.wamid) {
+        Some(wamid) => Ok((id.to_owned(), wamid)),
+        None => Err(AppError::invalid(
+            "`reply_to` names no message of this conversation that WhatsApp knows.",
+        )),
+    }
+}
+
 pub async fn send_admin_message(
     ctx: &impl Ports,
     admin: &str,
     phone: &Phone,
     reply: Reply<'_>,
+    reply_to: Option<&str>,
     now: Millis,
 ) -> Result<SendOutcome, AppError> {
     // Refused before anything counts or moves: bad text.
@@ -319,7 +290,15 @@ pub async fn send_admin_message(
         validate_text(text)?;
     }
     limit_sends(ctx, admin, now).await?;
-    let message = match reply {
+    // The conversation's rules come first, then the message it answers.
+    let target = match reply_to {
+        Some(id) => {
+            check_admin_may_reply(&conversation_or_404(ctx, phone).await?, now)?;
+            Some(reply_target(ctx, phone, id).await?)
+        }
+        None => None,
+    };
+    let mut message = match reply {
         Reply::Text(text) => {
             let text = validate_text(text)?;
             let mut message =
@@ -336,6 +315,10 @@ pub async fn send_admin_message(
             file_reply(ctx, admin, phone, attachment_id, caption, now).await?
         }
     };
+    if let Some((id, wamid)) = target {
+        message.reply_to = Some(id);
+        message.reply_to_wamid = Some(wamid);
+    }
     let message = &message;
     retry_on_conflict(move || async move {
         let current = conversation_or_404(ctx, phone).await?;
@@ -368,6 +351,10 @@ pub async fn end_chat_support(
     phone: &Phone,
     now: Millis,
 ) -> Result<Conversation, AppError> {
+    // Outside the window the rating question can only be a template: looked up on the
+    // first attempt that needs it and kept, so a conflict retry never calls Meta again.
+    let feedback: std::sync::Mutex<Option<Result<Message, String>>> = Default::default();
+    let feedback = &feedback;
     let (next, messages) = retry_on_conflict(move || async move {
         let current = conversation_or_404(ctx, phone).await?;
         if !current.is_chat_support() {
@@ -398,7 +385,33 @@ pub async fn end_chat_support(
                 messages.push(m);
             }
         } else {
-            next.state = ConversationState::MainMenu;
+            let known = feedback.lock().expect("feedback lock").clone();
+            let asked = match known {
+                Some(asked) => asked,
+                None => {
+                    let asked = feedback_question(ctx, phone, now).await;
+                    *feedback.lock().expect("feedback lock") = Some(asked.clone());
+                    asked
+                }
+            };
+            match asked {
+                Ok(question) => {
+                    next.state = ConversationState::SupportFeedback;
+                    next.touch(now, question.text.as_deref().unwrap_or_default());
+                    messages.push(question);
+                }
+                Err(why) => {
+                    next.state = ConversationState::MainMenu;
+                    messages.push(Message::system_note(
+                        phone.clone(),
+                        new_message_id(),
+                        format!(
+                            "No rating asked: the chat ended outside the 24-hour window and {why}."
+                        ),
+                        now,
+                    ));
+                }
+            }
         }
         match ctx.store().commit(&next, None, &messages, now).await {
             Ok(version) => {

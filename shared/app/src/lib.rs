@@ -11,6 +11,8 @@
 //! - [`checks`]: the scheduled checks (waiting, idle chats, retries, replays);
 //! - [`media`]: fetching the files users send into the media bucket; [`attachments`]: the
 //!   files admins send;
+//! - [`templates`]: answering after the 24-hour window; [`receipts`]: read receipts and the
+//!   typing indicator;
 //! - [`activation`]: issuing activation codes;
 //! - [`auth`]: passwords, tokens and the enabled-admin check;
 //! - [`conflict`]: the one optimistic-lock retry; [`error`]: the one application error.
@@ -28,6 +30,9 @@ pub mod error;
 pub mod media;
 pub mod ports;
 pub mod processor;
+pub mod receipts;
+pub mod sending;
+pub mod templates;
 
 pub use context::Ports;
 pub use error::{AppError, ErrorCode};

@@ -11,6 +11,7 @@ use edubot_domain::enquiry::Enquiry;
 use edubot_domain::media::{Attachment, Media};
 use edubot_domain::model::{Admin, Conversation, Message, MessageError};
 use edubot_domain::phone::Phone;
+use edubot_domain::templates::Template;
 use edubot_domain::time::Millis;
 use edubot_domain::whatsapp::OutboundBody;
 
@@ -191,6 +192,22 @@ pub trait OutboxStore: Sync {
         now: Millis,
     ) -> impl Future<Output = Result<Option<Message>, StoreError>> + Send;
 
+    /// Takes the read receipt of inbound message `id` for this call: true once per message
+    /// (a conditional write), so the user's blue ticks are sent once whatever the page does.
+    fn claim_read_mark(
+        &self,
+        phone: &Phone,
+        id: &str,
+        now: Millis,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives a read receipt back after WhatsApp did not take it, so the next call tries again.
+    fn release_read_mark(
+        &self,
+        phone: &Phone,
+        id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Puts a failed admin message back to pending, claimed for a new attempt; None when it
     /// is not a failed admin message (or someone else reopened it).
     fn reopen_failed_admin_message(
@@ -233,6 +250,16 @@ pub trait AdminStore: Sync {
         window: &str,
         expires_at: Millis,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// True at most once per `every` for `scope`/`key` (a conditional write on the time of
+    /// the next allowed use), whichever function instance asks.
+    fn throttle(
+        &self,
+        scope: &str,
+        key: &str,
+        now: Millis,
+        every: Millis,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Takes one use back (one that turned out not to count, like a sign-in that worked).
     fn uncount_use(
@@ -346,18 +373,39 @@ impl SendError {
     }
 }
 
-/// Sending one message to a WhatsApp user.
+/// One message on its way to a WhatsApp user.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub to: &'a Phone,
+    pub body: &'a OutboundBody,
+    /// Our message id: it comes back in the status webhooks, so they settle a send whose
+    /// answer was lost.
+    pub callback: &'a str,
+    /// A file goes by this short-lived URL, which Meta downloads it from.
+    pub media_link: Option<&'a str>,
+    /// The wamid of the message this one answers (the user sees it quoted).
+    pub reply_to_wamid: Option<&'a str>,
+}
+
+/// What the messaging side of the Graph API does for us.
 pub trait Messenger: Sync {
-    /// Sends `body` to `to`; answers the wamid. `callback` (our message id) comes back in
-    /// the status webhooks, so they settle a send whose answer was lost. A file goes by
-    /// `media_link`, a short-lived URL Meta downloads it from.
-    fn send(
+    /// Sends one message; answers the wamid.
+    fn send(&self, message: Outgoing<'_>)
+        -> impl Future<Output = Result<String, SendError>> + Send;
+
+    /// Marks the user's message `wamid` (and those before it) read: blue ticks. With
+    /// `typing`, the user also sees that someone is typing (for up to 25 s).
+    fn mark_read(
         &self,
-        to: &Phone,
-        body: &OutboundBody,
-        callback: &str,
-        media_link: Option<&str>,
-    ) -> impl Future<Output = Result<String, SendError>> + Send;
+        wamid: &str,
+        typing: bool,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+
+    /// The templates the desk may send, as Meta lists them (approved, every page), at most
+    /// five minutes old.
+    fn approved_templates(
+        &self,
+    ) -> impl Future<Output = Result<std::sync::Arc<Vec<Template>>, SendError>> + Send;
 }
 
 /// Why a user's file could not be fetched into our store.
@@ -435,4 +483,7 @@ pub struct Settings {
     pub outbound_unknown_grace: Millis,
     /// After the third wrong activation code, codes are refused this long.
     pub activation_lock: Millis,
+    /// The template (name, language) that asks for a rating when a chat ends outside the
+    /// 24-hour window (`SUPPORT_FEEDBACK_TEMPLATE`); None skips the rating then.
+    pub feedback_template: Option<(String, String)>,
 }

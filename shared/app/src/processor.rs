@@ -12,7 +12,8 @@ use edubot_domain::bot::{self, ActivationChange, Facts, Input, SupportChange, Tu
 use edubot_domain::desk::{claimed_outbound, end_support};
 use edubot_domain::enquiry::Enquiry;
 use edubot_domain::model::{
-    new_message_id, Author, Conversation, ConversationState, Message, MessageError, MessageStatus,
+    new_message_id, Author, Conversation, ConversationState, InboundRef, Message, MessageError,
+    MessageStatus,
 };
 use edubot_domain::phone::Phone;
 use edubot_domain::time::{now_ms, Millis};
@@ -133,6 +134,14 @@ pub fn apply_turn(
     }
     if let Some(sent_at) = m.sent_at {
         c.last_inbound_sent_at = Some(c.last_inbound_sent_at.map_or(sent_at, |t| t.max(sent_at)));
+        let newer = c.last_inbound.as_ref().is_none_or(|l| l.sent_at <= sent_at);
+        if let (true, Some(wamid)) = (newer, &m.wamid) {
+            c.last_inbound = Some(InboundRef {
+                id: m.id.clone(),
+                wamid: wamid.clone(),
+                sent_at,
+            });
+        }
     }
     c.touch(m.created_at, m.text.as_deref().unwrap_or(&m.kind));
     c.state = turn.next;
@@ -282,6 +291,9 @@ mod tests {
             attempts: 0,
             profile_name: Some("Ada".into()),
             media: None,
+            reply_to: None,
+            reply_to_wamid: None,
+            reactions: Vec::new(),
         }
     }
 

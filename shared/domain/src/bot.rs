@@ -519,6 +519,17 @@ fn locked_out(c: &Content, until: Millis, now: Millis) -> Turn {
     )
 }
 
+/// The rating choice id (`rating_N`) a quick-reply button labelled `label` stands for: the
+/// first digit 1–5 in it. A rating template's buttons answer with these payloads, so its
+/// answer is read like the rating list's.
+pub fn rating_choice_for_label(label: &str) -> Option<String> {
+    label
+        .chars()
+        .find(|c| c.is_ascii_digit())
+        .filter(|d| ('1'..='5').contains(d))
+        .map(|d| format!("rating_{d}"))
+}
+
 fn rating_of(input: Input<'_>) -> Option<u8> {
     let digit = match input {
         Input::Choice(id) => id.strip_prefix("rating_")?,

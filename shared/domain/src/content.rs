@@ -332,9 +332,15 @@ pub fn whatsapp_violations(body: &OutboundBody) -> Vec<String> {
                 format!("caption of {} characters", len(caption)),
             );
         }
+        OutboundBody::Template { text, .. } => check(
+            (1..=crate::templates::MAX_TEMPLATE_BODY_CHARS).contains(&len(text)),
+            format!("template of {} characters", len(text)),
+        ),
     }
     let ids: Vec<&str> = match body {
-        OutboundBody::Text { .. } | OutboundBody::Media { .. } => vec![],
+        OutboundBody::Text { .. } | OutboundBody::Media { .. } | OutboundBody::Template { .. } => {
+            vec![]
+        }
         OutboundBody::Buttons { buttons: c, .. } | OutboundBody::List { rows: c, .. } => {
             c.iter().map(|c| c.id.as_str()).collect()
         }

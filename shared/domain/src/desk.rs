@@ -52,6 +52,19 @@ pub fn may_send(c: &Conversation, now: Millis) -> Result<(), SendRefusal> {
     }
 }
 
+/// Whether `body` may go to the user of `c` now: [`may_send`], except that a template
+/// needs no open window.
+pub fn may_send_body(
+    c: &Conversation,
+    body: &OutboundBody,
+    now: Millis,
+) -> Result<(), SendRefusal> {
+    match may_send(c, now) {
+        Err(SendRefusal::WindowClosed) if !body.needs_open_window() => Ok(()),
+        other => other,
+    }
+}
+
 /// How long a sender holds a message before a retry may take it over (docs/reliability.md).
 pub const SEND_CLAIM: Millis = 60 * SECOND;
 

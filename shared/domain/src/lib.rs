@@ -20,6 +20,7 @@ pub mod media;
 pub mod message_error;
 pub mod model;
 pub mod phone;
+pub mod templates;
 pub mod time;
 pub mod whatsapp;
 

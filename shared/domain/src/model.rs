@@ -93,6 +93,8 @@ pub struct Conversation {
     pub activation_locked_until: Option<Millis>,
     /// The student an activation code linked this conversation to.
     pub student: Option<crate::activation::Student>,
+    /// The user's newest message handled so far (read receipts and typing point at it).
+    pub last_inbound: Option<InboundRef>,
 }
 
 impl Conversation {
@@ -116,6 +118,7 @@ impl Conversation {
             activation_failures: 0,
             activation_locked_until: None,
             student: None,
+            last_inbound: None,
         }
     }
 
@@ -233,6 +236,30 @@ pub struct Message {
     pub profile_name: Option<String>,
     /// The file of an image, audio, video, document or sticker message.
     pub media: Option<Media>,
+    /// The id of the message this one answers (WhatsApp's `context`), or of the message a
+    /// reaction is for; None when there is none or we do not know it.
+    pub reply_to: Option<String>,
+    /// Outbound: the wamid of the message it answers, sent as `context.message_id`.
+    pub reply_to_wamid: Option<String>,
+    /// The reactions on this message, one per author at most.
+    pub reactions: Vec<Reaction>,
+}
+
+/// A reaction on a message: an emoji and who put it there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    pub emoji: String,
+    pub author: Author,
+}
+
+/// A conversation's newest inbound message: what read receipts and the typing indicator
+/// point WhatsApp at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundRef {
+    pub id: String,
+    pub wamid: String,
+    /// The user's own timestamp: the newest one wins, whatever order webhooks came in.
+    pub sent_at: Millis,
 }
 
 /// A new message id: a ULID, monotonic within this process so ids sort in creation order.
@@ -272,6 +299,9 @@ impl Message {
             attempts: 0,
             profile_name: None,
             media: None,
+            reply_to: None,
+            reply_to_wamid: None,
+            reactions: Vec::new(),
         }
     }
 
@@ -295,6 +325,9 @@ impl Message {
             attempts: 0,
             profile_name: None,
             media: None,
+            reply_to: None,
+            reply_to_wamid: None,
+            reactions: Vec::new(),
         }
     }
 }

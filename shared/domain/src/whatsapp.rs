@@ -43,11 +43,29 @@ pub enum OutboundBody {
         /// Not on audio.
         caption: Option<String>,
     },
+    /// An approved template (allowed outside the 24-hour window), its body's parameters
+    /// filled in.
+    Template {
+        name: String,
+        /// Meta's language code, e.g. `en_US`.
+        language: String,
+        parameters: Vec<String>,
+        /// The payload each quick-reply button answers with, by button index (None leaves
+        /// Meta's default, the button's label).
+        payloads: Vec<Option<String>>,
+        /// The filled-in body, as the user reads it.
+        text: String,
+    },
 }
 
 impl OutboundBody {
     pub fn text(body: impl Into<String>) -> Self {
         OutboundBody::Text { body: body.into() }
+    }
+
+    /// Whether WhatsApp takes it only inside the 24-hour window: everything but a template.
+    pub fn needs_open_window(&self) -> bool {
+        !matches!(self, OutboundBody::Template { .. })
     }
 
     /// The WhatsApp message type this becomes.
@@ -56,13 +74,14 @@ impl OutboundBody {
             OutboundBody::Text { .. } => "text",
             OutboundBody::Buttons { .. } | OutboundBody::List { .. } => "interactive",
             OutboundBody::Media { kind, .. } => kind.as_str(),
+            OutboundBody::Template { .. } => "template",
         }
     }
 
     /// How the message reads in the admin history: the body, then the choices offered.
     pub fn display_text(&self) -> String {
         match self {
-            OutboundBody::Text { body } => body.clone(),
+            OutboundBody::Text { body } | OutboundBody::Template { text: body, .. } => body.clone(),
             OutboundBody::Buttons {
                 body,
                 buttons: choices,

@@ -102,6 +102,30 @@ impl AdminStore for Store {
         })
     }
 
+    /// One conditional write on `RATE#<scope>#<key>` / `#NEXT`: taken when the next allowed
+    /// use is due, moved `every` on. Parallel callers: exactly one wins.
+    async fn throttle(
+        &self,
+        scope: &str,
+        key_: &str,
+        now: Millis,
+        every: Millis,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(rate_pk(scope, key_), THROTTLE_SK.into())))
+            .update_expression("SET next_at = :next, expires_at = :exp")
+            .condition_expression("attribute_not_exists(next_at) OR next_at <= :now")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":next", n(now + every))
+            .expression_attribute_values(":exp", n((now + every) / SECOND + 1))
+            .send()
+            .await;
+        Ok(conditional(result)?.is_some())
+    }
+
     async fn uncount_use(&self, scope: &str, key_: &str, window: &str) -> Result<(), StoreError> {
         // Never below zero: a counter gone (its window expired) stays gone.
         let result = self

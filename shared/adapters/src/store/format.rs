@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use edubot_domain::activation::Student;
 use edubot_domain::media::{AttachmentKind, Media, MediaStatus};
 use edubot_domain::model::{
-    Author, ConversationState, Direction, FlowData, MessageError, MessageStatus,
+    Author, ConversationState, Direction, FlowData, InboundRef, MessageError, MessageStatus,
 };
+use edubot_domain::time::Millis;
 use edubot_domain::whatsapp::{Choice, OutboundBody};
 
 /// A stored enum with each value's stored name, and its conversions both ways. The matches
@@ -243,6 +244,34 @@ impl From<StoredFlow> for FlowData {
     }
 }
 
+/// A conversation's `last_inbound`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredInboundRef {
+    pub id: String,
+    pub wamid: String,
+    pub sent_at: Millis,
+}
+
+impl From<&InboundRef> for StoredInboundRef {
+    fn from(r: &InboundRef) -> Self {
+        StoredInboundRef {
+            id: r.id.clone(),
+            wamid: r.wamid.clone(),
+            sent_at: r.sent_at,
+        }
+    }
+}
+
+impl From<StoredInboundRef> for InboundRef {
+    fn from(r: StoredInboundRef) -> Self {
+        InboundRef {
+            id: r.id,
+            wamid: r.wamid,
+            sent_at: r.sent_at,
+        }
+    }
+}
+
 /// A conversation's `student`, linked by an activation code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredStudent {
@@ -294,6 +323,18 @@ pub enum StoredBody {
         filename: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         caption: Option<String>,
+    },
+    /// An approved template: its name, language, body parameters, quick-reply payloads by
+    /// button index, and the filled-in text.
+    #[serde(rename = "template")]
+    Template {
+        name: String,
+        language: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        parameters: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        payloads: Vec<Option<String>>,
+        text: String,
     },
 }
 
@@ -362,6 +403,19 @@ impl From<&OutboundBody> for StoredBody {
                 filename: filename.clone(),
                 caption: caption.clone(),
             },
+            OutboundBody::Template {
+                name,
+                language,
+                parameters,
+                payloads,
+                text,
+            } => StoredBody::Template {
+                name: name.clone(),
+                language: language.clone(),
+                parameters: parameters.clone(),
+                payloads: payloads.clone(),
+                text: text.clone(),
+            },
         }
     }
 }
@@ -389,6 +443,19 @@ impl From<StoredBody> for OutboundBody {
                 object_key,
                 filename,
                 caption,
+            },
+            StoredBody::Template {
+                name,
+                language,
+                parameters,
+                payloads,
+                text,
+            } => OutboundBody::Template {
+                name,
+                language,
+                parameters,
+                payloads,
+                text,
             },
         }
     }

@@ -245,3 +245,25 @@ fn a_stored_admin_loads_and_is_written_back_the_same() {
     assert!(!admin.disabled);
     assert_eq!(to_item(&AdminItem::from_admin(&admin)), golden);
 }
+
+#[test]
+fn a_stored_template_reply_loads_and_is_written_back_the_same() {
+    let golden = item(include_str!("golden/message-template-reply.json"));
+    let m = from_item::<MessageItem>(golden.clone())
+        .unwrap()
+        .into_message()
+        .unwrap();
+    assert_eq!(m.kind, "template");
+    assert_eq!(m.reply_to.as_deref(), Some("01KAXQ7A2B3C4D5E6F7G8H9J0K"));
+    assert_eq!(
+        m.body,
+        Some(OutboundBody::Template {
+            name: "support_followup".into(),
+            language: "en_US".into(),
+            parameters: vec!["Ada".into(), "the fees".into()],
+            payloads: vec![None, Some("rating_2".into())],
+            text: "Hi Ada, about your question on the fees: our team has an update for you.".into(),
+        })
+    );
+    assert_eq!(to_item(&MessageItem::from_message(&m)), golden);
+}

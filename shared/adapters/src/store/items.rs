@@ -5,16 +5,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::format::{
-    StoredAuthor, StoredBody, StoredDirection, StoredError, StoredFlow, StoredMedia, StoredState,
-    StoredStatus, StoredStudent,
+    StoredAuthor, StoredBody, StoredDirection, StoredError, StoredFlow, StoredInboundRef,
+    StoredMedia, StoredState, StoredStatus, StoredStudent,
 };
-use crate::model::{Admin, Conversation, Message};
+use crate::model::{Admin, Author, Conversation, Message, Reaction};
 use crate::phone::Phone;
 use crate::time::Millis;
 use edubot_domain::media::Attachment;
 
 pub const META_SK: &str = "#META";
 pub const SINGLETON_SK: &str = "#";
+/// Sort key of a throttle's item (`RATE#<scope>#<key>`): when the next use is allowed.
+pub const THROTTLE_SK: &str = "#NEXT";
 /// Partition of the recency index `gsi1` holding every conversation (one institution:
 /// thousands of chats; shard as `CONVS#<n>` past that, see docs/storage.md).
 pub const ALL_CONVERSATIONS: &str = "CONVS";
@@ -83,6 +85,9 @@ pub struct ConversationItem {
     pub activation_locked_until: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub student: Option<StoredStudent>,
+    /// The user's newest handled message: `{id, wamid, sent_at}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_inbound: Option<StoredInboundRef>,
     pub gsi1pk: String,
     pub gsi1sk: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +121,7 @@ impl ConversationItem {
             activation_failures: c.activation_failures,
             activation_locked_until: c.activation_locked_until,
             student: c.student.as_ref().map(StoredStudent::from),
+            last_inbound: c.last_inbound.as_ref().map(StoredInboundRef::from),
             gsi1pk: ALL_CONVERSATIONS.into(),
             gsi_support_pk: c.is_chat_support().then(|| IN_SUPPORT.into()),
             gsi_support_sk: c.is_chat_support().then(|| recency.clone()),
@@ -143,6 +149,7 @@ impl ConversationItem {
             activation_failures: self.activation_failures,
             activation_locked_until: self.activation_locked_until,
             student: self.student.map(Into::into),
+            last_inbound: self.last_inbound.map(Into::into),
         })
     }
 }
@@ -185,6 +192,21 @@ pub struct MessageItem {
     pub raw: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<StoredMedia>,
+    /// The id of the message this one answers, or a reaction's target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Outbound: the answered message's wamid, sent as `context.message_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to_wamid: Option<String>,
+    /// The user's reaction on this message, and the WhatsApp time of the reaction event
+    /// that set or removed it (a late, older event never overwrites a newer one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_reaction: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_reaction_at: Option<Millis>,
+    /// When the read receipt for this inbound message was taken (sent once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_marked_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi_unprocessed_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -220,6 +242,15 @@ impl MessageItem {
             profile_name: m.profile_name.clone(),
             raw: None,
             media: m.media.as_ref().map(StoredMedia::from),
+            reply_to: m.reply_to.clone(),
+            reply_to_wamid: m.reply_to_wamid.clone(),
+            user_reaction: m
+                .reactions
+                .iter()
+                .find(|r| r.author == Author::User)
+                .map(|r| r.emoji.clone()),
+            user_reaction_at: None,
+            read_marked_at: None,
             gsi_unprocessed_pk: None,
             gsi_unprocessed_sk: None,
             gsi_pending_pk: None,
@@ -246,6 +277,16 @@ impl MessageItem {
             attempts: self.attempts,
             profile_name: self.profile_name,
             media: self.media.map(Into::into),
+            reply_to: self.reply_to,
+            reply_to_wamid: self.reply_to_wamid,
+            reactions: self
+                .user_reaction
+                .map(|emoji| Reaction {
+                    emoji,
+                    author: Author::User,
+                })
+                .into_iter()
+                .collect(),
         })
     }
 }

@@ -23,6 +23,8 @@ pub use edubot_app::ports::{
 };
 use format::{StoredAuthor, StoredError, StoredStatus};
 pub use items::recency_sk;
+/// The attribute only messages still to be processed carry (the stream's filter).
+pub const UNPROCESSED_KEY: &str = "gsi_unprocessed_pk";
 use items::*;
 pub use turn_writes::ENQUIRIES_SHOWN;
 
@@ -143,14 +145,21 @@ impl Store {
 
     // ---- webhook -------------------------------------------------------------------------
 
-    /// Stores an inbound message once per wamid, unprocessed. One transaction: the wamid
-    /// pointer and the message, both conditional. Answers false for a duplicate delivery.
+    /// Stores an inbound message once per wamid, unprocessed (a reaction: never processed,
+    /// summarised on its target instead). One transaction: the wamid pointer and the
+    /// message, both conditional; a reply or reaction first reads its target's pointer.
+    /// Answers false for a duplicate delivery.
     pub async fn record_inbound(
         &self,
         m: &InboundMessage,
         id: &str,
         now: Millis,
     ) -> Result<bool, StoreError> {
+        // What it answers or reacts to: one pointer read, only for such messages.
+        let target = match &m.reply_to_wamid {
+            Some(wamid) => self.resolve_wamid(wamid, &m.from).await?,
+            None => None,
+        };
         let pointer = WamidItem {
             pk: wamid_pk(&m.wamid),
             sk: SINGLETON_SK.into(),
@@ -176,6 +185,9 @@ impl Store {
             attempts: 0,
             profile_name: m.profile_name.clone(),
             media: m.media.clone(),
+            reply_to: target.as_ref().map(|(_, id)| id.clone()),
+            reply_to_wamid: None,
+            reactions: Vec::new(),
         };
         let mut item = MessageItem::from_message(&message);
         // Known types are fully described by kind/text; keep the raw JSON of the others
@@ -183,8 +195,10 @@ impl Store {
         item.raw = (!matches!(m.kind.as_str(), "text" | "interactive" | "button")
             && !m.raw.is_empty())
         .then(|| m.raw.clone());
-        item.gsi_unprocessed_pk = Some(UNPROCESSED.into());
-        item.gsi_unprocessed_sk = Some(format!("{}#{}", m.from, id));
+        if !m.is_reaction() {
+            item.gsi_unprocessed_pk = Some(UNPROCESSED.into());
+            item.gsi_unprocessed_sk = Some(format!("{}#{}", m.from, id));
+        }
         if m.media.is_some() {
             // The stream's fetcher takes it at once; this is the scheduled checks' fallback,
             // late enough not to race it.
@@ -210,29 +224,78 @@ impl Store {
             .transact_items(put(to_item(&item)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if cancelled_conditions(&e).is_some_and(|c| c.first() == Some(&true)) => {
-                Ok(false)
-            }
-            Err(e) => Err(sdk_error(e)),
+        let stored = match result {
+            Ok(_) => true,
+            Err(e) if cancelled_conditions(&e).is_some_and(|c| c.first() == Some(&true)) => false,
+            Err(e) => return Err(sdk_error(e)),
+        };
+        // Also for a duplicate: Meta redelivers when this update failed after the store.
+        if let (true, Some((phone, target_id))) = (m.is_reaction(), &target) {
+            self.summarise_reaction(phone, target_id, m.text.as_deref(), m.sent_at)
+                .await?;
         }
+        Ok(stored)
     }
 
-    /// Applies a delivery status to our message: a pointer read, then one conditional
-    /// update that only moves the status forward.
-    pub async fn apply_status(&self, update: &StatusUpdate) -> Result<StatusOutcome, StoreError> {
-        let pointer = self
-            .client
+    /// The pointer from a wamid to our message, if we have one.
+    async fn wamid_pointer(&self, wamid: &str) -> Result<Option<WamidItem>, StoreError> {
+        self.client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(wamid_pk(&update.wamid), SINGLETON_SK.into())))
+            .set_key(Some(key(wamid_pk(wamid), SINGLETON_SK.into())))
             .send()
             .await
             .map_err(sdk_error)?
             .item
             .map(from_item::<WamidItem>)
-            .transpose()?;
+            .transpose()
+    }
+
+    /// The message `wamid` names, if it is one of `phone`'s conversation: (phone, our id).
+    async fn resolve_wamid(
+        &self,
+        wamid: &str,
+        phone: &Phone,
+    ) -> Result<Option<(Phone, String)>, StoreError> {
+        Ok(self
+            .wamid_pointer(wamid)
+            .await?
+            .filter(|p| p.phone == phone.as_str())
+            .map(|p| (phone.clone(), p.message_id)))
+    }
+
+    /// Puts the user's reaction on its target (or takes it off: `emoji` None), unless a
+    /// reaction event with a later WhatsApp time got there first (events come unordered).
+    async fn summarise_reaction(
+        &self,
+        phone: &Phone,
+        target_id: &str,
+        emoji: Option<&str>,
+        at: Millis,
+    ) -> Result<(), StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(phone), message_sk(target_id))))
+            .expression_attribute_values(":at", n(at))
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(user_reaction_at) OR user_reaction_at <= :at)",
+            );
+        request = match emoji {
+            Some(emoji) => request
+                .update_expression("SET user_reaction = :emoji, user_reaction_at = :at")
+                .expression_attribute_values(":emoji", s(emoji)),
+            None => request.update_expression("SET user_reaction_at = :at REMOVE user_reaction"),
+        };
+        conditional(request.send().await)?;
+        Ok(())
+    }
+
+    /// Applies a delivery status to our message: a pointer read, then one conditional
+    /// update that only moves the status forward.
+    pub async fn apply_status(&self, update: &StatusUpdate) -> Result<StatusOutcome, StoreError> {
+        let pointer = self.wamid_pointer(&update.wamid).await?;
         // Without a pointer (the send's answer was lost), our id comes back as callback data.
         let target = match (pointer, &update.recipient, &update.callback) {
             (Some(p), _, _) => Phone::parse(&p.phone).map(|phone| (phone, p.message_id)),

@@ -4,6 +4,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 
+use super::format::StoredDirection;
 use super::items::*;
 use super::*;
 
@@ -174,6 +175,42 @@ impl OutboxStore for Store {
             .and_then(|out| out.attributes)
             .map(message_from_item)
             .transpose()
+    }
+
+    /// Sets `read_marked_at` on an inbound message that has none: one conditional update.
+    async fn claim_read_mark(
+        &self,
+        phone: &Phone,
+        id: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(phone), message_sk(id))))
+            .update_expression("SET read_marked_at = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND direction = :inbound AND attribute_not_exists(read_marked_at)",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":inbound", to_attr(&StoredDirection::Inbound))
+            .send()
+            .await;
+        Ok(conditional(result)?.is_some())
+    }
+
+    async fn release_read_mark(&self, phone: &Phone, id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(phone), message_sk(id))))
+            .update_expression("REMOVE read_marked_at")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        conditional(result).map(|_| ())
     }
 
     /// Puts a failed admin message back to pending, claimed for a new attempt on the same

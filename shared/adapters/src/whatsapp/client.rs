@@ -1,14 +1,13 @@
 //! Sending over the Graph API: `POST {base}/{phone_number_id}/messages` (docs/architecture.md).
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use edubot_app::ports::{Messenger, SendError};
+use edubot_app::ports::{Messenger, Outgoing, SendError};
+use edubot_domain::templates::Template;
 
 use crate::config::{Config, Secret};
 use crate::model::MessageError;
-use crate::phone::Phone;
-
-use super::OutboundBody;
 
 /// Meta error codes worth retrying: throttling, temporary outages, pair rate limits.
 const TRANSIENT_META_CODES: [i64; 7] = [1, 2, 4, 80007, 130429, 131056, 131057];
@@ -17,8 +16,23 @@ const TRANSIENT_META_CODES: [i64; 7] = [1, 2, 4, 80007, 130429, 131056, 131057];
 pub struct WhatsAppClient {
     http: reqwest::Client,
     messages_url: String,
+    /// `{base}/{business account id}/message_templates?…` (empty where unused).
+    templates_url: String,
     access_token: Secret,
+    templates: Arc<Mutex<Option<CachedTemplates>>>,
 }
+
+/// The approved templates as last listed, and when.
+struct CachedTemplates {
+    listed_at: Instant,
+    templates: Arc<Vec<Template>>,
+}
+
+/// How long a listing of the templates is used before Meta is asked again (a newly
+/// approved template shows within this; DESIGN: at most 5 minutes).
+pub const TEMPLATES_CACHED_FOR: Duration = Duration::from_secs(5 * 60);
+/// A listing follows at most this many pages (Meta's pages hold up to 100 templates).
+const MAX_TEMPLATE_PAGES: usize = 20;
 
 impl WhatsAppClient {
     /// Built once per cold start; reqwest keeps the connection pool across invocations.
@@ -28,14 +42,103 @@ impl WhatsAppClient {
             .timeout(Duration::from_millis(config.whatsapp_timeout as u64))
             .build()
             .expect("reqwest client with static settings");
+        let base = &config.whatsapp_api_base_url;
         WhatsAppClient {
             http,
-            messages_url: format!(
-                "{}/{}/messages",
-                config.whatsapp_api_base_url, config.whatsapp_phone_number_id
+            messages_url: format!("{base}/{}/messages", config.whatsapp_phone_number_id),
+            templates_url: format!(
+                "{base}/{}/message_templates?status=APPROVED&fields=name,language,status,category,parameter_format,components&limit=100",
+                config.whatsapp_business_account_id
             ),
             access_token: config.whatsapp_access_token.clone(),
+            templates: Arc::default(),
         }
+    }
+
+    /// One POST to the messages endpoint; answers Meta's JSON on a 2xx.
+    async fn post_messages(
+        &self,
+        request: &serde_json::Value,
+    ) -> Result<serde_json::Value, SendError> {
+        let response = self
+            .http
+            .post(&self.messages_url)
+            .bearer_auth(self.access_token.expose())
+            .header("content-type", "application/json")
+            .body(request.to_string())
+            .send()
+            .await;
+        answer_of(response).await
+    }
+
+    /// Every page of the approved templates, each page's `next` followed only to the
+    /// Graph API's own host (it carries our token; never logged).
+    async fn list_templates(&self) -> Result<Vec<Template>, SendError> {
+        let graph = url::Url::parse(&self.templates_url).map_err(|_| {
+            SendError::Permanent(MessageError {
+                code: "config".into(),
+                title: "The Graph API address is not a URL".into(),
+            })
+        })?;
+        let mut templates = Vec::new();
+        let mut next = Some(self.templates_url.clone());
+        for _ in 0..MAX_TEMPLATE_PAGES {
+            let Some(url) = next.take() else { break };
+            let response = self
+                .http
+                .get(&url)
+                .bearer_auth(self.access_token.expose())
+                .send()
+                .await;
+            let page = answer_of(response).await?;
+            templates.extend(super::templates::offered_in_page(&page));
+            next = page
+                .pointer("/paging/next")
+                .and_then(|n| n.as_str())
+                .filter(|n| super::templates::same_origin(&graph, n))
+                .map(str::to_owned);
+        }
+        if next.is_some() {
+            tracing::warn!(pages = MAX_TEMPLATE_PAGES, "template listing cut short");
+        }
+        Ok(templates)
+    }
+}
+
+/// Meta's answer as JSON on a 2xx; otherwise the failure, classified.
+async fn answer_of(
+    response: Result<reqwest::Response, reqwest::Error>,
+) -> Result<serde_json::Value, SendError> {
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => {
+            let error = MessageError {
+                code: "network".into(),
+                title: network_title(&e),
+            };
+            // A connect failure never reached Meta; anything later might have.
+            return Err(if e.is_connect() {
+                SendError::Transient(error)
+            } else {
+                SendError::Unknown(error)
+            });
+        }
+    };
+    let status = response.status().as_u16();
+    let text = match response.text().await {
+        Ok(text) => text,
+        Err(e) => {
+            return Err(SendError::Unknown(MessageError {
+                code: "network".into(),
+                title: network_title(&e),
+            }))
+        }
+    };
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    if (200..300).contains(&status) {
+        Ok(json)
+    } else {
+        Err(classify_failure(status, &json))
     }
 }
 
@@ -51,60 +154,49 @@ pub fn media_http_client() -> reqwest::Client {
 }
 
 impl Messenger for WhatsAppClient {
-    /// Sends `body` to `to`; answers the `wamid` Meta assigned. `callback` is our message id,
-    /// echoed in status webhooks so they settle a send whose answer was lost.
-    async fn send(
-        &self,
-        to: &Phone,
-        body: &OutboundBody,
-        callback: &str,
-        media_link: Option<&str>,
-    ) -> Result<String, SendError> {
-        let request = super::graph_request(body, to.as_str(), callback, media_link);
-        let response = self
-            .http
-            .post(&self.messages_url)
-            .bearer_auth(self.access_token.expose())
-            .header("content-type", "application/json")
-            .body(request.to_string())
-            .send()
-            .await;
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => {
-                let error = MessageError {
-                    code: "network".into(),
-                    title: network_title(&e),
-                };
-                // A connect failure never reached Meta; anything later might have.
-                return Err(if e.is_connect() {
-                    SendError::Transient(error)
-                } else {
-                    SendError::Unknown(error)
-                });
-            }
-        };
-        let status = response.status().as_u16();
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(e) => {
-                return Err(SendError::Unknown(MessageError {
-                    code: "network".into(),
-                    title: network_title(&e),
-                }))
-            }
-        };
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        if (200..300).contains(&status) {
-            return match json.pointer("/messages/0/id").and_then(|v| v.as_str()) {
-                Some(wamid) => Ok(wamid.to_owned()),
-                None => Err(SendError::Unknown(MessageError {
-                    code: "bad_response".into(),
-                    title: "WhatsApp accepted the request but returned no message id".into(),
-                })),
-            };
+    /// Sends one message; answers the `wamid` Meta assigned.
+    async fn send(&self, message: Outgoing<'_>) -> Result<String, SendError> {
+        let request = super::graph_request(
+            message.body,
+            message.to.as_str(),
+            message.callback,
+            message.media_link,
+            message.reply_to_wamid,
+        );
+        let answer = self.post_messages(&request).await?;
+        match answer.pointer("/messages/0/id").and_then(|v| v.as_str()) {
+            Some(wamid) => Ok(wamid.to_owned()),
+            None => Err(SendError::Unknown(MessageError {
+                code: "bad_response".into(),
+                title: "WhatsApp accepted the request but returned no message id".into(),
+            })),
         }
-        Err(classify_failure(status, &json))
+    }
+
+    async fn mark_read(&self, wamid: &str, typing: bool) -> Result<(), SendError> {
+        let mut request = serde_json::json!({
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": wamid,
+        });
+        if typing {
+            request["typing_indicator"] = serde_json::json!({ "type": "text" });
+        }
+        self.post_messages(&request).await.map(|_| ())
+    }
+
+    async fn approved_templates(&self) -> Result<Arc<Vec<Template>>, SendError> {
+        if let Some(cached) = self.templates.lock().expect("template cache lock").as_ref() {
+            if cached.listed_at.elapsed() < TEMPLATES_CACHED_FOR {
+                return Ok(cached.templates.clone());
+            }
+        }
+        let templates = Arc::new(self.list_templates().await?);
+        *self.templates.lock().expect("template cache lock") = Some(CachedTemplates {
+            listed_at: Instant::now(),
+            templates: templates.clone(),
+        });
+        Ok(templates)
     }
 }
 

@@ -77,6 +77,15 @@ pub struct InboundMessage {
     pub raw: String,
     /// The file of a media message, as WhatsApp describes it (fetched later).
     pub media: Option<Media>,
+    /// The wamid of the message this one answers (`context.id`), or a reaction's target.
+    pub reply_to_wamid: Option<String>,
+}
+
+impl InboundMessage {
+    /// A reaction is never a turn: no bot reply, no unread count, no wait.
+    pub fn is_reaction(&self) -> bool {
+        self.kind == "reaction"
+    }
 }
 
 /// A delivery status for one of our outbound messages.
@@ -202,6 +211,12 @@ fn parse_message(raw: &Value) -> Option<InboundMessage> {
     let kind = at_most(kind.to_owned(), MAX_SHORT_CHARS);
     let (text, interactive_id) = readable(&kind, raw);
     let media = media_of(&kind, raw);
+    let target = if kind == "reaction" {
+        str_at(raw, &["reaction", "message_id"])
+    } else {
+        str_at(raw, &["context", "id"])
+    };
+    let reply_to_wamid = target.filter(|w| valid_wamid(w)).map(str::to_owned);
     let raw = raw.to_string();
     if raw.len() > MAX_RAW_BYTES {
         tracing::warn!(kind = %kind, bytes = raw.len(), "webhook message's raw JSON not kept: too large");
@@ -215,6 +230,7 @@ fn parse_message(raw: &Value) -> Option<InboundMessage> {
         text: text.map(|t| at_most(t, MAX_TEXT_CHARS)),
         interactive_id: interactive_id.map(|id| at_most(id, MAX_SHORT_CHARS)),
         media,
+        reply_to_wamid,
         raw: if raw.len() > MAX_RAW_BYTES {
             String::new()
         } else {
@@ -306,13 +322,13 @@ fn readable(kind: &str, raw: &Value) -> (Option<String>, Option<String>) {
                 None,
             )
         }
-        "reaction" => {
-            let emoji = str_at(raw, &["reaction", "emoji"]).unwrap_or("");
-            (
-                Some(format!("[reaction] {emoji}").trim_end().to_owned()),
-                None,
-            )
-        }
+        // The emoji alone; none when the user removed their reaction.
+        "reaction" => (
+            str_at(raw, &["reaction", "emoji"])
+                .filter(|e| !e.is_empty())
+                .map(|e| at_most(e.to_owned(), 16)),
+            None,
+        ),
         other => (Some(format!("[{other} message]")), None),
     }
 }

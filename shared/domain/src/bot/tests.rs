@@ -48,7 +48,7 @@ fn react(state: State, input: Input<'_>) -> Turn {
 
 fn ids(body: &B) -> Vec<&str> {
     match body {
-        B::Text { .. } | B::Media { .. } => vec![],
+        B::Text { .. } | B::Media { .. } | B::Template { .. } => vec![],
         B::Buttons { buttons: c, .. } | B::List { rows: c, .. } => {
             c.iter().map(|c| c.id.as_str()).collect()
         }
@@ -91,7 +91,7 @@ fn filled(body: &B, template: &str, choices: &[&Choice]) -> bool {
         B::Buttons { body, buttons } => {
             fits(template, body) && buttons.iter().eq(choices.iter().copied())
         }
-        B::List { .. } | B::Media { .. } => false,
+        B::List { .. } | B::Media { .. } | B::Template { .. } => false,
     }
 }
 
@@ -837,4 +837,18 @@ fn keywords_are_never_attempts_names_or_addresses() {
         (t.next, t.flow),
         (State::MainMenu, Some(FlowData::default()))
     );
+}
+
+#[test]
+fn a_rating_templates_buttons_answer_as_the_rating_list_does() {
+    assert_eq!(rating_choice_for_label("5").as_deref(), Some("rating_5"));
+    assert_eq!(
+        rating_choice_for_label("⭐ 3 stars").as_deref(),
+        Some("rating_3")
+    );
+    assert_eq!(rating_choice_for_label("Great"), None);
+    assert_eq!(rating_choice_for_label("9"), None);
+    let label = rating_choice_for_label("4").unwrap();
+    let t = react(State::SupportFeedback, Input::Choice(&label));
+    assert_eq!(t.rating, Some(4));
 }

@@ -1,0 +1,11 @@
+use edubot_adapters::config::Needs;
+
+edubot_adapters::http_function_main!(
+    Needs {
+        admin_tokens: true,
+        whatsapp_send: true,
+        templates: true,
+        ..Needs::default()
+    },
+    list_templates::handle
+);

@@ -1,0 +1,131 @@
+//! Templates: how the desk reaches a user after the 24-hour window (docs/templates.md) —
+//! the approved templates listed, one sent to a conversation, and the rating question sent
+//! as one when a chat ends outside the window.
+
+use std::sync::Arc;
+
+use crate::conflict::{retry_on_conflict, Attempt};
+use crate::context::Ports;
+use crate::conversations::conversation_or_404;
+use crate::delivery::deliver;
+use crate::error::{AppError, ErrorCode};
+use crate::ports::{CommitError, ConversationStore, Messenger};
+use crate::sending::{limit_sends, refuse_opted_out, send_outcome, SendOutcome};
+use edubot_domain::bot::rating_choice_for_label;
+use edubot_domain::desk::claimed_outbound;
+use edubot_domain::model::{Author, ConversationState, Message};
+use edubot_domain::phone::Phone;
+use edubot_domain::templates::{find, Template, TemplateRefusal};
+use edubot_domain::time::Millis;
+use edubot_domain::whatsapp::OutboundBody;
+
+/// The templates the desk may send (502 `whatsapp_error` when Meta cannot list them).
+pub async fn approved_templates(ctx: &impl Ports) -> Result<Arc<Vec<Template>>, AppError> {
+    ctx.messenger().approved_templates().await.map_err(|e| {
+        tracing::warn!(code = %e.error().code, "template listing failed");
+        AppError::new(
+            ErrorCode::WhatsappError,
+            format!("WhatsApp did not list the templates: {}", e.error().title),
+        )
+    })
+}
+
+/// What an admin asks to send: an approved template and its body's parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateRequest<'a> {
+    pub name: &'a str,
+    pub language: &'a str,
+    pub parameters: &'a [String],
+}
+
+/// Sends a template, refused in the order 404, opted_out, then 400 (unknown template,
+/// parameters); allowed whether or not the window is open. The conversation goes into
+/// chat support (without the bot's acknowledgement, without starting a wait) so the user's
+/// answer reaches the desk. Stored pending, then sent, like every reply.
+pub async fn send_template(
+    ctx: &impl Ports,
+    admin: &str,
+    phone: &Phone,
+    request: TemplateRequest<'_>,
+    now: Millis,
+) -> Result<SendOutcome, AppError> {
+    limit_sends(ctx, admin, now).await?;
+    refuse_opted_out(&conversation_or_404(ctx, phone).await?)?;
+    let templates = approved_templates(ctx).await?;
+    let refused = |r: TemplateRefusal| AppError::invalid(r.explain());
+    let template = find(&templates, request.name, request.language)
+        .ok_or(refused(TemplateRefusal::Unknown))?;
+    let text = template.fill(request.parameters).map_err(refused)?;
+    let body = OutboundBody::Template {
+        name: template.name.clone(),
+        language: template.language.clone(),
+        parameters: request.parameters.to_vec(),
+        payloads: Vec::new(),
+        text,
+    };
+    let mut message = claimed_outbound(phone.clone(), Author::Admin, body, now);
+    message.admin = Some(admin.to_owned());
+    let message = &message;
+    retry_on_conflict(move || async move {
+        let current = conversation_or_404(ctx, phone).await?;
+        refuse_opted_out(&current)?;
+        let mut next = current.clone();
+        if !next.is_chat_support() {
+            next.state = ConversationState::ChatSupportActive;
+            next.support_started_at = Some(now);
+            next.waiting_since = None;
+            next.queue_notice_for = None;
+        }
+        next.touch(now, message.text.as_deref().unwrap_or_default());
+        next.unread_count = 0;
+        next.waiting_since = None;
+        match ctx
+            .store()
+            .commit(&next, None, std::slice::from_ref(message), now)
+            .await
+        {
+            Ok(_) => Ok(Attempt::Done(())),
+            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
+            Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
+            Err(CommitError::Store(e)) => Err(AppError::from(e)),
+        }
+    })
+    .await?;
+    tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %message.id, template = %request.name, "template stored");
+    send_outcome(deliver(ctx, message.clone(), now).await?)
+}
+
+/// The rating question for a chat ended outside the window: the configured feedback
+/// template, its quick-reply buttons answering with the rating list's ids. Err says why
+/// no rating can be asked (for the history).
+pub async fn feedback_question(
+    ctx: &impl Ports,
+    phone: &Phone,
+    now: Millis,
+) -> Result<Message, String> {
+    let Some((name, language)) = ctx.settings().feedback_template.clone() else {
+        return Err("no feedback template is configured (SUPPORT_FEEDBACK_TEMPLATE)".to_owned());
+    };
+    let templates = ctx
+        .messenger()
+        .approved_templates()
+        .await
+        .map_err(|e| format!("the templates could not be listed ({})", e.error().title))?;
+    let template = find(&templates, &name, &language)
+        .filter(|t| t.parameter_count == 0)
+        .ok_or_else(|| {
+            format!("the template {name} ({language}) is not approved or takes parameters")
+        })?;
+    let body = OutboundBody::Template {
+        name,
+        language,
+        parameters: Vec::new(),
+        payloads: template
+            .quick_replies
+            .iter()
+            .map(|label| rating_choice_for_label(label))
+            .collect(),
+        text: template.body.clone(),
+    };
+    Ok(claimed_outbound(phone.clone(), Author::Bot, body, now))
+}
