@@ -101,12 +101,15 @@ test('opening a conversation with unread messages marks them read, once; a new m
 test('typing in the composer tells the user, at most once in 20 s', async () => {
   await open();
   const before = postsTo('typing').length;
-  await box().pressSequentially('By Fri', { delay: 50 });
-  await eventually(() => postsTo('typing').length === before + 1, { what: 'POST …/typing' });
-  await box().pressSequentially('day', { delay: 300 });
-  await page.waitForTimeout(500);
-  assert.equal(postsTo('typing').length, before + 1, 'throttled on the page');
-  await box().fill('');
+  try {
+    await box().pressSequentially('By Fri', { delay: 50 });
+    await eventually(() => postsTo('typing').length === before + 1, { what: 'POST …/typing' });
+    await box().pressSequentially('day', { delay: 300 });
+    await page.waitForTimeout(500);
+    assert.equal(postsTo('typing').length, before + 1, 'throttled on the page');
+  } finally {
+    await box().fill('');
+  }
 });
 
 test('Reply quotes the message above the composer; the reply carries reply_to and shows the quote', async () => {

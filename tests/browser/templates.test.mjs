@@ -135,6 +135,35 @@ test('the server\'s refusal is shown in its own words, and the parameters stay',
   }
 });
 
+test('the template composer fits a phone (375 px): no sideways scrolling, 44 px targets', async () => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  const phone = await context.newPage();
+  phone.on('pageerror', (err) => problems.push(`phone page error: ${err.message}`));
+  try {
+    await phone.goto(stack.url);
+    await phone.getByLabel('Username').fill(stack.username);
+    await phone.getByLabel('Password').fill(stack.password);
+    await phone.getByRole('button', { name: 'Sign in' }).click();
+    await phone.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await phone.evaluate((p) => { location.hash = `#/conversations/${p}`; }, OLU.phone);
+    const templates = phone.getByRole('form', { name: 'Send a template' });
+    await templates.getByLabel('Template').selectOption({ label: 'support_followup (en_US)' });
+    await templates.getByLabel('Parameter 2').fill('a rather long subject that has to wrap on a phone');
+    const layout = await phone.evaluate(() => {
+      const small = [...document.querySelectorAll('.template-composer :is(button, input, select)')]
+        .map((el) => el.getBoundingClientRect())
+        .filter((r) => r.width < 43.5 || r.height < 43.5).length;
+      return { small, scrollWidth: document.scrollingElement.scrollWidth, innerWidth: window.innerWidth, history: document.querySelector('.history').clientHeight };
+    });
+    assert.ok(layout.scrollWidth <= layout.innerWidth, `the page is ${layout.scrollWidth} px wide in ${layout.innerWidth}`);
+    assert.equal(layout.small, 0, 'targets under 44 px');
+    assert.ok(layout.history >= 100, `the history keeps room (${layout.history} px)`);
+    await phone.screenshot({ path: join(artifacts, 'template-phone.png') });
+  } finally {
+    await context.close();
+  }
+});
+
 test('when the user answers, the window opens and the composer is back', async () => {
   await userWebhook(stack, OLU, text('Yes please, thank you'));
   await page.getByRole('textbox', { name: 'Message' }).waitFor({ timeout: 10_000 });
