@@ -99,9 +99,9 @@ export async function messages(phone, { limit = 50, before = null, after = null 
   return (await call('GET', `${phonePath(phone)}/messages?${q}`)).data;
 }
 
-/** `{status, data}`: 201 sent, 202 a retry is scheduled. */
-export async function send(phone, text) {
-  return call('POST', `${phonePath(phone)}/chat-support/send`, { text });
+/** `{status, data}`: 201 sent, 202 a retry is scheduled. `replyTo`: the id of the message answered. */
+export async function send(phone, text, replyTo = null) {
+  return call('POST', `${phonePath(phone)}/chat-support/send`, replyTo ? { text, reply_to: replyTo } : { text });
 }
 
 /** `{attachment_id, upload_url, upload_headers}`: where to put a file's bytes before sending it. */
@@ -110,10 +110,31 @@ export async function declareAttachment(phone, { filename, mime_type, size }) {
 }
 
 /** Sends an uploaded attachment, `caption` (if any) under it: `{status, data}` as for `send`. */
-export async function sendAttachment(phone, attachmentId, caption) {
+export async function sendAttachment(phone, attachmentId, caption, replyTo = null) {
   const body = { attachment_id: attachmentId };
   if (caption && caption.trim()) body.text = caption;
+  if (replyTo) body.reply_to = replyTo;
   return call('POST', `${phonePath(phone)}/chat-support/send`, body);
+}
+
+/** `[{name, language, category, body, parameter_count}]`: the approved templates. */
+export async function templates() {
+  return (await call('GET', '/api/admin/templates')).data.templates;
+}
+
+/** Sends a template, open window or not: `{status, data}` as for `send`. */
+export async function sendTemplate(phone, name, language, parameters) {
+  return call('POST', `${phonePath(phone)}/template`, { name, language, parameters });
+}
+
+/** Marks the newest user message read (blue ticks): `{conversation}` with `unread_count` 0. */
+export async function markRead(phone) {
+  return (await call('POST', `${phonePath(phone)}/read`, {})).data;
+}
+
+/** Shows the user that an admin is typing (the server sends at most one per 20 s). */
+export async function typing(phone) {
+  await call('POST', `${phonePath(phone)}/typing`, {});
 }
 
 /** Sends a failed admin reply again: `{status, data}` as for `send`. */

@@ -119,7 +119,7 @@ function route() {
     if (current) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  const context = { setPageTitle, reportConnection };
+  const context = { setPageTitle, reportConnection, refreshUnread: () => titlePoller?.now() };
   main.replaceChildren();
   if (r.name === 'conversation') cleanup = renderConversation(main, r.phone, context);
   else if (r.name === 'conversations') cleanup = renderConversations(main, r.params, context);

@@ -1,7 +1,8 @@
 // The reply composer: text entry, the character and size limits with a counter, why it is
 // closed (or how long the reply window stays open), Send and Enter, and the errors of sending.
 // With a file attached (the paperclip, attachment-picker.js) the text is its caption and Send
-// declares, uploads and sends the file (send-file.js).
+// declares, uploads and sends the file (send-file.js). A reply chosen in the history
+// (reply-context.js) goes with the next send; typing is shown to the user (typing.js).
 import * as api from './api.js';
 import { h, duration, codePoints, fullTime } from './dom.js';
 import { showError, showNotice, clearFeedback } from './feedback.js';
@@ -10,6 +11,8 @@ import { createAttachmentPicker } from './attachment-picker.js';
 import { kindOf } from './attachment-types.js';
 import { sendFile } from './send-file.js';
 import { UploadError } from './upload.js';
+import { createReplyContext } from './reply-context.js';
+import { typing } from './typing.js';
 
 const PLACEHOLDERS = {
   text: 'Write a reply…',
@@ -39,8 +42,10 @@ export function createComposer({ phone, onSent, onConflict }) {
     },
     onRefused: (why) => showError(sendError, why),
   });
+  const replyTo = createReplyContext({ onChange: () => textarea.focus() });
   const form = h('form', { class: 'composer', 'aria-label': 'Reply' },
     h('label', { for: 'message', class: 'visually-hidden' }, 'Message'),
+    replyTo.element,
     picker.chip,
     h('div', { class: 'composer-row' }, picker.button, picker.input, textarea, sendButton),
     h('div', { class: 'composer-foot' }, reason, counter),
@@ -110,7 +115,7 @@ export function createComposer({ phone, onSent, onConflict }) {
     upload = controller;
     // The caption is the text as it is now; it cannot change while the file goes.
     textarea.readOnly = true;
-    return sendFile(phone, { ...picker.chosen, caption: textarea.value }, {
+    return sendFile(phone, { ...picker.chosen, caption: textarea.value, replyTo: replyTo.id }, {
       signal: controller.signal,
       onProgress: picker.setProgress,
       onStage(stage) {
@@ -127,6 +132,7 @@ export function createComposer({ phone, onSent, onConflict }) {
   function sent() {
     textarea.value = '';
     picker.clear();
+    replyTo.set(null);
   }
 
   async function send() {
@@ -136,7 +142,7 @@ export function createComposer({ phone, onSent, onConflict }) {
     sendButton.textContent = 'Sending…';
     update();
     try {
-      const { status, data } = picker.chosen ? await sendChosenFile() : await api.send(phone, textarea.value);
+      const { status, data } = picker.chosen ? await sendChosenFile() : await api.send(phone, textarea.value, replyTo.id);
       sent();
       onSent(data.message);
       if (status === 202) showNotice(sendError, 'WhatsApp is busy: the message will be sent as soon as it can.');
@@ -175,7 +181,10 @@ export function createComposer({ phone, onSent, onConflict }) {
       send();
     }
   });
-  textarea.addEventListener('input', update);
+  textarea.addEventListener('input', () => {
+    update();
+    if (!blockedReason() && textarea.value.trim()) typing(phone);
+  });
 
   // The reply window counts down.
   const clock = setInterval(() => { if (conv) update(); }, 1_000);
@@ -192,6 +201,10 @@ export function createComposer({ phone, onSent, onConflict }) {
     showSendError(e) { showError(sendError, e); },
     clearSendError() { clearFeedback(sendError); },
     focus() { textarea.focus(); },
+    /** Whether a reply can be sent now (the window open, in chat support). */
+    canSend: () => !blockedReason(),
+    /** The next send answers `message` (`author`: how the history names its author). */
+    replyTo: (message, author) => replyTo.set(message, author),
     hide() { form.hidden = true; },
     stop() {
       clearInterval(clock);

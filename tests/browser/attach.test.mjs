@@ -171,7 +171,7 @@ test('a GIF is refused with the server\'s reason, keeping the file and the capti
     const alert = composer().getByRole('alert');
     await alert.getByText('WhatsApp does not take files of this type', { exact: false }).waitFor();
     assert.match(await alert.textContent(), /send JPEG or PNG images/, 'the server\'s own words');
-    assert.equal(await page.locator('.send-error').textContent(), await alert.textContent(), 'the reason and nothing else');
+    assert.equal(await composer().locator('.send-error').textContent(), await alert.textContent(), 'the reason and nothing else');
     assert.equal(await chip().getByText('party.gif').isVisible(), true, 'the file stays attached');
     assert.equal(await box().inputValue(), 'Look at this', 'the caption stays');
     assert.equal(count('POST', '/attachments'), before.declared + 1, 'declared');

@@ -199,6 +199,7 @@ async function serveFixture(ctx) {
     }
     route.fulfill({ json: { url: `${stack.url}/fixture-files/${messageId}?link=${calls}`, mime_type: file.type, expires_at: iso(Date.now() + file.lifeMs) } });
   });
+  await ctx.route(`**/api/admin/conversations/${FIXTURE.phone}/read`, (route) => route.fulfill({ json: { conversation: state.conversation } }));
   await ctx.route('**/fixture-files/**', (route) => {
     const file = FILES[new URL(route.request().url()).pathname.split('/').at(-1)];
     const headers = { 'cache-control': 'no-store' };
