@@ -3,7 +3,8 @@
 
 - Routes: the HTTP API routes in wiring.yaml, the routes the function crates declare (first
   doc line of src/lib.rs) and the local stack's gateway (infra/local/src/gateway.rs) are the
-  same set, each to the same function.
+  same set, each to the same function; so are the WebSocket API's routes (`$connect`) and
+  those the crates declare; API Gateway may invoke each integration's live alias.
 - Functions: every crate under functions/ has a role, a log group and an errors alarm, a
   deploy section in its Cargo.toml and an entry in infra/deploy.sh; nothing else does.
 - Roles: each function's role grants exactly what its code calls. STORE_CALLS below holds,
@@ -31,17 +32,28 @@
 - Stream: at most two event source mappings read the table's stream (DESIGN §12); each
   reports item failures, bisects, retries a bounded number of times, gives records up after
   an age to an on-failure queue of its own, and has an iterator-age and a queue-depth alarm;
-  desk-events' filter names attributes and values the stored message has; the inbound
-  processor's takes INSERTs of inbound messages on the unprocessed index (what the store
-  writes, and what `inserted_inbound_message`, the local stack's filter, checks).
+  the inbound processor's filter takes INSERTs of inbound messages on the unprocessed index
+  (what the store writes, and what `inserted_inbound_message`, the local stack's filter,
+  checks); push's takes INSERTs and MODIFYs of messages and conversations (the sort keys
+  the store writes, and what `desk_event`, push's and the local stack's filter, checks).
+- Asynchronous invocations: a function the code invokes (desk-events, by push) has an
+  EventInvokeConfig on its live alias with bounded retries and age, an on-failure queue of
+  its own its role may send to, a depth alarm, and reads no stream.
+- Real time (DESIGN §16): a role may post to (ManageConnections POST) or close (DELETE) the
+  WebSocket API's connections, or invoke a function's live alias, exactly where the code
+  reaches `.pusher().post(`, `.pusher().close(` or `.invoker().invoke_async(` (PUSHER_ACCESS
+  held to the adapter); Needs match; the API's stage is the one its URLs and the roles'
+  ARNs name; its access logs leave the query string (the ticket) out; deploy.sh gives the
+  functions WEBSOCKET_URL, WEBSOCKET_CALLBACK_URL and DESK_EVENTS_FUNCTION from the
+  functions stack's outputs.
 - Settings: the settings a function's `Needs` require are among the deploy's required ones.
 - Secrets: infra/deploy.sh gives each function exactly the secrets its `Needs` requires.
 - Table: foundations.yaml reads as plain YAML (the local stack parses its Table resource),
   holds the only table, and defines every index the store names.
 - Headers: CloudFront's response headers policy carries the local stack's CSP and headers;
   the CSP adds the media bucket's regional host to img-src, media-src and connect-src, and
-  nothing else.
-- Stream batches: the local stack batches the stream for the processor as the deployed
+  the WebSocket API's host to connect-src, and nothing else.
+- Stream batches: the local stack batches the stream for each mapping as the deployed
   mapping does.
 """
 
@@ -85,6 +97,8 @@ STORE_CALLS = {
         "due_sends", "claim_send", "unprocessed_anywhere", "unprocessed_messages",
         "mark_sent", "mark_failed", "mark_retry", "due_media_fetches", "get_message", "record_media",
         "lease_media_fetch",
+        # revoked admins' WebSocket connections: listed, each admin read once, closed, forgotten
+        "connections", "admin_access", "delete_connection",
     ],
     "desk-events": ["get_message", "lease_media_fetch", "record_media"],
     "get-media": ["admin_access", "get_message"],
@@ -100,6 +114,10 @@ STORE_CALLS = {
     "typing": [
         "admin_access", "get_conversation", "throttle", "claim_read_mark", "release_read_mark",
     ],
+    "ws-ticket": ["admin_access", "put_ticket"],
+    "ws-connect": ["take_ticket", "admin_access", "put_connection"],
+    "ws-disconnect": ["delete_connection"],
+    "push": ["connections", "delete_connection"],
 }
 
 # Where reading the code over-approximates: `conversations_in_support` calls
@@ -108,19 +126,26 @@ NARROWED = {
     "conversations_in_support": {("dynamodb:Query", "gsi_support")},
 }
 
-# Grants a role holds besides the table and the media bucket, per function (stream reading
-# and the on-failure destination belong to the function's event source mapping; each
-# mapping has a queue of its own). check_streams holds this list to wiring.yaml's mappings.
+# Grants a role holds besides the table, the media bucket and real time's (derived from the
+# code: REALTIME below), per function: stream reading and the on-failure destination belong
+# to the function's event source mapping, or, for a function invoked asynchronously, to its
+# EventInvokeConfig; each has a queue of its own. check_streams and check_async_invocations
+# hold this list to wiring.yaml.
 STREAM_READING = {
     ("dynamodb:DescribeStream", "stream"), ("dynamodb:GetRecords", "stream"),
     ("dynamodb:GetShardIterator", "stream"), ("dynamodb:ListStreams", "*"),
 }
 EXTRA_GRANTS = {
     "inbound-processor": STREAM_READING | {("sqs:SendMessage", "queue")},
-    "desk-events": STREAM_READING | {("sqs:SendMessage", "desk-events queue")},
+    "push": STREAM_READING | {("sqs:SendMessage", "push queue")},
+    # push hands it files with an asynchronous invoke: its on-failure destination only.
+    "desk-events": {("sqs:SendMessage", "desk-events queue")},
 }
 # The foundations outputs (functions.yaml and wiring.yaml parameters) naming each queue.
-QUEUE_PARAMETERS = {"queue": "OnFailureQueue", "desk-events queue": "DeskEventsFailureQueue"}
+QUEUE_PARAMETERS = {
+    "queue": "OnFailureQueue", "desk-events queue": "DeskEventsFailureQueue",
+    "push queue": "PushFailureQueue",
+}
 
 # SDK calls -> IAM actions. Inside a transaction, each item is authorised as its own action.
 SDK_ACTIONS = {
@@ -438,6 +463,16 @@ def resource_name(resource):
     if resource == {"Ref": "MediaBucketArn"}:
         return "bucket"
     sub = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
+    # Another function of the stack, its live alias only: "function:desk-events".
+    match = re.fullmatch(r"arn:\$\{AWS::Partition\}:lambda:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+                         r"function:\$\{Stack\}-([a-z-]+):live", sub)
+    if match:
+        return f"function:{match.group(1)}"
+    # The WebSocket API's connections, one management method, on its stage: "connections:POST".
+    match = re.fullmatch(r"arn:\$\{AWS::Partition\}:execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+                         rf"\$\{{{WEBSOCKET_API}\}}/{WEBSOCKET_STAGE}/([A-Z]+)/@connections/\*", sub)
+    if match:
+        return f"connections:{match.group(1)}"
     match = re.fullmatch(r"\$\{TableArn\}/index/(\w+)", sub)
     if match:
         return match.group(1)
@@ -455,7 +490,7 @@ def check_roles(functions):
         if function not in STORE_CALLS:
             fail(f"{function}: no STORE_CALLS entry in infra/check_infra.py (list the store methods its code calls)")
             continue
-        expected = set(EXTRA_GRANTS.get(function, set()))
+        expected = set(EXTRA_GRANTS.get(function, set())) | set(realtime_grants(function))
         for method in STORE_CALLS[function]:
             if method not in methods:
                 fail(f"{function}: STORE_CALLS names {method}, which the store no longer has")
@@ -551,6 +586,9 @@ def without_comments(source):
     return re.sub(r"//[^\n]*", "", source)
 
 
+CONST_DEFINITION = re.compile(r'(?:pub(?:\([^)]*\))?\s+)?const \w+: &str = "[^"]*";')
+
+
 # A bot turn's related writes are one match on RelatedWrite in the store
 # (related_transact_item): each arm's keys count only for a function whose code builds that
 # variant. Only the bot's turn does (processor.rs); an admin's reply commits none.
@@ -562,7 +600,9 @@ class StoreKeys:
 
     def __init__(self, grants, calls, direct):
         source = without_comments("\n".join(p.read_text() for p in sorted(STORE_DIR.glob("*.rs"))))
-        self.bodies = store_fns(without_comments)
+        # A fn's text runs to the next fn, so it may hold a constant defined after it
+        # (`fn ticket_pk` .. `pub const CONNECTIONS`): definitions are no use of a key.
+        self.bodies = store_fns(lambda text: CONST_DEFINITION.sub("", without_comments(text)))
         self.calls, self.direct = calls, direct
         # `pub mod index` names indexes; every other string constant is a key part.
         consts = re.sub(r"pub mod index \{.*?\n\}", "", source, flags=re.S)
@@ -889,19 +929,41 @@ def check_password_hash_reads(function, expected, projections, granted, admin_ke
 
 # ---- routes --------------------------------------------------------------------------------
 
-def template_routes():
+HTTP_API = {"Ref": "HttpApi"}
+# The WebSocket API is the functions stack's (its roles and the functions' environment name
+# it): wiring.yaml takes its id as a parameter and adds its routes.
+WEBSOCKET_API_PARAMETER = {"Ref": "WebSocketApiId"}
+# A WebSocket route a crate declares on its first doc line (`$connect`).
+WEBSOCKET_ROUTE = re.compile(r"`(\$connect|\$disconnect|\$default)`")
+
+
+def integration_function(props):
+    """The function whose live alias an integration invokes: a Lambda ARN (HTTP API) or
+    API Gateway's invocation URI of one (WebSocket API)."""
+    uri = props.get("IntegrationUri", {})
+    uri = uri.get("Fn::Sub", "") if isinstance(uri, dict) else ""
+    match = re.search(r"function:\$\{Stack\}-([a-z-]+):live(?:/invocations)?$", uri)
+    return match.group(1) if match else None
+
+
+def api_routes(api):
+    """{route key: (function, route properties)} of one API of wiring.yaml."""
     resources = load_template("wiring.yaml")["Resources"]
-    integrations = {}
-    for key, r in resources.items():
-        if r["Type"] == "AWS::ApiGatewayV2::Integration":
-            uri = r["Properties"]["IntegrationUri"]["Fn::Sub"]
-            integrations[key] = re.search(r"function:\$\{Stack\}-([a-z-]+):live$", uri).group(1)
-    routes = set()
+    integrations = {k: integration_function(r["Properties"]) for k, r in resources.items()
+                    if r["Type"] == "AWS::ApiGatewayV2::Integration" and r["Properties"].get("ApiId") == api}
+    routes = {}
     for r in resources.values():
-        if r["Type"] == "AWS::ApiGatewayV2::Route":
-            method, path = r["Properties"]["RouteKey"].split(" ", 1)
+        if r["Type"] == "AWS::ApiGatewayV2::Route" and r["Properties"].get("ApiId") == api:
             target = re.fullmatch(r"integrations/\$\{(\w+)\}", r["Properties"]["Target"]["Fn::Sub"]).group(1)
-            routes.add((method, path, integrations[target]))
+            routes[r["Properties"]["RouteKey"]] = (integrations.get(target), r["Properties"])
+    return routes
+
+
+def template_routes():
+    routes = set()
+    for key, (function, _) in api_routes(HTTP_API).items():
+        method, path = key.split(" ", 1)
+        routes.add((method, path, function))
     return routes
 
 
@@ -914,15 +976,23 @@ def local_routes():
     return {(m, p, kebab(f)) for m, p, f in found}
 
 
+def first_doc_line(function):
+    """The first `//!` line of the crate's src/lib.rs: where it declares its route(s)."""
+    lib = ROOT / "functions" / function / "src" / "lib.rs"
+    lines = [l for l in lib.read_text().splitlines() if l.startswith("//!")] if lib.exists() else []
+    return lines[0] if lines else ""
+
+
 def crate_routes(functions):
     routes = set()
     for function in functions:
-        lib = ROOT / "functions" / function / "src" / "lib.rs"
-        doc = lib.read_text().split("\n\n", 1)[0] if lib.exists() else ""
-        first = "\n".join(line for line in doc.splitlines() if line.startswith("//!"))
-        for method, path in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`?\s]*)", first):
+        for method, path in re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`?\s]*)", first_doc_line(function)):
             routes.add((method, path, function))
     return routes
+
+
+def crate_websocket_routes(functions):
+    return {(key, f) for f in functions for key in WEBSOCKET_ROUTE.findall(first_doc_line(f))}
 
 
 def check_routes(functions):
@@ -934,6 +1004,32 @@ def check_routes(functions):
             fail(f"route {route[0]} {route[1]} -> {route[2]} is in {name} but not in wiring.yaml")
     if not cfn:
         fail("wiring.yaml declares no routes")
+    # The WebSocket API's routes: what the crates declare (ws-connect: `$connect`).
+    ws = {(key, function) for key, (function, _) in api_routes(WEBSOCKET_API_PARAMETER).items()}
+    declared = crate_websocket_routes(functions)
+    for key, function in sorted(ws - declared):
+        fail(f"WebSocket route {key} -> {function} is in wiring.yaml but no crate declares it (first doc line of src/lib.rs)")
+    for key, function in sorted(declared - ws):
+        fail(f"WebSocket route {key} -> {function} is declared by the crate but not in wiring.yaml")
+    check_api_permissions()
+
+
+def check_api_permissions():
+    """Every integration's function lets API Gateway invoke its live alias, from that API only."""
+    resources = load_template("wiring.yaml")["Resources"]
+    sub = lambda v: v.get("Fn::Sub") if isinstance(v, dict) else v
+    permissions = [(sub(r["Properties"].get("FunctionName")), sub(r["Properties"].get("SourceArn")) or "")
+                   for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
+                   and r["Properties"].get("Principal") == "apigateway.amazonaws.com"]
+    for key, r in sorted(resources.items()):
+        if r["Type"] != "AWS::ApiGatewayV2::Integration":
+            continue
+        function, api = integration_function(r["Properties"]), r["Properties"].get("ApiId", {}).get("Ref")
+        alias = f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{Stack}}-{function}:live"
+        source = f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api}}}/"
+        if not any(f == alias and a.startswith(source) for f, a in permissions):
+            fail(f"wiring.yaml: {key}: no AWS::Lambda::Permission lets API Gateway ({api}) invoke "
+                 f"{function}'s live alias (SourceArn {source}...)")
 
 
 # ---- the WAF: per-address rate limits at the edge (waf.yaml) ---------------------------------
@@ -1089,7 +1185,8 @@ def check_function_set(functions):
 def function_needs(function):
     """The `Needs` flags set in the function's main.rs."""
     main = (ROOT / "functions" / function / "src" / "main.rs").read_text()
-    return set(re.findall(r"\b(whatsapp_send|webhook_secrets|admin_tokens|media|media_fetch|templates):\s*true", main))
+    return set(re.findall(r"\b(whatsapp_send|webhook_secrets|admin_tokens|media|media_fetch|templates"
+                          r"|push|media_hand_off|websocket_url):\s*true", main))
 
 
 # Needs flags that require a (non-secret) setting, given to every function from SSM.
@@ -1162,12 +1259,21 @@ MEDIA_HOST_IN_CSP = "https://${MediaBucketName}.s3.${AWS::Region}.${AWS::URLSuff
 LOCAL_MEDIA_ORIGIN = "{media_origin}"
 MEDIA_DIRECTIVES = {"img-src", "media-src", "connect-src"}
 MEDIA = "<media-bucket>"
+# The WebSocket API's host (DESIGN §16), in connect-src only; locally the socket is the
+# page's own origin (`ws://127.0.0.1:$PORT/ws`), which 'self' covers.
+WEBSOCKET_HOST_IN_CSP = "wss://${WebSocketApiId}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+WEBSOCKET_DIRECTIVES = {"connect-src"}
+WEBSOCKET = "<websocket-api>"
 
 
 def csp_directives(csp):
     """{directive: [sources]} of a policy, in order."""
     parts = [p.split() for p in csp.split(";") if p.strip()]
     return {p[0]: p[1:] for p in parts}
+
+
+def without_websocket(directives):
+    return {d: [s for s in sources if s != WEBSOCKET] for d, sources in directives.items()}
 
 
 def without_media(directives):
@@ -1192,10 +1298,10 @@ def check_headers():
     if not isinstance(served_csp, str):
         fail(f"wiring.yaml: the CSP must be a string or one Fn::Sub of a string: {served_csp!r}")
         return
-    served_csp = served_csp.replace(MEDIA_HOST_IN_CSP, MEDIA)
+    served_csp = served_csp.replace(MEDIA_HOST_IN_CSP, MEDIA).replace(WEBSOCKET_HOST_IN_CSP, WEBSOCKET)
     if "${" in served_csp:
         fail(f"wiring.yaml: the CSP names something besides the media bucket's host "
-             f"{MEDIA_HOST_IN_CSP}: {served_csp}")
+             f"{MEDIA_HOST_IN_CSP} and the WebSocket API's {WEBSOCKET_HOST_IN_CSP}: {served_csp}")
     served = {
         "content-security-policy": served_csp,
         "x-content-type-options": "nosniff" if "ContentTypeOptions" in headers else None,
@@ -1209,6 +1315,13 @@ def check_headers():
     if naming != MEDIA_DIRECTIVES:
         fail(f"wiring.yaml: the CSP names the media bucket ({MEDIA_HOST_IN_CSP}) in "
              f"{sorted(naming)}; DESIGN §12 wants exactly {sorted(MEDIA_DIRECTIVES)}")
+    # DESIGN §16: the page's WebSocket, in connect-src and nowhere else.
+    naming = {d for d, sources in directives.items() if WEBSOCKET in sources}
+    if naming != WEBSOCKET_DIRECTIVES:
+        fail(f"wiring.yaml: the CSP names the WebSocket API ({WEBSOCKET_HOST_IN_CSP}) in "
+             f"{sorted(naming)}; DESIGN §16 wants exactly {sorted(WEBSOCKET_DIRECTIVES)}")
+    directives = without_websocket(directives)  # the local stack's socket is 'self'
+    served_csp = served_csp.replace(" " + WEBSOCKET, "")
     if csp is None:
         fail("infra/local/src/static_site.rs has no CONTENT_SECURITY_POLICY constant to compare CloudFront's with")
     elif LOCAL_MEDIA_ORIGIN in csp:
@@ -1528,6 +1641,236 @@ def check_cors(cors):
             fail(f"foundations.yaml: CORS rule {rule.get('Id')} allows the headers {rule.get('AllowedHeaders')}: only Content-Type")
 
 
+# ---- real time: the WebSocket API's connections, and hand-offs (DESIGN §16) -------------------
+#
+# The code reaches the WebSocket API's connections only through the Pusher port, from a
+# context's `pusher()` (its adapter, ConnectionsClient in shared/adapters/src/realtime.rs,
+# calls the management API), and other functions only through `invoker().invoke_async(..)`
+# with the config field that names them. So a function whose code, with what it reaches,
+# calls `.pusher().post(` needs execute-api:ManageConnections on POST /@connections/* of the
+# API's stage, `.pusher().close(` on DELETE, and `.invoker().invoke_async(&..desk_events_function`
+# lambda:InvokeFunction on desk-events' live alias: exactly those, both ways (check_roles).
+# The port's method names (`post`, `close`) are too common to follow through the call graph
+# by name (every HTTP client has a `post`), so these calls are read as text in the code the
+# function reaches. PUSHER_ACCESS is held to the adapter like MEDIA_FILE_ACCESS.
+
+WEBSOCKET_API = "WebSocketApi"  # the API's logical id in functions.yaml
+WEBSOCKET_STAGE = "live"        # its stage (wiring.yaml), in the roles' ARNs and the URLs
+REALTIME_ADAPTER = ROOT / "shared/adapters/src/realtime.rs"
+PUSHER_PORT = "Pusher"
+# Per Pusher method: the management API call its code makes, and the HTTP method IAM names.
+PUSHER_ACCESS = {"post": ("post_to_connection", "POST"), "close": ("delete_connection", "DELETE")}
+MANAGEMENT_CALL = re.compile(r"\.(post_to_connection|delete_connection|get_connection)\(\)")
+PUSHER_CALL = re.compile(r"\.pusher\(\)\s*\.(\w+)\(")
+INVOKE_CALL = re.compile(r"\.invoker\(\)\s*\.(\w+)\(\s*&?\s*([\w.]+)")
+# The config field naming each function work is handed to: that function (its live alias).
+INVOKED_BY_FIELD = {"desk_events_function": "desk-events"}
+# Needs flags whose setting is a functions stack output, never set by hand: the variable
+# infra/deploy.sh gives every function, and the output it reads.
+STACK_SETTINGS = {
+    "websocket_url": ("WEBSOCKET_URL", "WebSocketUrl"),
+    "push": ("WEBSOCKET_CALLBACK_URL", "WebSocketCallbackUrl"),
+    "media_hand_off": ("DESK_EVENTS_FUNCTION", "DeskEventsFunction"),
+}
+# What a function reaching these needs in its main.rs `Needs` (the context builds the
+# management client and the invoker only then: `ctx.pusher()` and `ctx.invoker()` panic otherwise).
+NEEDS_FOR = {"execute-api:ManageConnections": "push", "lambda:InvokeFunction": "media_hand_off"}
+# Access log variables that would put the query string (the ticket) in a log.
+QUERY_IN_LOG = re.compile(r"\$(?:context\.requestOverride|input|method|request)\b|query", re.I)
+
+
+def reached_code(function):
+    """The function's code and that of every shared fn it reaches, comments and strings blanked."""
+    nodes, _, _ = code_graph()
+    return blank_comments_and_strings(function_source(function)) + "".join(
+        nodes[node].code for node in sorted(reached_nodes(function)))
+
+
+@functools.cache
+def realtime_grants(function):
+    """{(action, resource): the call needing it} of the function's real-time calls."""
+    code = reached_code(function)
+    grants = {}
+    for method in PUSHER_CALL.findall(code):
+        if method not in PUSHER_ACCESS:
+            fail(f"{function}: its code calls {PUSHER_PORT}::{method}, which PUSHER_ACCESS "
+                 "(infra/check_infra.py) does not know: say which management call it makes")
+            continue
+        grants[("execute-api:ManageConnections", f"connections:{PUSHER_ACCESS[method][1]}")] = f"{PUSHER_PORT}::{method}"
+    for method, arg in INVOKE_CALL.findall(code):
+        field = arg.split(".")[-1]
+        if field not in INVOKED_BY_FIELD:
+            fail(f"{function}: cannot tell which function invoker().{method}({arg}, ..) invokes: "
+                 "name it with a config field listed in INVOKED_BY_FIELD (infra/check_infra.py)")
+            continue
+        grants[("lambda:InvokeFunction", f"function:{INVOKED_BY_FIELD[field]}")] = f"Invoker::{method}"
+    return grants
+
+
+def impl_methods(path, trait):
+    """The methods of `impl <trait> for ..` in a file, or None if there is none."""
+    code = blank_comments_and_strings(strip_tests(path.read_text()))
+    impl = re.search(rf"\nimpl(?:<[^>]*>)?\s+{trait}\s+for\s+\w+\s*\{{", code)
+    if impl is None:
+        return None
+    depth, end = 1, impl.end()
+    while depth and end < len(code):
+        depth += {"{": 1, "}": -1}.get(code[end], 0)
+        end += 1
+    return set(re.findall(r"\bfn\s+(\w+)", code[impl.end():end]))
+
+
+def check_realtime(functions):
+    nodes, _, _ = code_graph()
+    rel = REALTIME_ADAPTER.relative_to(ROOT)
+    # The adapter: one PUSHER_ACCESS row per method, each making its own management call,
+    # and no management call anywhere else.
+    methods = impl_methods(REALTIME_ADAPTER, PUSHER_PORT)
+    if methods is None:
+        fail(f"no `impl {PUSHER_PORT} for ..` in {rel}: where does the code reach the WebSocket "
+             "API now? (REALTIME_ADAPTER, PUSHER_PORT in infra/check_infra.py)")
+        methods = set()
+    for name in sorted(methods ^ set(PUSHER_ACCESS)):
+        fail(f"{PUSHER_PORT}::{name}: in {'the adapter' if name in methods else 'PUSHER_ACCESS'} only: "
+             "one row of PUSHER_ACCESS (infra/check_infra.py) per method of the adapter's impl")
+    for name in sorted(methods & set(PUSHER_ACCESS)):
+        calls = set(MANAGEMENT_CALL.findall(nodes.get((REALTIME_ADAPTER, name), Fn()).code))
+        if calls != {PUSHER_ACCESS[name][0]}:
+            fail(f"{PUSHER_PORT}::{name} makes the management calls {sorted(calls)}, PUSHER_ACCESS "
+                 f"says {PUSHER_ACCESS[name][0]}: its IAM method would be wrong")
+    for (path, name), fn in sorted(nodes.items()):
+        if MANAGEMENT_CALL.search(fn.code) and not (path == REALTIME_ADAPTER and name in PUSHER_ACCESS):
+            fail(f"{path.relative_to(ROOT)}: {name} calls the WebSocket management API outside the "
+                 f"{PUSHER_PORT} methods: the check cannot tell which grant it needs")
+    # A hand-off is asynchronous: push must never wait for a 100 MB download.
+    invoke = nodes.get((REALTIME_ADAPTER, "invoke_async"), Fn()).code
+    if ".invoke()" not in invoke or "InvocationType::Event" not in invoke or "RequestResponse" in invoke:
+        fail(f"{rel}: invoke_async must invoke with InvocationType::Event (an asynchronous invoke: "
+             "Lambda queues it, and the EventInvokeConfig in wiring.yaml retries it and keeps what fails)")
+    # What a function reaches, its Needs must build.
+    for function in functions:
+        needs = function_needs(function)
+        for action, resource in sorted(realtime_grants(function)):
+            if NEEDS_FOR[action] not in needs:
+                fail(f"{function}: its code reaches {realtime_grants(function)[(action, resource)]} "
+                     f"({action} on {resource}), but its main.rs Needs lacks `{NEEDS_FOR[action]}: true`")
+        own = blank_comments_and_strings(function_source(function))
+        if re.search(r"\bconfig\s*\.\s*websocket_url\b", own) and "websocket_url" not in needs:
+            fail(f"{function}: its code reads config.websocket_url, but its main.rs Needs lacks "
+                 "`websocket_url: true` (an empty WEBSOCKET_URL would reach the page)")
+    check_websocket_stack(functions)
+
+
+def check_websocket_stack(functions):
+    """The API (functions.yaml), its stage (wiring.yaml), the URLs and the function names the
+    functions get (infra/deploy.sh), all naming the same things."""
+    resources = load_template("functions.yaml")["Resources"]
+    outputs = load_template("functions.yaml").get("Outputs", {})
+    api = resources.get(WEBSOCKET_API, {})
+    if api.get("Type") != "AWS::ApiGatewayV2::Api" or api["Properties"].get("ProtocolType") != "WEBSOCKET":
+        fail(f"functions.yaml: no WebSocket API {WEBSOCKET_API} (AWS::ApiGatewayV2::Api, ProtocolType WEBSOCKET)")
+    value = lambda name: (outputs.get(name, {}).get("Value") or {})
+    host = f"${{{WEBSOCKET_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{WEBSOCKET_STAGE}"
+    want = {
+        "WebSocketApiId": {"Ref": WEBSOCKET_API},
+        "WebSocketUrl": {"Fn::Sub": f"wss://{host}"},
+        "WebSocketCallbackUrl": {"Fn::Sub": f"https://{host}"},
+    }
+    want |= {"DeskEventsFunction": {"Fn::Sub": f"${{Stack}}-{INVOKED_BY_FIELD['desk_events_function']}:live"}}
+    for name, expected in want.items():
+        if value(name) != expected:
+            fail(f"functions.yaml: output {name} is {value(name)!r}, expected {expected!r}")
+    if f"{WEBSOCKET_HOST_IN_CSP}/{WEBSOCKET_STAGE}" != "wss://" + host.replace(WEBSOCKET_API, WEBSOCKET_API_PARAMETER["Ref"]):
+        fail("the CSP's WebSocket host (WEBSOCKET_HOST_IN_CSP) is not the functions stack's WebSocketUrl host")
+    wiring = load_template("wiring.yaml")["Resources"]
+    stages = {k: r["Properties"] for k, r in wiring.items()
+              if r["Type"] == "AWS::ApiGatewayV2::Stage" and r["Properties"].get("ApiId") == WEBSOCKET_API_PARAMETER}
+    if [p.get("StageName") for p in stages.values()] != [WEBSOCKET_STAGE]:
+        fail(f"wiring.yaml: the WebSocket API needs one stage, {WEBSOCKET_STAGE} (the URLs and the "
+             f"roles' ManageConnections ARNs name it): {sorted(stages)}")
+    for key, props in stages.items():
+        log_format = props.get("AccessLogSettings", {}).get("Format", "")
+        if not log_format:
+            fail(f"wiring.yaml: {key} has no access logs")
+        if QUERY_IN_LOG.search(log_format):
+            fail(f"wiring.yaml: {key}'s access log format may log the query string, where the ticket is: "
+                 f"{QUERY_IN_LOG.search(log_format).group(0)}")
+        route = props.get("DefaultRouteSettings", {})
+        if route.get("DataTraceEnabled") or route.get("LoggingLevel") == "INFO":
+            fail(f"wiring.yaml: {key} logs requests (data trace, or execution logs at INFO): tickets would reach the logs")
+        if not route.get("ThrottlingRateLimit") or not route.get("ThrottlingBurstLimit"):
+            fail(f"wiring.yaml: {key} has no throttling (DefaultRouteSettings): nothing else bounds a flood of connections")
+    # infra/deploy.sh gives each such setting from the functions stack's output.
+    deploy = (ROOT / "infra/deploy.sh").read_text()
+    used = set().union(*(function_needs(f) for f in functions)) if functions else set()
+    for need, (variable, output) in sorted(STACK_SETTINGS.items()):
+        if need not in used:
+            continue
+        if not re.search(rf'^{variable}=\$\(output "\$FUNCTIONS_STACK" {output}\)$', deploy, re.M):
+            fail(f"infra/deploy.sh: {variable} must be read from the functions stack's {output} output")
+        if f'echo "{variable}=${variable}"' not in deploy:
+            fail(f"infra/deploy.sh: the functions' environment lacks {variable} (Needs {need})")
+        if output not in outputs:
+            fail(f"functions.yaml: no {output} output (infra/deploy.sh reads {variable} from it)")
+    if '"WebSocketApiId=$WEBSOCKET_API_ID"' not in deploy:
+        fail("infra/deploy.sh must pass the functions stack's WebSocketApiId to the wiring stack")
+
+
+def check_async_invocations(functions):
+    """A function whose code is invoked asynchronously (lambda:InvokeFunction, above) has an
+    EventInvokeConfig on its live alias: bounded retries and age, an on-failure queue of its
+    own that its role may send to, and a depth alarm; and reads no stream besides."""
+    wiring = load_template("wiring.yaml")
+    configs = {}
+    for key, r in wiring["Resources"].items():
+        if r["Type"] == "AWS::Lambda::EventInvokeConfig":
+            name = r["Properties"].get("FunctionName", {})
+            match = re.fullmatch(r"\$\{Stack\}-([a-z-]+)", name.get("Fn::Sub", "") if isinstance(name, dict) else "")
+            configs[match.group(1) if match else key] = r["Properties"]
+    invoked = {r.split(":", 1)[1] for f in functions for a, r in realtime_grants(f) if a == "lambda:InvokeFunction"}
+    mappings = stream_mappings(wiring)
+    taken = {resource_name(p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination", "")): f
+             for f, p in mappings.items()}
+    alarms = [r["Properties"] for r in wiring["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    for function in sorted(invoked | set(configs)):
+        props = configs.get(function)
+        if function not in invoked:
+            fail(f"wiring.yaml: an EventInvokeConfig for {function}, which no code invokes")
+        if function not in functions:
+            fail(f"wiring.yaml: {function} is invoked, but is no function crate")
+        if props is None:
+            fail(f"wiring.yaml: {function} is invoked asynchronously but has no EventInvokeConfig (on its "
+                 "live alias): Lambda's defaults keep an event 6 hours and drop what fails, unseen")
+            continue
+        if function in mappings:
+            fail(f"wiring.yaml: {function} is invoked asynchronously and reads the stream too: one or the other")
+        if props.get("Qualifier") != "live":
+            fail(f"wiring.yaml: {function}'s EventInvokeConfig must be on its live alias (Qualifier live: what is invoked)")
+        if not 0 <= props.get("MaximumRetryAttempts", -1) <= 2:
+            fail(f"wiring.yaml: {function}'s EventInvokeConfig must bound its retries (MaximumRetryAttempts 0-2)")
+        if not 60 <= props.get("MaximumEventAgeInSeconds", -1) <= 86400 // 4:
+            fail(f"wiring.yaml: {function}'s EventInvokeConfig must give events up after an age (at most 6 hours)")
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        queue = resource_name(destination) if destination else None
+        if queue not in QUEUE_PARAMETERS:
+            fail(f"wiring.yaml: {function}'s EventInvokeConfig has no on-failure queue")
+            continue
+        if queue in taken:
+            fail(f"wiring.yaml: {function} and {taken[queue]} give events up to the same queue: one each")
+        taken[queue] = function
+        if ("sqs:SendMessage", queue) not in EXTRA_GRANTS.get(function, set()):
+            fail(f"{function}: its invocations are given up to {queue}, which EXTRA_GRANTS does not let its "
+                 "role send to (Lambda sends an asynchronous invocation's failure as the function's role)")
+        if not has_queue_alarm(alarms, queue):
+            fail(f"wiring.yaml: no queue-depth alarm on {function}'s on-failure queue ({QUEUE_PARAMETERS[queue]}Name)")
+
+
+def has_queue_alarm(alarms, queue):
+    name_ref = {"Ref": f"{QUEUE_PARAMETERS[queue]}Name"}
+    return any(a.get("MetricName") == "ApproximateNumberOfMessagesVisible" and a.get("Dimensions") ==
+               [{"Name": "QueueName", "Value": name_ref}] for a in alarms)
+
+
 # ---- stream readers (DESIGN §12: at most two per shard) -------------------------------------
 
 def stream_mappings(wiring):
@@ -1577,12 +1920,10 @@ def check_streams():
         if not any(a.get("MetricName") == "IteratorAge" and a.get("Dimensions") ==
                    [{"Name": "FunctionName", "Value": {"Fn::Sub": f"${{Stack}}-{function}"}}] for a in alarms):
             fail(f"wiring.yaml: no IteratorAge alarm for {function}'s stream mapping")
-        name_ref = {"Ref": f"{QUEUE_PARAMETERS[queue]}Name"}
-        if not any(a.get("MetricName") == "ApproximateNumberOfMessagesVisible" and a.get("Dimensions") ==
-                   [{"Name": "QueueName", "Value": name_ref}] for a in alarms):
-            fail(f"wiring.yaml: no queue-depth alarm on {function}'s on-failure queue ({name_ref['Ref']})")
-    if "desk-events" in mappings:
-        check_media_filter(mappings["desk-events"])
+        if not has_queue_alarm(alarms, queue):
+            fail(f"wiring.yaml: no queue-depth alarm on {function}'s on-failure queue ({QUEUE_PARAMETERS[queue]}Name)")
+    if "push" in mappings:
+        check_push_filter(mappings["push"])
     if "inbound-processor" in mappings:
         check_inbound_filter(mappings["inbound-processor"])
 
@@ -1613,33 +1954,62 @@ def check_inbound_filter(mapping):
              "applies) no longer checks the INSERT, the inbound direction and UNPROCESSED_KEY that wiring.yaml's filter names")
 
 
-def check_media_filter(mapping):
-    """desk-events' filter: INSERTs of inbound messages whose media is pending, in the
-    attribute names and values the store writes (what `inserted_media_message` checks)."""
+def check_push_filter(mapping):
+    """push's filter: INSERTs and MODIFYs of messages (sort key MSG#…) and conversations
+    (#META), in the key attribute and values the store writes, and what
+    `edubot_adapters::stream::desk_event` (push's own filter, and the local stack's) checks.
+    desk-events' records are among them: push hands it new inbound messages whose file is
+    pending (`inserted_media_message`: INSERTs of message items)."""
     import json
+    items = without_comments((STORE_DIR / "items.rs").read_text())
+    prefix = re.search(r'pub const MESSAGE_SK_PREFIX: &str = "([^"]+)";', items)
+    meta = re.search(r'pub const META_SK: &str = "([^"]+)";', items)
+    table = load_template("foundations.yaml")["Resources"]["Table"]["Properties"]
+    sort_key = next(k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "RANGE")
+    if not prefix or not meta:
+        fail("store/items.rs no longer has MESSAGE_SK_PREFIX or META_SK: update check_push_filter in "
+             "infra/check_infra.py and push's filter in wiring.yaml")
+        return
+    for builder, const in (("message_sk", "MESSAGE_SK_PREFIX"), ("", "META_SK")):
+        if builder and not re.search(rf"fn {builder}\([^)]*\)\s*->\s*String\s*\{{\s*format!\(\"\{{{const}\}}", items):
+            fail(f"store/items.rs: {builder} no longer builds message sort keys from {const}: update push's filter")
+    if not re.search(r"\bsk:\s*META_SK\.into\(\)", items):
+        fail("store/items.rs: the conversation item's sort key is no longer META_SK: update push's filter")
+    want = {"eventName": ["INSERT", "MODIFY"],
+            "dynamodb": {"Keys": {sort_key: {"S": [{"prefix": prefix.group(1)}, meta.group(1)]}}}}
     filters = mapping.get("FilterCriteria", {}).get("Filters", [])
-    want = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {
-        "direction": {"S": ["inbound"]}, "media": {"M": {"status": {"S": ["pending"]}}}}}}
     if [json.loads(f["Pattern"]) for f in filters] != [want]:
-        fail(f"wiring.yaml: desk-events' filter must be {json.dumps(want, separators=(',', ':'))}")
-    items = (STORE_DIR / "items.rs").read_text() + (STORE_DIR / "format.rs").read_text()
-    for pattern, what in ((r"pub direction: StoredDirection,", "a message's direction attribute"),
-                          (r"pub media: Option<StoredMedia>,", "a message's media map"),
-                          (r"pub status: StoredMediaStatus,", "the media map's status"),
-                          (r'StoredMediaStatus <=> MediaStatus \{\s*Pending = "pending",', 'media status "pending"'),
-                          (r'StoredDirection <=> Direction \{\s*Inbound = "inbound",', 'direction "inbound"')):
-        if not re.search(pattern, items):
-            fail(f"desk-events' filter names {what}, which the stored format no longer has "
-                 f"(no {pattern!r} in store/items.rs or format.rs): update the filter in wiring.yaml")
+        fail(f"wiring.yaml: push's filter must be {json.dumps(want, separators=(',', ':'))}")
+    stream = ROOT / "shared/adapters/src/stream.rs"
+    fns = {name: fn.raw for name, fn in file_fns(stream).items()} if stream.exists() else {}
+    event, key = without_comments(fns.get("desk_event", "")), without_comments(fns.get("sort_key", ""))
+    if not (re.search(r'"INSERT"\s*\|\s*"MODIFY"', event) and "starts_with(MESSAGE_SK_PREFIX)" in event
+            and re.search(r"==\s*META_SK", event) and f'.keys.get("{sort_key}")' in key):
+        fail("shared/adapters/src/stream.rs: desk_event (push's filter, and the local stack's) no longer checks "
+             f"INSERT or MODIFY, the {sort_key} prefix MESSAGE_SK_PREFIX and META_SK that wiring.yaml's filter names")
+    media = without_comments(fns.get("inserted_media_message", ""))
+    if 'event_name != "INSERT"' not in media:
+        fail("shared/adapters/src/stream.rs: inserted_media_message (push's hand-offs) must take INSERTs only")
+    push = blank_comments_and_strings(function_source("push"))
+    local = (ROOT / "infra/local/src/stream.rs").read_text()
+    if "desk_event" not in push or not re.search(r"Mapping::Push\s*=>\s*edubot_adapters::stream::desk_event\(", local):
+        fail("push's code and the local stack's stream (infra/local/src/stream.rs) must filter with "
+             "edubot_adapters::stream::desk_event, the filter wiring.yaml's names")
+
+
+# Each mapping's BatchSize, and the local stack's constant for it.
+LOCAL_BATCH_SIZES = {"InboundStream": "BATCH_SIZE", "PushStream": "PUSH_BATCH_SIZE"}
 
 
 def check_stream_batch():
-    mapping = load_template("wiring.yaml")["Resources"]["InboundStream"]["Properties"]
-    local = re.search(r"pub const BATCH_SIZE: usize = (\d+);",
-                      (ROOT / "infra/local/src/stream.rs").read_text())
-    if not local or int(local.group(1)) != mapping["BatchSize"]:
-        fail(f"the stream's BatchSize is {mapping['BatchSize']} in wiring.yaml but "
-             f"{local.group(1) if local else 'missing'} in infra/local/src/stream.rs")
+    resources = load_template("wiring.yaml")["Resources"]
+    local_source = (ROOT / "infra/local/src/stream.rs").read_text()
+    for mapping, constant in LOCAL_BATCH_SIZES.items():
+        size = resources.get(mapping, {}).get("Properties", {}).get("BatchSize")
+        local = re.search(rf"pub const {constant}: usize = (\d+);", local_source)
+        if size is None or not local or int(local.group(1)) != size:
+            fail(f"{mapping}'s BatchSize is {size} in wiring.yaml but {constant} is "
+                 f"{local.group(1) if local else 'missing'} in infra/local/src/stream.rs")
 
 
 def main():
@@ -1653,6 +2023,8 @@ def main():
     check_keys(functions)
     check_media(functions)
     check_streams()
+    check_realtime(functions)
+    check_async_invocations(functions)
     check_secrets(functions)
     check_headers()
     for w in warnings:

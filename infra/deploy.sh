@@ -2,15 +2,19 @@
 # Deploys (or updates in place) one EduBot stack into the current AWS account:
 #
 #   1. foundations stack  <STACK>            the table, the media bucket, the on-failure queues
-#   2. functions stack    <STACK>-functions  one least-privilege role + log group per function
+#   2. functions stack    <STACK>-functions  one least-privilege role + log group per function,
+#                         the WebSocket API (its address goes into the functions' environment)
 #   3. build              cargo lambda build --release --arm64 (every crate in functions/)
 #   4. deploy             cargo lambda deploy per function: code, role, environment; publishes
 #                         a version and moves the `live` alias to it
 #   5. WAF stack          <STACK>-waf        in us-east-1 whatever REGION is (CloudFront only
 #                         takes web ACLs from there): per-address rate limits at the edge
-#   6. wiring stack       <STACK>-wiring     HTTP API, stream mappings, schedule, S3 + CloudFront
-#                         (with the web ACL; its CSP names the media bucket), alarms (everything
-#                         that points at the `live` aliases)
+#   5b. API Gateway's CloudWatch Logs role (edubot-apigateway-logging, once per account and
+#                         region, only when none is set): the WebSocket stage's access logs
+#   6. wiring stack       <STACK>-wiring     HTTP API, WebSocket routes and stage, stream
+#                         mappings, desk-events' async invocations, schedule, S3 + CloudFront
+#                         (with the web ACL; its CSP names the media bucket and the WebSocket
+#                         API), alarms (everything that points at the `live` aliases)
 #   6b. foundations again only when the admin page's origin changed (the first deploy, a new
 #                         domain): the media bucket's CORS names that origin, known only now
 #   7. admin page         s3 sync static-site/ + CloudFront invalidation
@@ -100,6 +104,10 @@ secrets_for() {
     send-template) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
     mark-read) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
     typing) echo "JWT_SECRET WHATSAPP_ACCESS_TOKEN" ;;
+    ws-ticket) echo "JWT_SECRET" ;;
+    ws-connect) echo "" ;;
+    ws-disconnect) echo "" ;;
+    push) echo "" ;;
     *) die "no secrets listed for function '$1': add it to secrets_for in infra/deploy.sh and to the templates" ;;
   esac
 }
@@ -189,6 +197,8 @@ QUEUE_ARN=$(output "$STACK" OnFailureQueueArn)
 QUEUE_NAME=$(output "$STACK" OnFailureQueueName)
 DESK_QUEUE_ARN=$(output "$STACK" DeskEventsFailureQueueArn)
 DESK_QUEUE_NAME=$(output "$STACK" DeskEventsFailureQueueName)
+PUSH_QUEUE_ARN=$(output "$STACK" PushFailureQueueArn)
+PUSH_QUEUE_NAME=$(output "$STACK" PushFailureQueueName)
 MEDIA_BUCKET=$(output "$STACK" MediaBucketName)
 MEDIA_BUCKET_ARN=$(output "$STACK" MediaBucketArn)
 if [[ -n "${TABLE_NAME:-}" ]]; then
@@ -205,10 +215,19 @@ else
   STREAM_ARN=$(output "$STACK" TableStreamArn)
 fi
 
-step "2. Functions stack $FUNCTIONS_STACK (one role and log group per function)"
+step "2. Functions stack $FUNCTIONS_STACK (one role and log group per function, the WebSocket API)"
 deploy_stack "$FUNCTIONS_STACK" functions.yaml "Stack=$STACK" "TableArn=$TABLE_ARN" \
   "TableStreamArn=$STREAM_ARN" "OnFailureQueueArn=$QUEUE_ARN" "DeskEventsFailureQueueArn=$DESK_QUEUE_ARN" \
-  "MediaBucketArn=$MEDIA_BUCKET_ARN" "LogRetentionDays=$LOG_RETENTION_DAYS"
+  "PushFailureQueueArn=$PUSH_QUEUE_ARN" "MediaBucketArn=$MEDIA_BUCKET_ARN" "LogRetentionDays=$LOG_RETENTION_DAYS"
+# Real time (docs/realtime.md), from the functions stack, never set by hand: where the page
+# opens its WebSocket (ws-ticket), the management API push and the scheduled checks post to
+# and close connections with, and the function (live alias) push hands new files to, the one
+# its role may invoke.
+WEBSOCKET_API_ID=$(output "$FUNCTIONS_STACK" WebSocketApiId)
+dry && WEBSOCKET_API_ID=abcde12345
+WEBSOCKET_URL=$(output "$FUNCTIONS_STACK" WebSocketUrl)
+WEBSOCKET_CALLBACK_URL=$(output "$FUNCTIONS_STACK" WebSocketCallbackUrl)
+DESK_EVENTS_FUNCTION=$(output "$FUNCTIONS_STACK" DeskEventsFunction)
 
 # ---- 3. Build ------------------------------------------------------------------------------
 step "3. Build ${#FUNCTIONS[@]} functions for arm64 (release profile)"
@@ -251,6 +270,10 @@ for fn in "${FUNCTIONS[@]}"; do
     echo "TABLE_NAME=$TABLE_NAME"
     # Not a secret; only the roles of the functions that handle files may touch the bucket.
     echo "MEDIA_BUCKET=$MEDIA_BUCKET"
+    # Not secrets either; only the roles of the functions that push, close or hand off may use them.
+    echo "WEBSOCKET_URL=$WEBSOCKET_URL"
+    echo "WEBSOCKET_CALLBACK_URL=$WEBSOCKET_CALLBACK_URL"
+    echo "DESK_EVENTS_FUNCTION=$DESK_EVENTS_FUNCTION"
     echo "RUST_LOG=${RUST_LOG:-info}"
     for name in $SETTINGS; do echo "$name=$(parameter settings "$name")"; done
     for name in $(secrets_for "$fn"); do echo "$name=$(parameter secrets "$name")"; done
@@ -287,12 +310,32 @@ else
   step "5. WAF: skipped (WAF=0): no per-address rate limit at the edge"
 fi
 
+# ---- 5b. API Gateway's CloudWatch Logs role (account-wide, per region) -----------------------
+# A WebSocket stage logs (its access logs) only with the role named in the account's API
+# Gateway settings; without one, creating the stage fails. It is the whole region's setting,
+# not this stack's: one shared stack sets it where none is, and one already set (by an
+# earlier deploy, or for the account's own APIs) is left as it is.
+APIGW_LOGGING_STACK=edubot-apigateway-logging
+step "5b. API Gateway's CloudWatch Logs role in $REGION (the WebSocket stage's access logs)"
+if dry; then
+  show aws apigateway get-account --query cloudwatchRoleArn --output text
+  echo "  (dry run) when none is set:"
+fi
+if dry || [[ "$(aws apigateway get-account --query cloudwatchRoleArn --output text 2>/dev/null || true)" != arn:* ]]; then
+  run aws cloudformation deploy --region "$REGION" --stack-name "$APIGW_LOGGING_STACK" \
+    --template-file infra/cloudformation/apigateway-logging.yaml --capabilities CAPABILITY_IAM \
+    --no-fail-on-empty-changeset --tags app=edubot
+else
+  echo "  set already: left as it is"
+fi
+
 # ---- 6. Wiring -----------------------------------------------------------------------------
-step "6. Wiring stack $WIRING_STACK (HTTP API, stream mappings, schedule, S3 + CloudFront, alarms)"
+step "6. Wiring stack $WIRING_STACK (HTTP API, WebSocket routes and stage, stream mappings, schedule, S3 + CloudFront, alarms)"
 deploy_stack "$WIRING_STACK" wiring.yaml "Stack=$STACK" "TableStreamArn=$STREAM_ARN" \
   "OnFailureQueueArn=$QUEUE_ARN" "OnFailureQueueName=$QUEUE_NAME" \
   "DeskEventsFailureQueueArn=$DESK_QUEUE_ARN" "DeskEventsFailureQueueName=$DESK_QUEUE_NAME" \
-  "MediaBucketName=$MEDIA_BUCKET" \
+  "PushFailureQueueArn=$PUSH_QUEUE_ARN" "PushFailureQueueName=$PUSH_QUEUE_NAME" \
+  "WebSocketApiId=$WEBSOCKET_API_ID" "MediaBucketName=$MEDIA_BUCKET" \
   "DomainName=${DOMAIN_NAME:-}" "CertificateArn=${CERTIFICATE_ARN:-}" "HostedZoneId=${HOSTED_ZONE_ID:-}" \
   "AlarmEmail=${ALARM_EMAIL:-}" "LogRetentionDays=$LOG_RETENTION_DAYS" "WebAclArn=$WEB_ACL_ARN"
 
@@ -321,6 +364,7 @@ step "Done: $STACK in $REGION$(dry && echo ' (dry run: nothing was changed)')"
 cat <<EOF
   Admin page:    $ADMIN_URL
   Webhook:       $WEBHOOK_URL
+  WebSocket:     $WEBSOCKET_URL (the page connects there with a ticket)
   Verify token:  aws ssm get-parameter --with-decryption --query Parameter.Value --output text \
                    --name $SSM_PATH/secrets/WHATSAPP_VERIFY_TOKEN
 

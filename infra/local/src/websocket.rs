@@ -237,9 +237,8 @@ async fn invoke(
         return StatusCode::BAD_REQUEST.into_response();
     };
     tokio::spawn(async move {
-        let response = desk_events::handle(&ctx, event).await;
-        if !response.batch_item_failures.is_empty() {
-            tracing::warn!("desk-events failed; the scheduled checks fetch what is still pending");
+        if let Err(e) = desk_events::handle(&ctx, event).await {
+            tracing::warn!(error = %e, "desk-events failed; the scheduled checks fetch what is still pending");
         }
     });
     StatusCode::ACCEPTED.into_response()

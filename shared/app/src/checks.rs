@@ -57,8 +57,10 @@ pub async fn run_checks(
     now: Millis,
     deadline: Instant,
 ) -> Result<CheckReport, StoreError> {
-    let mut report = CheckReport::default();
-    report.revoked_connections_closed = close_revoked_connections(ctx).await?;
+    let mut report = CheckReport {
+        revoked_connections_closed: close_revoked_connections(ctx).await?,
+        ..CheckReport::default()
+    };
     support_checks(ctx, now, deadline, &mut report).await?;
     retry_due_sends(ctx, now, deadline, &mut report).await?;
     replay_unprocessed(ctx, now, deadline, &mut report).await?;

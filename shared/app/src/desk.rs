@@ -12,7 +12,9 @@ use crate::delivery::{deliver_any, deliver_in_order};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{AdminStore, ConversationStore, OutboxStore};
 use crate::ports::{CommitError, Page};
-use crate::sending::{limit_sends, refuse_opted_out, send_outcome, window, SendOutcome};
+use crate::sending::{
+    limit_sends, refuse_opted_out, send_outcome, store_admin_message, window, SendOutcome,
+};
 use crate::templates::feedback_question;
 use edubot_domain::content::content;
 use edubot_domain::desk::{claimed_outbound, end_support, may_send, SendRefusal, Waiting};
@@ -319,28 +321,17 @@ pub async fn send_admin_message(
         message.reply_to = Some(id);
         message.reply_to_wamid = Some(wamid);
     }
-    let message = &message;
-    retry_on_conflict(move || async move {
-        let current = conversation_or_404(ctx, phone).await?;
-        check_admin_may_reply(&current, now)?;
-        let mut next = current.clone();
-        next.touch(now, message.text.as_deref().unwrap_or_default());
-        next.unread_count = 0;
-        next.waiting_since = None;
-        match ctx
-            .store()
-            .commit(&next, None, std::slice::from_ref(message), now)
-            .await
-        {
-            Ok(_) => Ok(Attempt::Done(())),
-            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
-            Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
-            Err(CommitError::Store(e)) => Err(AppError::from(e)),
-        }
-    })
+    store_admin_message(
+        ctx,
+        phone,
+        &message,
+        now,
+        |c| check_admin_may_reply(c, now),
+        |_| {},
+    )
     .await?;
     tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %message.id, kind = %message.kind, "admin reply stored");
-    send_outcome(deliver_any(ctx, message.clone(), now).await?)
+    send_outcome(deliver_any(ctx, message, now).await?)
 }
 
 /// Ends chat support from the desk: a note in the history, a closing message and the

@@ -1,11 +1,15 @@
 //! What every admin send shares, whatever it sends (a reply, a file, a template, a retry):
 //! the per-admin rate limit, the opt-out refusal, and the outcome the API answers.
 
+use crate::conflict::{retry_on_conflict, Attempt};
 use crate::context::Ports;
+use crate::conversations::conversation_or_404;
 use crate::delivery::Delivery;
 use crate::error::{AppError, ErrorCode};
-use crate::ports::AdminStore;
+use crate::ports::{AdminStore, CommitError, ConversationStore};
+use edubot_domain::desk::answered_by_desk;
 use edubot_domain::model::{Conversation, ConversationState, Message};
+use edubot_domain::phone::Phone;
 use edubot_domain::time::{Millis, MINUTE};
 
 /// Replies one admin may send per minute.
@@ -69,4 +73,36 @@ pub(crate) fn send_outcome(delivery: Delivery) -> Result<SendOutcome, AppError> 
             .with_failed_message(m))
         }
     }
+}
+
+/// Stores an admin's message with the conversation it answers, in one conditional commit
+/// (retried on a conflict): `rules` refuses it on each fresh read, `open` makes any other
+/// change the message brings (a template opens chat support); the desk has then answered.
+pub(crate) async fn store_admin_message(
+    ctx: &impl Ports,
+    phone: &Phone,
+    message: &Message,
+    now: Millis,
+    rules: impl Fn(&Conversation) -> Result<(), AppError> + Sync,
+    open: impl Fn(&mut Conversation) + Sync,
+) -> Result<(), AppError> {
+    let (rules, open) = (&rules, &open);
+    retry_on_conflict(move || async move {
+        let current = conversation_or_404(ctx, phone).await?;
+        rules(&current)?;
+        let mut next = current.clone();
+        open(&mut next);
+        answered_by_desk(&mut next, now, message.text.as_deref().unwrap_or_default());
+        match ctx
+            .store()
+            .commit(&next, None, std::slice::from_ref(message), now)
+            .await
+        {
+            Ok(_) => Ok(Attempt::Done(())),
+            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
+            Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
+            Err(CommitError::Store(e)) => Err(AppError::from(e)),
+        }
+    })
+    .await
 }

@@ -4,16 +4,17 @@
 
 use std::sync::Arc;
 
-use crate::conflict::{retry_on_conflict, Attempt};
 use crate::context::Ports;
 use crate::conversations::conversation_or_404;
 use crate::delivery::deliver;
 use crate::error::{AppError, ErrorCode};
-use crate::ports::{CommitError, ConversationStore, Messenger};
-use crate::sending::{limit_sends, refuse_opted_out, send_outcome, SendOutcome};
+use crate::ports::Messenger;
+use crate::sending::{
+    limit_sends, refuse_opted_out, send_outcome, store_admin_message, SendOutcome,
+};
 use edubot_domain::bot::rating_choice_for_label;
-use edubot_domain::desk::claimed_outbound;
-use edubot_domain::model::{Author, ConversationState, Message};
+use edubot_domain::desk::{claimed_outbound, support_opened_by_desk};
+use edubot_domain::model::{Author, Message};
 use edubot_domain::phone::Phone;
 use edubot_domain::templates::{find, Template, TemplateRefusal};
 use edubot_domain::time::Millis;
@@ -65,34 +66,12 @@ pub async fn send_template(
     };
     let mut message = claimed_outbound(phone.clone(), Author::Admin, body, now);
     message.admin = Some(admin.to_owned());
-    let message = &message;
-    retry_on_conflict(move || async move {
-        let current = conversation_or_404(ctx, phone).await?;
-        refuse_opted_out(&current)?;
-        let mut next = current.clone();
-        if !next.is_chat_support() {
-            next.state = ConversationState::ChatSupportActive;
-            next.support_started_at = Some(now);
-            next.waiting_since = None;
-            next.queue_notice_for = None;
-        }
-        next.touch(now, message.text.as_deref().unwrap_or_default());
-        next.unread_count = 0;
-        next.waiting_since = None;
-        match ctx
-            .store()
-            .commit(&next, None, std::slice::from_ref(message), now)
-            .await
-        {
-            Ok(_) => Ok(Attempt::Done(())),
-            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
-            Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
-            Err(CommitError::Store(e)) => Err(AppError::from(e)),
-        }
+    store_admin_message(ctx, phone, &message, now, refuse_opted_out, |c| {
+        support_opened_by_desk(c, now)
     })
     .await?;
     tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %message.id, template = %request.name, "template stored");
-    send_outcome(deliver(ctx, message.clone(), now).await?)
+    send_outcome(deliver(ctx, message, now).await?)
 }
 
 /// The rating question for a chat ended outside the window: the configured feedback

@@ -18,6 +18,25 @@ pub fn end_support(c: &mut Conversation, at: Millis) {
     c.unread_count = 0;
 }
 
+/// The desk wrote to the user: the conversation shows it, nothing of theirs is unread and
+/// nobody waits any more.
+pub fn answered_by_desk(c: &mut Conversation, at: Millis, preview: &str) {
+    c.touch(at, preview);
+    c.unread_count = 0;
+    c.waiting_since = None;
+}
+
+/// The desk opened chat support itself (a template to a user outside it): no wait starts,
+/// so the first response is timed from the user's answer.
+pub fn support_opened_by_desk(c: &mut Conversation, at: Millis) {
+    if !c.is_chat_support() {
+        c.state = ConversationState::ChatSupportActive;
+        c.support_started_at = Some(at);
+        c.waiting_since = None;
+        c.queue_notice_for = None;
+    }
+}
+
 /// Why nothing may be sent to a user now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendRefusal {
