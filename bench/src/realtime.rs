@@ -687,5 +687,18 @@ fn idle_cost(raw: &mut Raw) -> Section {
             stale.join(", ")
         ));
     }
+    // Until the page asks for tickets, the socket's figures are the design's.
+    let page_has_socket = std::fs::read_dir(&js).is_ok_and(|files| {
+        files
+            .flatten()
+            .any(|f| std::fs::read_to_string(f.path()).is_ok_and(|text| text.contains("ws-ticket")))
+    });
+    if !page_has_socket {
+        section.notes.push(
+            "the page's side of the socket is not in static-site/js yet: the socket's figures are the \
+             intervals docs/realtime.md sets for it"
+                .into(),
+        );
+    }
     section
 }
