@@ -564,7 +564,7 @@ const LIST: Periodic = Periodic {
 };
 /// The dashboard's figures and its list of chats in support, side by side.
 const DASHBOARD: Periodic = Periodic {
-    what: "GET /api/admin/dashboard + GET /api/admin/conversations?support_only",
+    what: "GET /api/admin/dashboard + GET /api/admin/conversations?filter=support",
     requests: 2.0,
     visible_s: 10.0,
     hidden_s: 30.0,
