@@ -43,7 +43,7 @@ contract-test: install
 	tests/contract/run.sh
 
 # `make bench` (issue 7): release builds of every function and of the floor (bench/floor),
-# then cold start, memory, warm latency, a burst, the fault soak, users' files, the admin API
+# then cold start, memory, warm latency, a burst, the fault soak, users' files, real time, the admin API
 # at size and sizes; prints a table and writes bench/BENCHMARKS.md and bench/results.csv. `make test` runs it in --quick
 # mode (debug builds, tiny sizes, results under target/bench-quick) to prove the harness works.
 # Two comparisons need builds of their own, too slow for every run:

@@ -1,9 +1,10 @@
 //! `make bench`: cold start against a hello-world floor, warm handler latency against the
 //! bare DynamoDB calls, a burst through the local stack (and again under faults), users'
-//! files (webhook to stored, and the bot's replies beside them), the admin
-//! API at size, and the deployment size — one run, one machine, interleaved, medians. Prints a table and writes
-//! BENCHMARKS.md with the raw figures in a CSV beside it. `--quick` proves the harness
-//! with tiny sizes (and writes under target/ instead). No goal fails the run.
+//! files (webhook to stored, and the bot's replies beside them), real time (a user's
+//! message on every open admin WebSocket, and what an idle tab requests), the admin API at
+//! size, and the deployment size — one run, one machine, interleaved, medians. Prints a
+//! table and writes BENCHMARKS.md with the raw figures in a CSV beside it. `--quick` proves
+//! the harness with tiny sizes (and writes under target/ instead). No goal fails the run.
 
 mod admin;
 mod burst;
@@ -11,6 +12,7 @@ mod coldstart;
 mod counting;
 mod fixture;
 mod media;
+mod realtime;
 mod scenarios;
 mod size;
 mod soak;
@@ -38,6 +40,8 @@ struct Options {
     soak_size: Option<(usize, usize, usize)>,
     /// The media section's images, 1 MB and 10 MB documents, text users per phase.
     media_size: Option<media::Size>,
+    /// The real-time section's sockets, users, messages per user, interval (ms).
+    realtime_size: Option<realtime::Size>,
 }
 
 fn numbers(v: &str) -> Result<Vec<usize>, String> {
@@ -66,6 +70,7 @@ fn parse_args() -> Result<Options, String> {
         burst_size: None,
         soak_size: None,
         media_size: None,
+        realtime_size: None,
     };
     let mut out_set = false;
     let mut starts_set = false;
@@ -108,12 +113,27 @@ fn parse_args() -> Result<Options, String> {
                 }
                 _ => return Err("--media-size IMAGES,DOCS_1MB,DOCS_10MB,TEXT_USERS".into()),
             },
+            "--realtime-size" => match numbers(&value()?)?[..] {
+                [sockets, users, per_user, interval_ms] if sockets > 0 && users > 0 => {
+                    o.realtime_size = Some(realtime::Size {
+                        sockets,
+                        users,
+                        per_user,
+                        interval: std::time::Duration::from_millis(interval_ms as u64),
+                    })
+                }
+                _ => {
+                    return Err(
+                        "--realtime-size SOCKETS,USERS,MESSAGES_PER_USER,INTERVAL_MS".into(),
+                    )
+                }
+            },
             "-h" | "--help" => {
                 println!(
                     "edubot-bench [--quick] [--bin-dir target/release] [--out-dir bench] [--starts 20]\n\
-                     \t[--only coldstart,sustained,warm,burst,soak,media,admin,size] [--speed-bin-dir DIR]\n\
+                     \t[--only coldstart,sustained,warm,burst,soak,media,realtime,admin,size] [--speed-bin-dir DIR]\n\
                      \t[--admin-size 5000,40] [--burst-size 200,10,32] [--soak-size 200,10,32]\n\
-                     \t[--media-size 60,40,20,200]"
+                     \t[--media-size 60,40,20,200] [--realtime-size 10,20,10,200]"
                 );
                 std::process::exit(0);
             }
@@ -249,6 +269,20 @@ async fn main() {
         timings.push(("media".into(), t.elapsed().as_secs_f64()));
         done(&o, &sections, &raw, &timings, started);
     }
+    if wants(&o, "realtime") {
+        let t = Instant::now();
+        let size = o.realtime_size.unwrap_or(realtime::Size::new(o.quick));
+        eprintln!(
+            "edubot-bench: real time ({} messages from {} users, one every {} ms, on {} admin WebSockets)…",
+            size.messages(),
+            size.users,
+            size.interval.as_millis(),
+            size.sockets
+        );
+        sections.extend(realtime::run(&endpoint, size, o.quick, &mut raw).await);
+        timings.push(("real time".into(), t.elapsed().as_secs_f64()));
+        done(&o, &sections, &raw, &timings, started);
+    }
     if wants(&o, "admin") {
         let t = Instant::now();
         let (convs, per) = o
@@ -279,9 +313,12 @@ async fn main() {
     );
 }
 
-/// Prints the newest section and rewrites the report with everything measured so far.
+/// Prints the sections not printed yet and rewrites the report with everything measured so
+/// far.
 fn done(o: &Options, sections: &[Section], raw: &Raw, timings: &[(String, f64)], started: Instant) {
-    if let Some(s) = sections.last() {
+    static PRINTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let from = PRINTED.swap(sections.len(), std::sync::atomic::Ordering::Relaxed);
+    for s in sections.iter().skip(from) {
         println!("{}", s.to_text());
     }
     write_report(o, sections, raw, timings, started.elapsed().as_secs_f64());
