@@ -1982,9 +1982,15 @@ def check_push_filter(mapping):
         fail(f"wiring.yaml: push's filter must be {json.dumps(want, separators=(',', ':'))}")
     stream = ROOT / "shared/adapters/src/stream.rs"
     fns = {name: fn.raw for name, fn in file_fns(stream).items()} if stream.exists() else {}
-    event, key = without_comments(fns.get("desk_event", "")), without_comments(fns.get("sort_key", ""))
-    if not (re.search(r'"INSERT"\s*\|\s*"MODIFY"', event) and "starts_with(MESSAGE_SK_PREFIX)" in event
-            and re.search(r"==\s*META_SK", event) and f'.keys.get("{sort_key}")' in key):
+    # desk_event takes INSERT and MODIFY (a MODIFY only when the page would see a change);
+    # event_of reads message items (MSG#…) and conversation items (#META) only.
+    event = without_comments(fns.get("desk_event", ""))
+    kinds = without_comments(fns.get("event_of", ""))
+    key = without_comments(fns.get("sort_key", ""))
+    if not (re.search(r'"INSERT"\s*=>', event) and re.search(r'"MODIFY"\s*=>', event)
+            and re.search(r"_\s*=>\s*None", event) and "event_of(" in event
+            and "starts_with(MESSAGE_SK_PREFIX)" in kinds and re.search(r"==\s*META_SK", kinds)
+            and f'.keys.get("{sort_key}")' in key):
         fail("shared/adapters/src/stream.rs: desk_event (push's filter, and the local stack's) no longer checks "
              f"INSERT or MODIFY, the {sort_key} prefix MESSAGE_SK_PREFIX and META_SK that wiring.yaml's filter names")
     media = without_comments(fns.get("inserted_media_message", ""))
