@@ -85,7 +85,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     }
     composer.setConversation(c, { endedHere });
     showComposer();
-    readMarks.check();
+    readMarks.check(c.unread_count);
   }
 
   /** With the window closed, only a template can reach the user (unless they opted out). */
