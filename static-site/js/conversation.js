@@ -74,7 +74,8 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     onError: (e) => showError(notice, e),
   });
 
-  function showConversation(c) {
+  /** `pushed`: as an event brought it. */
+  function showConversation(c, pushed = false) {
     if (left) return;
     const wasSupport = conv?.is_chat_support;
     conv = c;
@@ -85,7 +86,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     }
     composer.setConversation(c, { endedHere });
     showComposer();
-    readMarks.check(c.unread_count);
+    readMarks.seen(c, pushed);
   }
 
   /** With the window closed, only a template can reach the user (unless they opted out). */
@@ -115,7 +116,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
   );
   const updates = keepUpdated(live, messageHistory.refresh, (e) => {
     if (e.type === 'message' && e.phone === phone && !messageHistory.apply(e.message)) updates.now();
-    else if (e.type === 'conversation' && e.conversation.phone === phone) showConversation(e.conversation);
+    else if (e.type === 'conversation' && e.conversation.phone === phone) showConversation(e.conversation, true);
   });
 
   return () => {

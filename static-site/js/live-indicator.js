@@ -1,4 +1,4 @@
-// The header's "Live" / "Reconnecting…": whether changes reach the page as they happen (live.js).
+// The header's "Live" / "Reconnecting…": whether changes reach the page at once (live.js).
 import { POLL_MS } from './polling.js';
 
 export function showLive(element, up, before = false) {

@@ -1,7 +1,7 @@
 // The desk's WebSocket (DESIGN §16, docs/realtime.md), opened with a single-use ticket and
 // kept open: a keep-alive frame every 5 minutes (API Gateway ends idle connections after 10);
-// after any close (API Gateway ends every connection after 2 hours) a new ticket and socket,
-// backing off 1 s, 2 s, 4 s … 30 s with jitter. Each text frame is one event; anything else
+// after any close (and API Gateway ends every one after 2 hours) a new ticket and socket,
+// backing off 1 s, 2 s, 4 s … 30 s with jitter. A text frame is one event; anything else
 // (an error frame answering the keep-alive) is ignored.
 import * as api from './api.js';
 
@@ -20,7 +20,7 @@ export function createLive() {
   let retry = null;
   let ping = null;
   let openedAt = 0;
-  let generation = 0; // odd while started; a stop and a start leave earlier attempts behind
+  let generation = 0; // odd while started; a stop leaves earlier attempts behind
 
   const tell = (what, arg) => {
     for (const l of [...listeners]) {

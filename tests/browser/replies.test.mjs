@@ -63,7 +63,11 @@ async function open() {
 
 test('opening a conversation with unread messages marks them read, once; a new message is marked again, in a visible tab only', async () => {
   await userSends(stack, ADA.phone, ADA.name, 'When are the fees due?');
-  await eventually(async () => (await conversation()).unread_count >= 1, { what: 'an unread message' });
+  // Counted unread by the bot (its preview and count change together), not only stored.
+  await eventually(async () => {
+    const c = await conversation();
+    return c.unread_count >= 1 && c.last_message_preview === 'When are the fees due?';
+  }, { what: 'an unread message' });
   await open();
   await bubble('When are the fees due?').waitFor();
   await eventually(() => postsTo('read').length === 1, { what: 'POST …/read' });
