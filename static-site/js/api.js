@@ -77,10 +77,18 @@ export async function signIn(username, password) {
   return s;
 }
 
+/** `{ticket, expires_at, url}`: opens the desk's WebSocket once, within 30 s (live.js). */
+export async function wsTicket() {
+  return (await call('POST', '/api/admin/ws-ticket', {})).data;
+}
+
 const phonePath = (phone) => `/api/admin/conversations/${encodeURIComponent(phone)}`;
 
-export async function dashboard() {
-  return (await call('GET', '/api/admin/dashboard')).data;
+let dashboardCall = null;
+/** The desk's figures; callers at the same time share one request. */
+export function dashboard() {
+  dashboardCall ??= call('GET', '/api/admin/dashboard').then((r) => r.data).finally(() => { dashboardCall = null; });
+  return dashboardCall;
 }
 
 /** `{conversations, next_cursor}`, most recent activity first. */

@@ -1,6 +1,10 @@
-// The admin page: hash routes, the session, and the unread count in the tab title.
+// The admin page: hash routes, the session, the desk's socket (live.js) and the unread count
+// in the tab title.
 import * as api from './api.js';
-import { every, focusHeading } from './dom.js';
+import { focusHeading } from './dom.js';
+import { createLive } from './live.js';
+import { showLive } from './live-indicator.js';
+import { keepUpdated, throttle, DASHBOARD_MIN_MS } from './polling.js';
 import { renderSignIn } from './signin.js';
 import { renderDashboard } from './dashboard.js';
 import { renderConversations } from './conversations.js';
@@ -10,9 +14,12 @@ const BASE_TITLE = 'EduBot support desk';
 const main = document.getElementById('main');
 const nav = document.getElementById('site-nav');
 const connection = document.getElementById('connection');
+const indicator = document.getElementById('live');
+const live = createLive();
+live.subscribe({ change: (up) => showLive(indicator, up) });
 
 let cleanup = null;
-let titlePoller = null;
+let titleUpdates = null;
 let expiryTimer = null;
 let pageTitle = BASE_TITLE;
 let unreadInSupport = 0;
@@ -49,22 +56,22 @@ function reportConnection(error) {
   }
 }
 
-function startTitlePoller() {
-  titlePoller?.stop();
-  titlePoller = every(async () => {
-    try {
-      unreadInSupport = (await api.dashboard()).total_unread || 0;
-      updateTitle();
-      reportConnection(null);
-    } catch (e) {
-      reportConnection(e);
-    }
-  }, 10_000, 30_000);
+async function readUnread() {
+  try {
+    unreadInSupport = (await api.dashboard()).total_unread || 0;
+    updateTitle();
+    reportConnection(null);
+  } catch (e) {
+    reportConnection(e);
+  }
 }
+const refreshUnread = throttle(() => titleUpdates?.now(), DASHBOARD_MIN_MS);
 
 function signedOut(notice) {
-  titlePoller?.stop();
-  titlePoller = null;
+  titleUpdates?.stop();
+  titleUpdates = null;
+  live.stop();
+  indicator.hidden = true;
   clearTimeout(expiryTimer);
   unreadInSupport = 0;
   cleanup?.();
@@ -89,7 +96,10 @@ function signedIn(s) {
   const left = Date.parse(s.expires_at) - Date.now();
   // setTimeout holds at most ~24.8 days; tokens live hours.
   expiryTimer = setTimeout(() => expire('expired'), Math.min(left, 2 ** 31 - 1));
-  startTitlePoller();
+  showLive(indicator, false, true);
+  live.start();
+  titleUpdates?.stop();
+  titleUpdates = keepUpdated(live, readUnread, (e) => { if (e.type === 'conversation') refreshUnread(); });
 }
 
 function expire(reason) {
@@ -119,7 +129,7 @@ function route() {
     if (current) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  const context = { setPageTitle, reportConnection, refreshUnread: () => titlePoller?.now() };
+  const context = { setPageTitle, reportConnection, refreshUnread, live };
   main.replaceChildren();
   if (r.name === 'conversation') cleanup = renderConversation(main, r.phone, context);
   else if (r.name === 'conversations') cleanup = renderConversations(main, r.params, context);

@@ -1,12 +1,12 @@
 // The history of one conversation as a chat: messages in id order with their authors,
-// delivery ticks and failures (with Retry), and their files (message-media.js); new ones
-// polled with `after=` every 2.5 s (10 s in a hidden tab), the newest page re-read now and
-// then while ticks can still change or a file is still being fetched, and older pages
-// loaded on scrolling up. Scrolled to the newest, it stays there as messages grow. A reply
-// quotes the message it answers (reply-context.js); reactions show on their target
-// (reactions.js), never as bubbles.
+// delivery ticks and failures (with Retry), and their files (message-media.js); new and
+// changed ones shown as the socket brings them (`apply`), else read with `after=` (`refresh`,
+// polling.js), the newest page re-read now and then while ticks can still change or a file
+// is still being fetched; older pages loaded on scrolling up. Scrolled to the newest, it
+// stays there as messages grow. A reply quotes the message it answers (reply-context.js);
+// reactions show on their target (reactions.js), never as bubbles.
 import * as api from './api.js';
-import { h, every, timeElement } from './dom.js';
+import { h, timeElement } from './dom.js';
 import { MAX_PAGE_SIZE } from './limits.js';
 import { createMediaLinks } from './media-links.js';
 import { mediaBlock } from './message-media.js';
@@ -21,6 +21,10 @@ const TICKS = {
   read: ['✓✓', 'Read'],
   failed: ['⚠', 'Failed'],
 };
+const FORWARD = ['pending', 'sent', 'delivered', 'read'];
+/** `m` is older news than `known` (events and reads cross): its status or its file went back. */
+const stale = (known, m) => (FORWARD.includes(m.status) && FORWARD.indexOf(m.status) < FORWARD.indexOf(known.status))
+  || (m.media?.status === 'pending' && known.media && known.media.status !== 'pending');
 
 /**
  * `me`: the signed-in admin's username; `userName()`: how the user is named now.
@@ -28,7 +32,7 @@ const TICKS = {
  * Reports to the page: `onConversation(c)` with the conversation of every page read,
  * `onMissing()` when the number has no conversation, `onError(e)` when a page could not be
  * read, `onRetry()` and `onRetryError(e)` around a Retry, `onJump()` after "New messages ↓".
- * Nothing is read before `start()`.
+ * Nothing is read before `refresh()`.
  */
 export function createHistory({ phone, me, userName, reportConnection, onConversation, onMissing, onError, onRetry, onRetryError, onJump, onReply, onLoaded }) {
   let loaded = false;
@@ -36,7 +40,6 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
   let olderCursor = null;
   let loadingOlder = false;
   let polls = 0;
-  let poller = null;
   const byId = new Map();
   const links = createMediaLinks(phone);
 
@@ -148,7 +151,7 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
         continue;
       }
       if (known) {
-        if (shown(known.data) !== shown(m)) update(known, m);
+        if (shown(known.data) !== shown(m) && !stale(known.data, m)) update(known, m);
         continue;
       }
       const node = messageNode(m);
@@ -195,26 +198,33 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
     }
   }
 
-  async function poll() {
+  /** Shows messages new or changed since the last read, the newest end kept in view. */
+  function took(messages) {
+    const stick = nearBottom();
+    const added = merge(messages, true);
+    if (added) list.querySelector('.empty')?.remove();
+    if (stick) scrollToNewest();
+    else if (added) jump.hidden = false;
+  }
+
+  /** Reads what is new (`back`: the socket is back, so whatever changed meanwhile, too). */
+  async function poll(back = false) {
     if (!loaded) {
       await loadFirst();
       return;
     }
     polls += 1;
     try {
-      const page = await api.messages(phone, { limit: MAX_PAGE_SIZE, after: pollCursor });
-      reportConnection(null);
-      const stick = nearBottom();
-      const added = merge(page.messages, true);
-      if (added) list.querySelector('.empty')?.remove();
-      if (page.messages.length) pollCursor = page.messages[page.messages.length - 1].id;
+      let page;
+      do {
+        page = await api.messages(phone, { limit: MAX_PAGE_SIZE, after: pollCursor });
+        reportConnection(null);
+        took(page.messages);
+        if (page.messages.length) pollCursor = page.messages[page.messages.length - 1].id;
+      } while (page.messages.length === MAX_PAGE_SIZE);
       onConversation(page.conversation);
       // Delivery ticks change on messages already shown: re-read the newest page now and then.
-      if (polls % 3 === 0 && unsettledTail()) merge((await api.messages(phone, { limit: PAGE })).messages);
-      if (added) {
-        if (stick) scrollToNewest();
-        else jump.hidden = false;
-      }
+      if ((back || polls % 3 === 0) && unsettledTail()) merge((await api.messages(phone, { limit: PAGE })).messages);
       onLoaded();
     } catch (e) {
       reportConnection(e);
@@ -254,10 +264,17 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
 
   return {
     element,
-    /** Starts polling: the first page now, then new messages. */
-    start() { poller = every(poll, 2_500, 10_000); },
-    /** Reads what is new now (after a change made from this page). */
+    /** Reads the first page, then what is new (after a change made from this page, or polling). */
     refresh: poll,
+    /**
+     * A new or changed message, as the socket brings it; false before the first page is read.
+     * (Not `onLoaded`: the conversation's own event follows once the bot has counted it.)
+     */
+    apply(m) {
+      if (!loaded) return false;
+      took([m]);
+      return true;
+    },
     /** The id of the newest user message shown (reactions aside), or null. */
     newestInbound() {
       const ids = [...byId.values()].filter(({ data }) => data.direction === 'inbound').map(({ data }) => data.id);
@@ -272,7 +289,6 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
       scrollToNewest();
     },
     stop() {
-      poller?.stop();
       keepPinned.disconnect();
     },
   };

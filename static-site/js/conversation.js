@@ -10,11 +10,13 @@ import { createComposer } from './composer.js';
 import { createEndChatDialog } from './end-chat-dialog.js';
 import { createTemplateComposer } from './template-composer.js';
 import { createReadMarks } from './read-marks.js';
+import { keepUpdated } from './polling.js';
 
-export function renderConversation(root, phone, { setPageTitle, reportConnection, refreshUnread }) {
+export function renderConversation(root, phone, { setPageTitle, reportConnection, refreshUnread, live }) {
   setPageTitle(`+${phone}`);
   let conv = null;
   let endedHere = false;
+  let left = false; // answers that come after the page was left change nothing
   const userName = () => (conv ? displayName(conv) : `+${phone}`);
 
   const notice = h('div', { class: 'notice-slot' });
@@ -72,7 +74,9 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     onError: (e) => showError(notice, e),
   });
 
-  function showConversation(c) {
+  /** `pushed`: as an event brought it. */
+  function showConversation(c, pushed = false) {
+    if (left) return;
     const wasSupport = conv?.is_chat_support;
     conv = c;
     header.show(c);
@@ -82,6 +86,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     }
     composer.setConversation(c, { endedHere });
     showComposer();
+    readMarks.seen(c, pushed);
   }
 
   /** With the window closed, only a template can reach the user (unless they opted out). */
@@ -92,8 +97,13 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     templateComposer.show(template);
     messageHistory.setReplyable(composer.canSend());
   }
-  // The window closes while the page is open.
-  const clock = setInterval(() => { if (conv) showComposer(); }, 1_000);
+  // The window closes while the page is open; the wait ("Waiting 7 min") grows.
+  let ticks = 0;
+  const clock = setInterval(() => {
+    if (!conv) return;
+    showComposer();
+    if (++ticks % 30 === 0) header.show(conv);
+  }, 1_000);
 
   root.replaceChildren(
     h('div', { class: 'conversation-page' },
@@ -104,9 +114,14 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
       templateComposer.element,
       endDialog.element),
   );
-  messageHistory.start();
+  const updates = keepUpdated(live, messageHistory.refresh, (e) => {
+    if (e.type === 'message' && e.phone === phone && !messageHistory.apply(e.message)) updates.now();
+    else if (e.type === 'conversation' && e.conversation.phone === phone) showConversation(e.conversation, true);
+  });
 
   return () => {
+    left = true;
+    updates.stop();
     clearInterval(clock);
     messageHistory.stop();
     readMarks.stop();

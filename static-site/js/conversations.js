@@ -1,9 +1,10 @@
-// Conversations: most recent activity first, chat support marked, filter and search,
-// refreshed every 10 s (30 s while the tab is hidden).
+// Conversations: most recent activity first, chat support marked, filter and search; kept
+// up to date by the socket's events (polled while it is down: polling.js).
 import * as api from './api.js';
-import { h, every, since, plural, timeElement, displayName } from './dom.js';
+import { h, since, plural, timeElement, displayName, keepingFocus } from './dom.js';
 import { showError, clearFeedback } from './feedback.js';
 import { MAX_PAGE_SIZE } from './limits.js';
+import { keepUpdated } from './polling.js';
 
 const PAGE = 50;
 
@@ -36,6 +37,23 @@ export function conversationItem(c) {
         unread)));
 }
 
+/**
+ * The list `loaded` (most recent activity first) after conversation `c` changed: its row
+ * moved to its place, or added, or left out (not in chat support for a `supportOnly` list;
+ * older than every row of an `incomplete` list, so on a page not loaded yet).
+ */
+export function withConversation(loaded, c, supportOnly, incomplete) {
+  const rest = loaded.filter((x) => x.phone !== c.phone);
+  if (supportOnly && !c.is_chat_support) return rest;
+  let at = rest.findIndex((x) => Date.parse(x.last_message_at) < Date.parse(c.last_message_at));
+  if (at < 0) {
+    if (incomplete && rest.length === loaded.length) return rest;
+    at = rest.length;
+  }
+  rest.splice(at, 0, c);
+  return rest;
+}
+
 function matches(c, query) {
   if (!query) return true;
   const q = query.toLowerCase();
@@ -43,7 +61,7 @@ function matches(c, query) {
   return (c.name || '').toLowerCase().includes(q) || (digits.length > 0 && c.phone.includes(digits));
 }
 
-export function renderConversations(root, params, { setPageTitle, reportConnection }) {
+export function renderConversations(root, params, { setPageTitle, reportConnection, live }) {
   setPageTitle('Conversations');
   let supportOnly = params.get('filter') === 'support';
   let query = params.get('q') || '';
@@ -88,13 +106,14 @@ export function renderConversations(root, params, { setPageTitle, reportConnecti
     if (items.length === 0) {
       items.push(h('li', { class: 'empty' }, query ? 'No conversation matches the search.' : (supportOnly ? 'No users are in chat support.' : 'No conversations yet.')));
     }
-    list.replaceChildren(...items);
+    keepingFocus(list, () => list.replaceChildren(...items));
     summary.textContent = query
       ? `${plural(shown.length, 'conversation matches', 'conversations match')} “${query}”${nextCursor ? ' among those loaded' : ''}.`
       : '';
     more.hidden = !nextCursor;
   };
 
+  const stamp = () => updated.replaceChildren('Updated ', timeElement(new Date().toISOString()));
   const refresh = async () => {
     const wanted = supportOnly;
     try {
@@ -102,7 +121,7 @@ export function renderConversations(root, params, { setPageTitle, reportConnecti
       const page = await api.conversations({ supportOnly: wanted, limit: Math.min(MAX_PAGE_SIZE, Math.max(PAGE, loaded.length)) });
       if (wanted !== supportOnly) {
         // The filter changed while this page was on its way: read again with the new one.
-        setTimeout(() => poller.now(), 0);
+        setTimeout(() => updates.now(), 0);
         return;
       }
       loaded = page.conversations;
@@ -110,7 +129,7 @@ export function renderConversations(root, params, { setPageTitle, reportConnecti
       reportConnection(null);
       clearFeedback(error);
       render();
-      updated.replaceChildren('Updated ', timeElement(new Date().toISOString()));
+      stamp();
     } catch (e) {
       reportConnection(e);
       showError(error, e, { unlessOffline: true });
@@ -146,9 +165,19 @@ export function renderConversations(root, params, { setPageTitle, reportConnecti
     nextCursor = null;
     syncAddress();
     list.replaceChildren(h('li', { class: 'empty' }, 'Loading…'));
-    poller.now();
+    updates.now();
   });
 
-  const poller = every(refresh, 10_000, 30_000);
-  return () => poller.stop();
+  const updates = keepUpdated(live, refresh, (e) => {
+    if (e.type !== 'conversation') return;
+    loaded = withConversation(loaded, e.conversation, supportOnly, Boolean(nextCursor));
+    render();
+    stamp();
+  });
+  // Waits ("Waiting 7 min") grow without any event.
+  const clock = setInterval(render, 30_000);
+  return () => {
+    updates.stop();
+    clearInterval(clock);
+  };
 }

@@ -22,8 +22,11 @@ export function h(tag, attrs = {}, ...children) {
   return node;
 }
 
-/** Runs `task` now and then repeatedly: every `visibleMs`, or `hiddenMs` while the tab is hidden. */
-export function every(task, visibleMs, hiddenMs) {
+/**
+ * Runs `task` now (`later`: after one wait) and then repeatedly: every `visibleMs`, or
+ * `hiddenMs` while the tab is hidden.
+ */
+export function every(task, visibleMs, hiddenMs, later = false) {
   let timer = null;
   let stopped = false;
   let running = false;
@@ -49,7 +52,8 @@ export function every(task, visibleMs, hiddenMs) {
     else schedule();
   };
   document.addEventListener('visibilitychange', onVisibility);
-  run();
+  if (later) schedule();
+  else run();
   return {
     now: run,
     stop() {
@@ -128,6 +132,13 @@ export function codePoints(text) {
 
 export function displayName(conversation) {
   return conversation.name && conversation.name.trim() ? conversation.name : `+${conversation.phone}`;
+}
+
+/** Runs `change`, which rebuilds part of `root`, keeping the focus on a link to the same place. */
+export function keepingFocus(root, change) {
+  const href = root.contains(document.activeElement) && document.activeElement.getAttribute('href');
+  change();
+  if (href) [...root.querySelectorAll('a[href]')].find((a) => a.getAttribute('href') === href)?.focus();
 }
 
 /** Moves focus to the view's heading, so keyboard and screen-reader users start there. */

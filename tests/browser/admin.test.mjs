@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, launchBrowser, userSends, userReceived, eventually, artifacts, repoRoot } from './stack.mjs';
+import { startStack, launchBrowser, userSends, userReceived, eventually, artifacts, repoRoot, trackSockets, pushEvent } from './stack.mjs';
 
 const ADA = { phone: '447700900123', name: 'Ada Lovelace' };
 const GRACE = { phone: '447700900456', name: 'Grace Hopper' };
@@ -56,6 +56,7 @@ before(async () => {
   stack = await startStack();
   browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await trackSockets(context); // the fixtures' changes are pushed into the page's socket
   page = await context.newPage();
   watch(page, 'desktop');
 });
@@ -80,7 +81,7 @@ test('the page is light and served with the security headers', async () => {
     const s = statSync(join(dir, f));
     return n + (s.isDirectory() ? size(join(dir, f)) : s.size);
   }, 0);
-  assert.ok(size(site) < 110 * 1024, `static-site/ is ${size(site)} bytes`);
+  assert.ok(size(site) < 117 * 1024, `static-site/ is ${size(site)} bytes`);
 });
 
 test('a wrong password shows an alert and stays on sign-in', async () => {
@@ -112,7 +113,7 @@ test('the yellow Support Alert banner shows users in chat support and links to t
   await userSends(stack, ADA.phone, ADA.name, 'hi');
   await userSends(stack, ADA.phone, ADA.name, 'support');
   await eventually(async () => (await apiGet(page, '/api/admin/dashboard')).active_chats === 1, { what: 'Ada in chat support' });
-  // The dashboard refreshes itself every 10 s.
+  // The dashboard follows the socket's events.
   const banner = page.getByRole('region', { name: 'Support Alert' });
   await banner.waitFor({ timeout: 15_000 });
   const text = await banner.textContent();
@@ -292,17 +293,22 @@ test('failed messages show Meta\'s reason, and the composer says why it is close
     await templates.getByLabel('Template').locator('option', { hasText: 'welcome_back (en_US)' }).waitFor({ state: 'attached' });
     assert.equal(await box.isVisible(), false);
 
+    // Each change to the fixture comes as the server would push it.
+    const changed = () => pushEvent(page, { type: 'conversation', conversation });
     conversation.state = 'OPTED_OUT';
     conversation.is_chat_support = false;
+    await changed();
     await page.getByText('The user opted out').waitFor({ timeout: 5_000 });
     assert.equal(await box.isDisabled(), true);
     assert.equal(await templates.isVisible(), false, 'no template to a user who opted out');
 
     // Outside chat support, a template reaches the user (and brings the chat to the desk)…
     conversation.state = 'MAIN_MENU';
+    await changed();
     await templates.waitFor({ timeout: 5_000 });
     // …while inside the window the composer says why it is closed.
     conversation.window_expires_at = iso(Date.now() + 90 * 60_000);
+    await changed();
     await page.getByText('This conversation is not in chat support').waitFor({ timeout: 5_000 });
     assert.equal(await box.isDisabled(), true);
     assert.equal(await templates.isVisible(), false);
@@ -311,6 +317,7 @@ test('failed messages show Meta\'s reason, and the composer says why it is close
 
     conversation.state = 'CHAT_SUPPORT_ACTIVE';
     conversation.is_chat_support = true;
+    await changed();
     await page.getByText(/Reply window closes in 1 h (29|30) min/).waitFor({ timeout: 5_000 });
     assert.equal(await box.isEnabled(), true);
     assert.equal(await log.getByRole('button', { name: 'Reply', exact: true }).count(), 2, 'Reply on the messages with a wamid');
@@ -396,7 +403,7 @@ test('errors show where they happen: a missing conversation, a refused send, a c
 
     await page.evaluate(() => { location.hash = '#/conversations'; });
     await page.getByRole('heading', { name: 'Conversations', level: 1 }).waitFor();
-    await page.waitForTimeout(500); // a poll still on its way ends under the routes
+    await page.waitForTimeout(500); // a read still on its way ends under the routes
   } finally {
     for (const url of Object.keys(routes)) await page.unroute(url);
     provoked.clear();

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, launchBrowser, eventually, artifacts } from './stack.mjs';
+import { startStack, launchBrowser, eventually, artifacts, trackSockets, pushEvent } from './stack.mjs';
 import { png, pdf, wav } from './files.mjs';
 
 const SAM = { phone: '447700900321', name: 'Sam Student' };
@@ -86,6 +86,7 @@ before(async () => {
   stack = await startStack();
   browser = await launchBrowser();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await trackSockets(context); // the fixture's changes are pushed into the page's socket
   page = await context.newPage();
   watch(page, 'desktop');
   await signIn(page);
@@ -258,6 +259,7 @@ test('each state and kind of file: fetching, kept, not kept, gone; players, a re
   await page.screenshot({ path: join(artifacts, 'media-states.png') });
   await log.evaluate((el) => { el.scrollTop = el.scrollHeight; });
   state.messages[5] = { ...state.messages[5], media: { ...state.messages[5].media, status: 'stored', size: 70 } };
+  await pushEvent(page, { type: 'message', phone: FIXTURE.phone, message: state.messages[5] });
   assert.equal(await loaded(bubble(6).getByRole('img', { name: 'Photo from the user' })), 3);
   assert.equal(await bubble(6).getByText('Fetching the file…').count(), 0);
   const atNewest = await log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 2);

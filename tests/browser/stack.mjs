@@ -1,7 +1,7 @@
 // Starts the local stack (target/debug/edubot-local) on a free port with its own data folder,
 // and headless Debian Chromium, for the browser tests.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,4 +95,40 @@ export async function eventually(check, { timeout = 15_000, interval = 200, what
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, interval));
   }
+}
+
+/**
+ * A test hook: serves the page's polling.js with both polling intervals (visible and hidden
+ * tab, while the socket is down) set to `ms`.
+ */
+export async function pollEvery(context, ms) {
+  const source = readFileSync(join(repoRoot, 'static-site/js/polling.js'), 'utf8');
+  let found = 0;
+  const body = source.replace(/(export const (?:POLL_MS|POLL_HIDDEN_MS) = )[0-9_]+;/g, (_, head) => { found += 1; return `${head}${ms};`; });
+  if (found !== 2) throw new Error('static-site/js/polling.js no longer exports POLL_MS and POLL_HIDDEN_MS');
+  await context.route('**/js/polling.js', (route) => route.fulfill({ contentType: 'text/javascript; charset=utf-8', body }));
+}
+
+/** Keeps every WebSocket the page opens in `window.openedSockets`, for the two helpers below. */
+export async function trackSockets(context) {
+  await context.addInitScript(() => {
+    const Native = window.WebSocket;
+    window.openedSockets = [];
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.openedSockets.push(this);
+      }
+    };
+  });
+}
+
+/** `event` arrives on the page's newest socket, as the server would push it. */
+export async function pushEvent(page, event) {
+  await page.evaluate((data) => window.openedSockets.at(-1).dispatchEvent(new MessageEvent('message', { data })), JSON.stringify(event));
+}
+
+/** The page's newest socket closes, as when API Gateway ends a connection. */
+export async function dropSocket(page) {
+  await page.evaluate(() => window.openedSockets.at(-1).close());
 }

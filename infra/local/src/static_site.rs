@@ -11,14 +11,22 @@ use axum::routing::get;
 use axum::Router;
 
 /// The policy CloudFront sends (wiring.yaml; infra/check_infra.py holds the two equal),
-/// with `{media_origin}` where CloudFront names the media bucket's host.
+/// with `{media_origin}` where CloudFront names the media bucket's host and
+/// `{websocket_origins}` where it names the WebSocket API's (DESIGN §16).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-img-src 'self' data: {media_origin}; media-src 'self' {media_origin}; connect-src 'self' {media_origin}; \
+img-src 'self' data: {media_origin}; media-src 'self' {media_origin}; connect-src 'self' {media_origin} {websocket_origins}; \
 font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The page's WebSocket (`ws://127.0.0.1:$PORT/ws`, and `ws://localhost:$PORT/ws` when the
+/// page is opened there) by name: `'self'` covers `ws:` on the page's own origin only in
+/// browsers that follow CSP Level 3. Any port: this function is not told the stack's.
+pub const LOCAL_WEBSOCKET_ORIGINS: &str = "ws://127.0.0.1:* ws://localhost:*";
 
 /// The policy for a stack whose files are served from `media_origin` (its S3 server).
 pub fn content_security_policy(media_origin: &str) -> String {
-    CONTENT_SECURITY_POLICY.replace("{media_origin}", media_origin.trim_end_matches('/'))
+    CONTENT_SECURITY_POLICY
+        .replace("{media_origin}", media_origin.trim_end_matches('/'))
+        .replace("{websocket_origins}", LOCAL_WEBSOCKET_ORIGINS)
 }
 
 pub fn default_dir() -> PathBuf {
