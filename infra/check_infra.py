@@ -1257,6 +1257,7 @@ def check_table():
 # stack's CSP constant, the placeholder its S3-compatible server's origin replaces at start.
 MEDIA_HOST_IN_CSP = "https://${MediaBucketName}.s3.${AWS::Region}.${AWS::URLSuffix}"
 LOCAL_MEDIA_ORIGIN = "{media_origin}"
+LOCAL_WEBSOCKET_ORIGINS = "{websocket_origins}"
 MEDIA_DIRECTIVES = {"img-src", "media-src", "connect-src"}
 MEDIA = "<media-bucket>"
 # The WebSocket API's host (DESIGN §16), in connect-src only; locally the socket is the
@@ -1270,10 +1271,6 @@ def csp_directives(csp):
     """{directive: [sources]} of a policy, in order."""
     parts = [p.split() for p in csp.split(";") if p.strip()]
     return {p[0]: p[1:] for p in parts}
-
-
-def without_websocket(directives):
-    return {d: [s for s in sources if s != WEBSOCKET] for d, sources in directives.items()}
 
 
 def without_media(directives):
@@ -1320,15 +1317,15 @@ def check_headers():
     if naming != WEBSOCKET_DIRECTIVES:
         fail(f"wiring.yaml: the CSP names the WebSocket API ({WEBSOCKET_HOST_IN_CSP}) in "
              f"{sorted(naming)}; DESIGN §16 wants exactly {sorted(WEBSOCKET_DIRECTIVES)}")
-    directives = without_websocket(directives)  # the local stack's socket is 'self'
-    served_csp = served_csp.replace(" " + WEBSOCKET, "")
     if csp is None:
         fail("infra/local/src/static_site.rs has no CONTENT_SECURITY_POLICY constant to compare CloudFront's with")
     elif LOCAL_MEDIA_ORIGIN in csp:
-        local_directives = csp_directives(csp.replace(LOCAL_MEDIA_ORIGIN, MEDIA))
-        if local_directives != directives:
+        # The local page's socket origins stand where CloudFront names the WebSocket API.
+        local_csp = csp.replace(LOCAL_MEDIA_ORIGIN, MEDIA).replace(LOCAL_WEBSOCKET_ORIGINS, WEBSOCKET)
+        if csp_directives(local_csp) != directives:
             fail(f"CloudFront's CSP differs from static_site.rs ({MEDIA} standing for "
-                 f"{MEDIA_HOST_IN_CSP} and {LOCAL_MEDIA_ORIGIN}):\n  {served_csp}\n  {csp}")
+                 f"{MEDIA_HOST_IN_CSP} and {LOCAL_MEDIA_ORIGIN}, {WEBSOCKET} for "
+                 f"{WEBSOCKET_HOST_IN_CSP} and {LOCAL_WEBSOCKET_ORIGINS}):\n  {served_csp}\n  {csp}")
     else:
         warn(f"the local stack's CSP (static_site.rs) does not name the object store: the page "
              f"cannot show files locally. Put {LOCAL_MEDIA_ORIGIN} where CloudFront's has "
