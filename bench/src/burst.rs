@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use edubot_adapters::whatsapp::signature;
 use edubot_e2e::{status, user_text, APP_SECRET};
-use edubot_local::{LocalStack, Settings};
 
 use crate::fixture::Fixture;
 use crate::scenarios::phone;
@@ -307,16 +306,7 @@ pub async fn run(
     let mut env = fx.env.clone();
     env.insert("LOCAL_SCHEDULE_SECONDS".into(), "3600".into());
     env.insert("ADMIN_PASSWORD".into(), "bench-burst-password".into());
-    let stack = LocalStack::start(Settings {
-        port: 0,
-        data_dir: None,
-        dynamodb_endpoint: Some(endpoint.to_owned()),
-        s3_endpoint: None,
-        env,
-        static_dir: edubot_local::static_site::default_dir(),
-    })
-    .await
-    .expect("local stack starts");
+    let stack = crate::fixture::local_stack(endpoint, env).await;
     let url = format!("{}/webhook", stack.url());
 
     let plans = plan(7, "BURST", users, per_user);

@@ -146,3 +146,18 @@ impl Fixture {
         self.user_says(phone, "support").await;
     }
 }
+
+/// The whole local stack against the bench's DynamoDB Local, with `env` (the fixture's
+/// configuration plus the section's own settings).
+pub async fn local_stack(endpoint: &str, env: HashMap<String, String>) -> edubot_local::LocalStack {
+    edubot_local::LocalStack::start(edubot_local::Settings {
+        port: 0,
+        data_dir: None,
+        dynamodb_endpoint: Some(endpoint.to_owned()),
+        s3_endpoint: None,
+        env,
+        static_dir: edubot_local::static_site::default_dir(),
+    })
+    .await
+    .expect("local stack starts")
+}

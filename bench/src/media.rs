@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::AttributeValue;
 use edubot_adapters::whatsapp::signature;
 use edubot_local::simulator::user_message_payload;
-use edubot_local::{LocalStack, Settings};
+use edubot_local::LocalStack;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -553,16 +553,7 @@ pub async fn run(endpoint: &str, size: Size, raw: &mut Raw) -> Section {
     env.remove("WHATSAPP_API_BASE_URL");
     env.insert("LOCAL_SCHEDULE_SECONDS".into(), "3600".into());
     env.insert("ADMIN_PASSWORD".into(), "bench-media-password".into());
-    let stack = LocalStack::start(Settings {
-        port: 0,
-        data_dir: None,
-        dynamodb_endpoint: Some(endpoint.to_owned()),
-        s3_endpoint: None,
-        env,
-        static_dir: edubot_local::static_site::default_dir(),
-    })
-    .await
-    .expect("local stack starts");
+    let stack = crate::fixture::local_stack(endpoint, env).await;
     let config = &stack.context.config;
     let poster = Arc::new(Poster {
         http: reqwest::Client::builder()

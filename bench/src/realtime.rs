@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use edubot_adapters::whatsapp::signature;
 use edubot_app::ports::ConnectionStore;
 use edubot_e2e::{user_text, APP_SECRET};
-use edubot_local::{LocalStack, Settings};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as Frame;
@@ -237,16 +236,7 @@ pub async fn run(endpoint: &str, size: Size, quick: bool, raw: &mut Raw) -> Vec<
     let mut env = fx.env.clone();
     env.insert("LOCAL_SCHEDULE_SECONDS".into(), "3600".into());
     env.insert("ADMIN_PASSWORD".into(), "bench-realtime-password".into());
-    let stack = LocalStack::start(Settings {
-        port: 0,
-        data_dir: None,
-        dynamodb_endpoint: Some(endpoint.to_owned()),
-        s3_endpoint: None,
-        env,
-        static_dir: edubot_local::static_site::default_dir(),
-    })
-    .await
-    .expect("local stack starts");
+    let stack = crate::fixture::local_stack(endpoint, env).await;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use edubot_local::simulator::{Answer, Delivered, Faults};
-use edubot_local::{DynamoDbLocal, LocalStack, Settings};
+use edubot_local::DynamoDbLocal;
 
 use crate::burst::{self, s_of};
 use crate::fixture::Fixture;
@@ -190,16 +190,7 @@ pub async fn run(plan: &Plan, raw: &mut Raw) -> Section {
     ] {
         env.insert(k.into(), v);
     }
-    let stack = LocalStack::start(Settings {
-        port: 0,
-        data_dir: None,
-        dynamodb_endpoint: Some(endpoint.clone()),
-        s3_endpoint: None,
-        env,
-        static_dir: edubot_local::static_site::default_dir(),
-    })
-    .await
-    .expect("local stack starts");
+    let stack = crate::fixture::local_stack(&endpoint, env).await;
     let sim = stack.simulator.clone();
     let url = format!("{}/webhook", stack.url());
     let client = fx.ctx.store.client().clone();
