@@ -36,7 +36,7 @@ export function clearSession() {
   sessionStorage.removeItem(SESSION_KEY);
 }
 
-async function call(method, path, body, { auth = true } = {}) {
+async function call(method, path, body, { auth = true, signal } = {}) {
   const headers = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (auth) {
@@ -55,8 +55,10 @@ async function call(method, path, body, { auth = true } = {}) {
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: 'no-store',
       credentials: 'omit',
+      signal,
     });
   } catch (e) {
+    if (signal?.aborted) throw e;
     throw new ApiError(0, 'network', 'The server could not be reached. Check the connection.');
   }
   const data = await response.json().catch(() => null);
@@ -70,9 +72,12 @@ async function call(method, path, body, { auth = true } = {}) {
   throw err;
 }
 
+/** Any admin call, for the views loaded on demand: `{status, data}`, or an ApiError. */
+export const request = call;
+
 export async function signIn(username, password) {
   const { data } = await call('POST', '/api/admin/login', { username, password }, { auth: false });
-  const s = { token: data.token, expires_at: data.expires_at, username: username.trim().toLowerCase() };
+  const s = { token: data.token, expires_at: data.expires_at, username: data.username || username.trim().toLowerCase(), role: data.role || 'admin' };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
   return s;
 }
@@ -91,12 +96,16 @@ export function dashboard() {
   return dashboardCall;
 }
 
-/** `{conversations, next_cursor}`, most recent activity first. */
-export async function conversations({ supportOnly = false, limit = 50, cursor = null } = {}) {
-  const q = new URLSearchParams({ limit: String(limit) });
-  if (supportOnly) q.set('filter', 'support');
-  if (cursor) q.set('cursor', cursor);
-  return (await call('GET', `/api/admin/conversations?${q}`)).data;
+/**
+ * `{conversations, next_cursor}`: most recent activity first, `filter` `support`, `mine` or
+ * `unassigned`; or, with `q`, those whose name or number matches, across the whole desk.
+ */
+export async function conversations({ filter = null, q = null, limit = 50, cursor = null, signal } = {}) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (q) query.set('q', q);
+  else if (filter) query.set('filter', filter);
+  if (cursor) query.set('cursor', cursor);
+  return (await call('GET', `/api/admin/conversations?${query}`, undefined, { signal })).data;
 }
 
 /** `{conversation, messages, next_cursor}`; `before` pages back, `after` polls. */
@@ -153,6 +162,24 @@ export async function retry(phone, id) {
 /** `{url, mime_type, expires_at}`: a short-lived link to a message's stored file. */
 export async function mediaLink(phone, id) {
   return (await call('GET', `${phonePath(phone)}/messages/${encodeURIComponent(id)}/media`)).data;
+}
+
+/**
+ * `{conversation}`: assigned to `admin` (null: nobody), only if it was assigned to `expected`
+ * (what the page showed), else 409 `assigned_to_other` with the conversation as it is.
+ */
+export async function assign(phone, admin, expected) {
+  return (await call('POST', `${phonePath(phone)}/assign`, { admin, expected_assigned_to: expected })).data;
+}
+
+/** `{message}`: an internal note, for the desk only. */
+export async function addNote(phone, text) {
+  return (await call('POST', `${phonePath(phone)}/notes`, { text })).data;
+}
+
+/** `[{shortcut, text}]`: the desk's canned replies, by shortcut. */
+export async function cannedReplies() {
+  return (await call('GET', '/api/admin/canned-replies')).data.canned_replies;
 }
 
 export async function endChat(phone) {
