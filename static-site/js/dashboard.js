@@ -2,7 +2,7 @@
 // kept up to date by the socket's events (polled while it is down: polling.js).
 import * as api from './api.js';
 import { h, duration, since, plural, timeElement, keepingFocus } from './dom.js';
-import { conversationItem, withConversation } from './conversations.js';
+import { conversationItem, withConversation, FILTERS } from './conversations.js';
 import { showError, clearFeedback } from './feedback.js';
 import { keepUpdated, throttle, DASHBOARD_MIN_MS } from './polling.js';
 
@@ -30,6 +30,7 @@ const ROWS = 20;
 
 export function renderDashboard(root, { setPageTitle, reportConnection, live }) {
   setPageTitle('Dashboard');
+  const me = api.session()?.username;
   const bannerSlot = h('div', { class: 'banner-slot' });
   const stats = h('dl', { class: 'stats' });
   const list = h('ul', { class: 'conversation-list', 'aria-label': 'Chats in support' });
@@ -46,7 +47,7 @@ export function renderDashboard(root, { setPageTitle, reportConnection, live }) 
     h('div', { class: 'page-head' }, h('h1', {}, 'Dashboard'), updated),
     error, bannerSlot, stats, listSection);
   root.replaceChildren(page);
-  const rows = () => keepingFocus(list, () => list.replaceChildren(...(support.length ? support.map((c) => conversationItem(c)) : [h('li', { class: 'empty' }, 'None.')])));
+  const rows = () => keepingFocus(list, () => list.replaceChildren(...(support.length ? support.map((c) => conversationItem(c, me)) : [h('li', { class: 'empty' }, 'None.')])));
   const render = () => keepingFocus(page, () => {
     if (!d) return;
     bannerSlot.replaceChildren(d.active_chats > 0 ? banner(d) : h('p', { class: 'all-clear' }, 'No users are in chat support right now.'));
@@ -79,7 +80,7 @@ export function renderDashboard(root, { setPageTitle, reportConnection, live }) 
   };
   const readAll = async () => {
     try {
-      const [figures, { conversations }] = await Promise.all([api.dashboard(), api.conversations({ supportOnly: true, limit: ROWS })]);
+      const [figures, { conversations }] = await Promise.all([api.dashboard(), api.conversations({ filter: 'support', limit: ROWS })]);
       d = figures;
       support = conversations;
       shown();
@@ -99,7 +100,7 @@ export function renderDashboard(root, { setPageTitle, reportConnection, live }) 
 
   const updates = keepUpdated(live, readAll, (e) => {
     if (e.type !== 'conversation') return;
-    support = withConversation(support, e.conversation, true, support.length >= ROWS);
+    support = withConversation(support, e.conversation, FILTERS.support[1], support.length >= ROWS);
     rows();
     figuresSoon();
   });
