@@ -1,5 +1,7 @@
 // The reply composer: text entry, the character and size limits with a counter, why it is
 // closed (or how long the reply window stays open), Send and Enter, and the errors of sending.
+// "Reply" or "Internal note" (`modes`): a note goes to the desk only, in any state of the chat.
+// "/" at the start offers the canned replies (canned-picker.js).
 // With a file attached (the paperclip, attachment-picker.js) the text is its caption and Send
 // declares, uploads and sends the file (send-file.js). A reply chosen in the history
 // (reply-context.js) goes with the next send; typing is shown to the user (typing.js).
@@ -13,19 +15,24 @@ import { sendFile } from './send-file.js';
 import { UploadError } from './upload.js';
 import { createReplyContext } from './reply-context.js';
 import { typing } from './typing.js';
+import { createCannedPicker } from './canned-picker.js';
 
 const PLACEHOLDERS = {
   text: 'Write a reply…',
   caption: 'Write a caption for the file (optional)…',
   audio: 'Audio is sent without a caption',
+  note: 'Write an internal note: only the desk sees it…',
 };
 
 /**
- * `onSent(message)` with each message the API stored for a send, `onConflict()` when the
- * API says the conversation changed (409). Closed until `setConversation`.
+ * `onSent(message)` with each message the API stored for a send or note. On a 409 (the
+ * conversation changed) `onConflict(e, tell)` may answer `{message, action}` to show instead
+ * of the API's words; `tell(text)` says how it ended. `onMode(note)` when the mode changes.
+ * Closed until `setConversation`.
  */
-export function createComposer({ phone, onSent, onConflict }) {
+export function createComposer({ phone, onSent, onConflict, onMode }) {
   let conv = null;
+  let note = false; // writing an internal note
   let endedHere = false;
   let sending = false;
   let upload = null; // while a file is being sent: its AbortController
@@ -43,8 +50,14 @@ export function createComposer({ phone, onSent, onConflict }) {
     onRefused: (why) => showError(sendError, why),
   });
   const replyTo = createReplyContext({ onChange: () => textarea.focus() });
+  const canned = createCannedPicker(textarea, { onInsert: () => update() });
+  const replyMode = h('button', { type: 'button', class: 'mode', 'aria-pressed': 'true', onclick: () => setMode(false) }, 'Reply');
+  const noteMode = h('button', { type: 'button', class: 'mode', 'aria-pressed': 'false', onclick: () => setMode(true) }, 'Internal note');
+  const modes = h('div', { class: 'composer-modes', role: 'group', 'aria-label': 'Write' }, replyMode, noteMode);
   const form = h('form', { class: 'composer', 'aria-label': 'Reply' },
     h('label', { for: 'message', class: 'visually-hidden' }, 'Message'),
+    canned.element,
+    canned.status,
     replyTo.element,
     picker.chip,
     h('div', { class: 'composer-row' }, picker.button, picker.input, textarea, sendButton),
@@ -57,6 +70,7 @@ export function createComposer({ phone, onSent, onConflict }) {
 
   function blockedReason() {
     if (!conv) return 'Loading…';
+    if (note) return null;
     if (conv.state === 'OPTED_OUT') return 'The user opted out (sent STOP): nothing can be sent until they send START.';
     if (!conv.is_chat_support) {
       return endedHere
@@ -71,6 +85,7 @@ export function createComposer({ phone, onSent, onConflict }) {
 
   /** What the text is: a reply, a file's caption, or nothing (audio takes no caption). */
   function textRole() {
+    if (note) return 'note';
     if (!picker.chosen) return 'text';
     return kindOf(picker.chosen.type) === 'audio' ? 'audio' : 'caption';
   }
@@ -79,25 +94,29 @@ export function createComposer({ phone, onSent, onConflict }) {
   function updateCounter() {
     const role = textRole();
     textarea.placeholder = PLACEHOLDERS[role];
-    const max = role === 'text' ? MAX_TEXT_CHARS : MAX_CAPTION_CHARS;
+    const max = role === 'text' || role === 'note' ? MAX_TEXT_CHARS : MAX_CAPTION_CHARS;
     const n = codePoints(textarea.value);
     const bytes = new TextEncoder().encode(JSON.stringify({ text: textarea.value })).length;
     const noCaption = role === 'audio' && textarea.value.trim() !== '';
-    const prefix = role === 'text' ? '' : 'Caption: ';
+    const prefix = role === 'caption' || role === 'audio' ? 'Caption: ' : '';
     if (noCaption) counter.textContent = 'Audio takes no caption: send the text on its own';
     else if (n > max) counter.textContent = `${prefix}${n} / ${max}: ${n - max} too many`;
     else counter.textContent = `${prefix}${n} / ${max}${bytes > MAX_BODY_BYTES ? ': too large to send' : ''}`;
     const over = noCaption || n > max || bytes > MAX_BODY_BYTES;
     counter.classList.toggle('over', over);
     counter.classList.toggle('near', n > max * 0.9 && n <= max);
-    return !over && (role !== 'text' || textarea.value.trim() !== '');
+    return !over && ((role !== 'text' && role !== 'note') || textarea.value.trim() !== '');
   }
 
   function update() {
     const blocked = blockedReason();
     textarea.disabled = Boolean(blocked);
-    picker.setBlocked(Boolean(blocked));
-    if (blocked) {
+    picker.setBlocked(Boolean(blocked) || note);
+    if (note) {
+      reason.classList.remove('blocked');
+      reason.textContent = 'Only the desk sees a note: nothing is sent to the user.';
+      reason.removeAttribute('title');
+    } else if (blocked) {
       reason.textContent = blocked;
       reason.classList.add('blocked');
     } else {
@@ -107,6 +126,21 @@ export function createComposer({ phone, onSent, onConflict }) {
     }
     const sendable = updateCounter();
     sendButton.disabled = Boolean(blocked) || sending || !sendable;
+    if (!sending) sendButton.textContent = note ? 'Add note' : 'Send';
+  }
+
+  /** Reply (false) or internal note (true). */
+  function setMode(on) {
+    if (note === on) return;
+    note = on;
+    replyMode.setAttribute('aria-pressed', String(!on));
+    noteMode.setAttribute('aria-pressed', String(on));
+    form.classList.toggle('note-mode', on);
+    form.setAttribute('aria-label', on ? 'Internal note' : 'Reply');
+    clearFeedback(sendError);
+    update();
+    onMode(on);
+    if (!textarea.disabled) textarea.focus();
   }
 
   /** Declares, uploads (with its progress in the chip) and sends the chosen file. */
@@ -135,12 +169,36 @@ export function createComposer({ phone, onSent, onConflict }) {
     replyTo.set(null);
   }
 
+  /** A refusal, in the API's words, or as `onConflict` tells it (with "Take over"). */
+  function report(e) {
+    const told = e.status === 409 ? onConflict(e, (text) => showNotice(sendError, text)) : null;
+    showError(sendError, told?.message || e, { action: told?.action });
+  }
+
+  async function addNote() {
+    const { message } = await api.addNote(phone, textarea.value);
+    textarea.value = '';
+    onSent(message);
+  }
+
   async function send() {
     clearFeedback(sendError);
     if (blockedReason() || sending || !updateCounter()) return;
     sending = true;
-    sendButton.textContent = 'Sending…';
+    sendButton.textContent = note ? 'Adding…' : 'Sending…';
     update();
+    if (note) {
+      try {
+        await addNote();
+      } catch (e) {
+        showError(sendError, e);
+      } finally {
+        sending = false;
+        update();
+        textarea.focus();
+      }
+      return;
+    }
     try {
       const { status, data } = picker.chosen ? await sendChosenFile() : await api.send(phone, textarea.value, replyTo.id);
       sent();
@@ -160,12 +218,10 @@ export function createComposer({ phone, onSent, onConflict }) {
         const wait = e.retryAfter ? ` Wait ${e.retryAfter} s.` : '';
         showError(sendError, `Too many messages in a minute.${wait}`);
       } else {
-        showError(sendError, e);
+        report(e);
       }
-      if (e.status === 409) onConflict();
     } finally {
       sending = false;
-      sendButton.textContent = 'Send';
       update();
       if (!textarea.disabled) textarea.focus();
     }
@@ -176,6 +232,7 @@ export function createComposer({ phone, onSent, onConflict }) {
     send();
   });
   textarea.addEventListener('keydown', (event) => {
+    if (canned.key(event)) return;
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       send();
@@ -183,7 +240,7 @@ export function createComposer({ phone, onSent, onConflict }) {
   });
   textarea.addEventListener('input', () => {
     update();
-    if (!blockedReason() && textarea.value.trim()) typing(phone);
+    if (!note && !blockedReason() && textarea.value.trim()) typing(phone);
   });
 
   // The reply window counts down.
@@ -191,6 +248,10 @@ export function createComposer({ phone, onSent, onConflict }) {
 
   return {
     element: form,
+    /** "Reply" / "Internal note", placed above this composer and the template composer. */
+    modes,
+    /** Writing an internal note. */
+    get note() { return note; },
     /** The conversation as last read; `endedHere` when this page ended its chat. */
     setConversation(c, { endedHere: ended = false } = {}) {
       conv = c;
@@ -198,11 +259,11 @@ export function createComposer({ phone, onSent, onConflict }) {
       update();
     },
     /** Errors of what the admin sends from elsewhere on the page (Retry), shown here. */
-    showSendError(e) { showError(sendError, e); },
+    showSendError: report,
     clearSendError() { clearFeedback(sendError); },
     focus() { textarea.focus(); },
     /** Whether a reply can be sent now (the window open, in chat support). */
-    canSend: () => !blockedReason(),
+    canSend: () => !note && !blockedReason(),
     /** The next send answers `message` (`author`: how the history names its author). */
     replyTo: (message, author) => replyTo.set(message, author),
     hide() { form.hidden = true; },

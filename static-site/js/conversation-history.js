@@ -4,7 +4,8 @@
 // polling.js), the newest page re-read now and then while ticks can still change or a file
 // is still being fetched; older pages loaded on scrolling up. Scrolled to the newest, it
 // stays there as messages grow. A reply quotes the message it answers (reply-context.js);
-// reactions show on their target (reactions.js), never as bubbles.
+// reactions show on their target (reactions.js), never as bubbles. An admin's internal note
+// (kind `note`) is marked as one, yellow, without ticks: it never reaches the user.
 import * as api from './api.js';
 import { h, timeElement } from './dom.js';
 import { MAX_PAGE_SIZE } from './limits.js';
@@ -60,6 +61,7 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
 
   /** `shownMedia`: the message's file as already shown, kept as it is (a player keeps playing). */
   function messageNode(m, shownMedia = null) {
+    const isNote = m.kind === 'note';
     const side = m.author === 'system' ? 'system' : (m.direction === 'inbound' ? 'in' : 'out');
     // A file shows itself and its caption (`text` only summarises it, as "[image] caption").
     let body;
@@ -68,12 +70,13 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
     else body = h('p', { class: 'text other' }, `[${m.kind}]`);
     const meta = h('p', { class: 'meta' }, timeElement(m.created_at));
     const quoted = m.reply_to ? byId.get(m.reply_to)?.data : null;
-    if (m.direction === 'outbound' && m.author !== 'system' && TICKS[m.status]) {
+    if (m.direction === 'outbound' && m.author !== 'system' && !isNote && TICKS[m.status]) {
       const [glyph, label] = TICKS[m.status];
       meta.append(' ', h('span', { class: `tick tick-${m.status}`, role: 'img', 'aria-label': label, title: label }, glyph));
     }
     const reply = m.wamid && h('button', { type: 'button', class: 'reply-action', onclick: () => onReply(m, authorOf(m)) }, 'Reply');
-    const bubble = h('div', { class: 'bubble' }, h('p', { class: 'author' }, authorOf(m)),
+    const bubble = h('div', isNote ? { class: 'bubble', role: 'note', 'aria-label': `Internal note by ${authorOf(m)}` } : { class: 'bubble' },
+      h('p', { class: 'author' }, isNote ? h('span', { class: 'note-label' }, 'Internal note · ') : null, authorOf(m)),
       m.reply_to && quoteNode(quoted, quoted && authorOf(quoted)), body,
       reactionsNode(m.reactions, (who) => (who === 'user' ? userName() : 'Admin')),
       h('div', { class: 'bubble-foot' }, reply, meta));
@@ -82,7 +85,7 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
       bubble.append(h('p', { class: 'failure' }, `Not delivered: ${e.title || 'unknown reason'}${e.code ? ` (code ${e.code})` : ''}`));
       if (m.author === 'admin') bubble.append(retryButton(m));
     }
-    const node = h('li', { class: `msg ${side} by-${m.author}${m.status === 'failed' ? ' failed' : ''}`, 'data-id': m.id }, bubble);
+    const node = h('li', { class: `msg ${side} by-${m.author}${isNote ? ' note' : ''}${m.status === 'failed' ? ' failed' : ''}`, 'data-id': m.id }, bubble);
     node.quoteMissing = Boolean(m.reply_to && !quoted);
     return node;
   }
@@ -173,7 +176,7 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
   function unsettledTail() {
     const tail = [...byId.values()].slice(-PAGE);
     return tail.some(({ data }) => data.media?.status === 'pending'
-      || (data.direction === 'outbound' && data.author !== 'system' && ['pending', 'sent', 'delivered'].includes(data.status)));
+      || (data.direction === 'outbound' && data.author !== 'system' && data.kind !== 'note' && ['pending', 'sent', 'delivered'].includes(data.status)));
   }
 
   // ---- reading ----
@@ -280,6 +283,8 @@ export function createHistory({ phone, me, userName, reportConnection, onConvers
       const ids = [...byId.values()].filter(({ data }) => data.direction === 'inbound').map(({ data }) => data.id);
       return ids.length ? ids.reduce((a, b) => (a > b ? a : b)) : null;
     },
+    /** The usernames of the admins who wrote here. */
+    admins: () => [...byId.values()].map(({ data }) => data.admin).filter(Boolean),
     /** Offers Reply on messages (only while a reply can be sent). */
     setReplyable(on) { history.classList.toggle('no-reply', !on); },
     /** A message sent from this page: shown, and scrolled to. */

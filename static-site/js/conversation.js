@@ -1,10 +1,13 @@
-// One conversation page: wires the header, the history, the composer (or, with the window
-// closed, the template composer), the read marks and the end-chat dialog, and keeps what
-// they share: the conversation as last read, and whether its chat was ended from this page.
+// One conversation page: wires the header (with the assignment), the history, the composer
+// (or, with the window closed, the template composer; a note any time), the read marks and
+// the end-chat dialog, and keeps what they share: the conversation as last read, and whether
+// its chat was ended from this page. A send refused because a colleague holds the chat says
+// who, and offers "Take over".
 import * as api from './api.js';
 import { h, displayName } from './dom.js';
 import { showError, showNotice } from './feedback.js';
 import { createHeader } from './conversation-header.js';
+import { createAssignment } from './assignment.js';
 import { createHistory } from './conversation-history.js';
 import { createComposer } from './composer.js';
 import { createEndChatDialog } from './end-chat-dialog.js';
@@ -18,22 +21,62 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
   let endedHere = false;
   let left = false; // answers that come after the page was left change nothing
   const userName = () => (conv ? displayName(conv) : `+${phone}`);
+  const me = api.session()?.username;
 
   const notice = h('div', { class: 'notice-slot' });
-  const header = createHeader(phone, { onEnd: () => endDialog.open() });
+  const assignment = createAssignment({
+    phone,
+    me,
+    known: () => messageHistory.admins(),
+    onAssigned(c) {
+      showNotice(notice, c.assigned_to ? `Assigned to ${c.assigned_to === me ? 'you' : c.assigned_to}.` : 'Nobody is assigned now.');
+      showConversation(c);
+    },
+    onConflict(e) {
+      showConversation(e.body.conversation);
+      const told = conflict(e, (text) => showNotice(notice, text));
+      showError(notice, told.message, { action: told.action });
+    },
+    onError: (e) => showError(notice, e),
+  });
+  const header = createHeader(phone, { onEnd: () => endDialog.open(), assignment: assignment.element, me });
+  /**
+   * A 409 from sending: the history read again; when a colleague holds the chat, who, and
+   * "Take over" (the chat assigned to me if they still hold it; `tell(text)` says so).
+   */
+  function conflict(e, tell) {
+    messageHistory.refresh();
+    const c = e.body?.conversation;
+    if (e.code !== 'assigned_to_other' || !c) return null;
+    showConversation(c);
+    const holder = c.assigned_to;
+    return {
+      message: holder ? `${holder} is handling this chat (it is assigned to them).` : e.message,
+      action: {
+        label: 'Take over',
+        run: async () => {
+          if (await assignment.takeOver(holder)) {
+            tell('The chat is assigned to you now: send your message again.');
+            composer.focus();
+          }
+        },
+      },
+    };
+  }
   const composer = createComposer({
     phone,
     onSent: (message) => messageHistory.showSent(message),
-    onConflict: () => messageHistory.refresh(),
+    onConflict: conflict,
+    onMode: () => { if (conv) showComposer(); },
   });
   const templateComposer = createTemplateComposer({
     phone,
     onSent: (message) => messageHistory.showSent(message),
-    onConflict: () => messageHistory.refresh(),
+    onConflict: conflict,
   });
   const messageHistory = createHistory({
     phone,
-    me: api.session()?.username,
+    me,
     userName,
     reportConnection,
     onConversation: showConversation,
@@ -41,6 +84,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
       header.showMissing();
       showNotice(notice, 'There is no conversation with this number yet.', { live: false });
       composer.hide();
+      composer.modes.hidden = true;
       templateComposer.show(false);
     },
     onError: (e) => showError(notice, e),
@@ -80,6 +124,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     const wasSupport = conv?.is_chat_support;
     conv = c;
     header.show(c);
+    assignment.show(c);
     setPageTitle(displayName(c));
     if (wasSupport && !c.is_chat_support && !endedHere) {
       showNotice(notice, 'Chat support has ended. The history stays below.');
@@ -89,10 +134,10 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     readMarks.seen(c, pushed);
   }
 
-  /** With the window closed, only a template can reach the user (unless they opted out). */
+  /** With the window closed, only a template can reach the user (unless they opted out); a note, always. */
   function showComposer() {
     const open = conv.window_expires_at && Date.parse(conv.window_expires_at) > Date.now();
-    const template = !open && conv.state !== 'OPTED_OUT';
+    const template = !open && conv.state !== 'OPTED_OUT' && !composer.note;
     composer.element.hidden = template;
     templateComposer.show(template);
     messageHistory.setReplyable(composer.canSend());
@@ -110,6 +155,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
       header.element,
       notice,
       messageHistory.element,
+      composer.modes,
       composer.element,
       templateComposer.element,
       endDialog.element),

@@ -8,7 +8,10 @@ import { fillParts, filled, templateProblems, MAX_TEMPLATE_CHARS } from './templ
 
 const SENT = 'Template sent. The chat reopens when the user answers.';
 
-/** `onSent(message)` with each message the API stored, `onConflict()` on a 409. */
+/**
+ * `onSent(message)` with each message the API stored; on a 409, `onConflict(e, tell)` may
+ * answer `{message, action}` to show instead (as the composer's).
+ */
 export function createTemplateComposer({ phone, onSent, onConflict }) {
   let list = null; // the approved templates, once read
   let loading = null;
@@ -94,9 +97,9 @@ export function createTemplateComposer({ phone, onSent, onConflict }) {
       showNotice(feedback, status === 202 ? `${SENT} WhatsApp is busy: it goes as soon as it can.` : SENT);
     } catch (e) {
       if (e.body && e.body.message) onSent(e.body.message);
+      const told = e.status === 409 ? onConflict(e, (text) => showNotice(feedback, text)) : null;
       if (e.status === 429) showError(feedback, `Too many messages in a minute.${e.retryAfter ? ` Wait ${e.retryAfter} s.` : ''}`);
-      else showError(feedback, e);
-      if (e.status === 409) onConflict();
+      else showError(feedback, told?.message || e, { action: told?.action });
     } finally {
       sending = false;
       sendButton.textContent = 'Send template';
