@@ -1,7 +1,9 @@
-// The admin page: hash routes, the session, the desk's socket (live.js) and the unread count
-// in the tab title.
+// The admin page: hash routes, the session (with the admin's role), the desk's socket
+// (live.js) and the unread count in the tab title. The views few open (Team, Activity,
+// canned replies) are loaded when first opened.
 import * as api from './api.js';
-import { focusHeading } from './dom.js';
+import { h, focusHeading } from './dom.js';
+import { showError } from './feedback.js';
 import { createLive } from './live.js';
 import { showLive } from './live-indicator.js';
 import { keepUpdated, throttle, DASHBOARD_MIN_MS } from './polling.js';
@@ -15,6 +17,14 @@ const main = document.getElementById('main');
 const nav = document.getElementById('site-nav');
 const connection = document.getElementById('connection');
 const indicator = document.getElementById('live');
+const whoami = document.getElementById('whoami');
+/** Views loaded on demand (each `render(root, context)` → cleanup), by route. */
+const LATER = {
+  team: () => import('./team.js'),
+  activity: () => import('./activity.js'),
+  'canned-replies': () => import('./canned-replies.js'),
+};
+let routed = 0; // each route() counts: a view that loads after the next one is not shown
 const live = createLive();
 live.subscribe({ change: (up) => showLive(indicator, up) });
 
@@ -24,7 +34,10 @@ let expiryTimer = null;
 let pageTitle = BASE_TITLE;
 let unreadInSupport = 0;
 
-/** Routes: `#/`, `#/conversations[?filter=support&q=…]`, `#/conversations/<phone>`. */
+/**
+ * Routes: `#/`, `#/conversations[?filter=support|mine|unassigned][&q=…]`,
+ * `#/conversations/<phone>`, `#/canned-replies`, `#/team`, `#/activity`.
+ */
 function parseRoute() {
   const hash = location.hash.replace(/^#/, '') || '/';
   const [path, query = ''] = hash.split('?');
@@ -32,6 +45,8 @@ function parseRoute() {
   const conversation = path.match(/^\/conversations\/([0-9]{8,15})$/);
   if (conversation) return { name: 'conversation', phone: conversation[1], params };
   if (path === '/conversations') return { name: 'conversations', params };
+  const later = path.slice(1);
+  if (Object.hasOwn(LATER, later)) return { name: later, params };
   return { name: 'dashboard', params };
 }
 
@@ -68,6 +83,7 @@ async function readUnread() {
 const refreshUnread = throttle(() => titleUpdates?.now(), DASHBOARD_MIN_MS);
 
 function signedOut(notice) {
+  routed += 1;
   titleUpdates?.stop();
   titleUpdates = null;
   live.stop();
@@ -92,6 +108,9 @@ function signedOut(notice) {
 
 function signedIn(s) {
   nav.hidden = false;
+  // Team and Activity are a supervisor's; the server refuses them to anyone else all the same.
+  for (const link of nav.querySelectorAll('[data-role]')) link.hidden = link.dataset.role !== s.role;
+  whoami.textContent = `${s.username} · ${s.role || 'admin'}`;
   clearTimeout(expiryTimer);
   const left = Date.parse(s.expires_at) - Date.now();
   // setTimeout holds at most ~24.8 days; tokens live hours.
@@ -123,6 +142,7 @@ function route() {
   }
   cleanup?.();
   cleanup = null;
+  const mine = ++routed;
   const r = parseRoute();
   for (const link of nav.querySelectorAll('a[data-nav]')) {
     const current = link.dataset.nav === r.name || (r.name === 'conversation' && link.dataset.nav === 'conversations');
@@ -133,7 +153,18 @@ function route() {
   main.replaceChildren();
   if (r.name === 'conversation') cleanup = renderConversation(main, r.phone, context);
   else if (r.name === 'conversations') cleanup = renderConversations(main, r.params, context);
-  else cleanup = renderDashboard(main, context);
+  else if (LATER[r.name]) {
+    main.append(h('p', { class: 'loading' }, 'Loading…'));
+    LATER[r.name]().then((view) => {
+      if (mine !== routed) return;
+      main.replaceChildren();
+      cleanup = view.render(main, context);
+      focusHeading(main);
+    }, () => {
+      if (mine === routed) showError(main, 'This page could not be loaded. Check the connection.', { action: { label: 'Try again', run: route } });
+    });
+    return;
+  } else cleanup = renderDashboard(main, context);
   focusHeading(main);
 }
 
