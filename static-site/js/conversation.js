@@ -51,7 +51,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     showConversation(c);
     const holder = c.assigned_to;
     return {
-      message: holder ? `${holder} is handling this chat (it is assigned to them).` : e.message,
+      message: holder ? `${holder} is handling this chat.` : e.message,
       action: {
         label: 'Take over',
         run: async () => {
