@@ -173,6 +173,8 @@ export function createComposer({ phone, onSent, onConflict, onMode }) {
   function report(e) {
     const told = e.status === 409 ? onConflict(e, (text) => showNotice(sendError, text)) : null;
     showError(sendError, told?.message || e, { action: told?.action });
+    // On a phone the page may scroll past the composer: the refusal (and Take over) in view.
+    sendError.scrollIntoView({ block: 'nearest' });
   }
 
   async function addNote() {
