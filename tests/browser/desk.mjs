@@ -77,7 +77,8 @@ export async function checkLayout(p, where) {
   });
   assert.ok(result.scrollWidth <= result.innerWidth, `${where}: page is ${result.scrollWidth} px wide in ${result.innerWidth}`);
   assert.deepEqual(result.small, [], `${where}: targets under 44 px`);
-  // Keyboard focus is visible: the first tab stop gets an outline.
+  // Keyboard focus is visible: the first tab stop in the page's content gets an outline.
+  await p.evaluate(() => document.getElementById('main').focus());
   await p.keyboard.press('Tab');
   const outline = await p.evaluate(() => {
     const el = document.activeElement;

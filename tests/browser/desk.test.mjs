@@ -268,7 +268,7 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       await form.getByRole('status').getByText(`/${fees.shortcut} is added.`).waitFor();
       assert.equal((await add(hours)).status, 201);
       const list = page.getByRole('list', { name: 'Canned replies' });
-      await list.getByText(`/${hours.shortcut}`).waitFor();
+      await list.getByText(`/${hours.shortcut}`, { exact: true }).waitFor();
       expected.add(400);
       expected.add(409);
       let refused = await add({ shortcut: 'Not A Shortcut', text: 'x' });
@@ -310,7 +310,7 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       await text.fill('');
       // No match, then Escape: closed, and the text is as typed.
       await page.keyboard.type('/nothing-like-this');
-      await page.getByText('No canned reply starts with /nothing-like-this.').waitFor();
+      await page.locator('.canned').getByText('No canned reply starts with /nothing-like-this.').waitFor();
       await page.keyboard.press('Escape');
       assert.equal(await page.locator('.canned').isVisible(), false);
       assert.equal(await text.inputValue(), '/nothing-like-this');
@@ -333,9 +333,16 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       const who = tag === 'd' ? { name: 'Zoë Ångström', query: 'zoe ang', also: 'Zoe Baker' } : { name: 'Chloé Müller', query: 'chloe mul', also: 'Chloe Mason' };
       const target = { phone: `4477009005${digit}1`, name: who.name };
       const similar = { phone: `4477009005${digit}2`, name: who.also };
-      await userSends(stack, target.phone, target.name, 'hello');
-      await userSends(stack, similar.phone, similar.name, 'hello');
-      for (const n of [3, 4, 5]) await userSends(stack, `4477009005${digit}${n}`, `Later ${n}`, 'hello');
+      // Each answered by the bot before the next writes, so the target is the oldest.
+      const lastAt = async (phone) => Date.parse((await conversation(phone))?.conversation?.last_message_at || '') || 0;
+      let previous = 0;
+      for (const [phone, name] of [[target.phone, target.name], [similar.phone, similar.name], ...[3, 4, 5].map((n) => [`4477009005${digit}${n}`, `Later ${label} ${n}`])]) {
+        await userSends(stack, phone, name, 'hello');
+        await eventually(async () => (await conversation(phone))?.messages?.some((m) => m.author === 'bot'), { what: `the bot’s answer to ${name}` });
+        const at = await lastAt(phone);
+        assert.ok(at > previous, 'in order');
+        previous = at;
+      }
       // The list reads two conversations a page here: the target is not among them.
       const searches = [];
       const failed = [];
@@ -396,8 +403,10 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
         await row.waitFor();
         assert.equal(await rows.count(), 1);
         await search.fill(`4477009005${digit}9`);
-        await page.getByText('No conversation matches the search.').waitFor();
         await page.getByRole('link', { name: `Open the conversation with +4477009005${digit}9` }).waitFor();
+        assert.equal(await rows.count(), 0);
+        await search.fill(`${who.query} nobody`);
+        await page.getByText('No conversation matches the search.').waitFor();
         if (label === 'phone') await checkLayout(page, `${label} search`);
 
         // Cleared: the list as it was.
