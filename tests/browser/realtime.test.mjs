@@ -93,6 +93,9 @@ async function open(who, p = page) {
 }
 
 test('a user’s message appears in the open conversation within a second or two, without polling; the list follows', async () => {
+  // Live before the conversation opens: a socket coming up once it is open reads what it
+  // missed (`after=`), a read the check below would count.
+  await isLive();
   await open(ADA);
   await isLive();
   const from = page.requests.length;
