@@ -365,7 +365,8 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
         await page.keyboard.type(who.query, { delay: 20 });
         await row.waitFor();
         assert.equal(searches.at(-1), who.query);
-        assert.ok(searches.length < who.query.length, `debounced: ${searches.join(' | ')}`);
+        // Typed a key every 20 ms: one search (two if the machine stalled past the pause).
+        assert.ok(searches.length <= 2, `debounced: ${searches.join(' | ')}`);
         assert.equal(await rows.count(), 1, 'every word of the query matches a word of the name');
         await page.getByText(`1 conversation matches “${who.query}”.`).waitFor();
         assert.equal(await page.getByLabel('Chat support', { exact: true }).isDisabled(), true, 'no filter while searching');
