@@ -26,7 +26,7 @@ pub use edubot_app::ports::{
 };
 use format::{StoredAuthor, StoredError, StoredStatus};
 pub use items::{recency_sk, MESSAGE_SK_PREFIX, META_SK};
-pub use search::{SEARCH_PAGE, SEARCH_QUERIES};
+pub use search::{search_entries, SEARCH_PAGE, SEARCH_QUERIES};
 /// The attribute only messages still to be processed carry (the stream's filter).
 pub const UNPROCESSED_KEY: &str = "gsi_unprocessed_pk";
 use items::*;
