@@ -108,6 +108,17 @@ secrets_for() {
     ws-connect) echo "" ;;
     ws-disconnect) echo "" ;;
     push) echo "" ;;
+    list-admins) echo "JWT_SECRET" ;;
+    create-admin) echo "JWT_SECRET" ;;
+    disable-admin) echo "JWT_SECRET" ;;
+    enable-admin) echo "JWT_SECRET" ;;
+    set-admin-password) echo "JWT_SECRET" ;;
+    assign-conversation) echo "JWT_SECRET" ;;
+    add-note) echo "JWT_SECRET" ;;
+    list-canned-replies) echo "JWT_SECRET" ;;
+    create-canned-reply) echo "JWT_SECRET" ;;
+    delete-canned-reply) echo "JWT_SECRET" ;;
+    audit-log) echo "JWT_SECRET" ;;
     *) die "no secrets listed for function '$1': add it to secrets_for in infra/deploy.sh and to the templates" ;;
   esac
 }
