@@ -222,7 +222,7 @@ pub async fn run(
     let first = fx
         .ctx
         .store
-        .list_conversations(false, 50, None)
+        .list_conversations(&edubot_app::ports::ListFilter::All, 50, None)
         .await
         .expect("list");
     let cursor = first.next_cursor.clone().unwrap_or_default();

@@ -77,7 +77,12 @@ impl Fixture {
         edubot_e2e::create_admin(&self.ctx, username, password).await;
         self.ctx
             .tokens()
-            .issue(username, 0, edubot_adapters::time::now_ms())
+            .issue(
+                username,
+                edubot_e2e::Role::Supervisor,
+                0,
+                edubot_adapters::time::now_ms(),
+            )
             .0
     }
 

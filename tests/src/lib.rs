@@ -16,6 +16,7 @@ use edubot_adapters::config::{Config, Needs};
 use edubot_adapters::model::new_message_id;
 use edubot_adapters::whatsapp::signature;
 use edubot_adapters::AppContext;
+pub use edubot_domain::team::Role;
 use edubot_local::object_store::ObjectStore;
 use edubot_local::{gateway, DynamoDbLocal, LocalStack, Settings};
 use http::Method;
@@ -159,8 +160,26 @@ impl Harness {
         AppContext::new(self.ctx.config.clone(), self.ctx.store.client().clone())
     }
 
+    /// A supervisor (the harness's own admin is one, as the local stack's is).
     pub async fn create_admin(&self, username: &str, password: &str) {
         create_admin(&self.ctx, username, password).await;
+    }
+
+    /// An account of `role` and a valid token of it.
+    pub async fn account_token(&self, username: &str, role: Role) -> String {
+        self.ctx
+            .store
+            .put_admin(&edubot_app::auth::new_admin(
+                username,
+                "a password of 12+",
+                role,
+            ))
+            .await
+            .expect("admin stored");
+        self.ctx
+            .tokens()
+            .issue(username, role, 0, edubot_adapters::time::now_ms())
+            .0
     }
 
     /// A valid token for a newly created admin.
@@ -168,7 +187,7 @@ impl Harness {
         self.create_admin(ADMIN, ADMIN_PASSWORD).await;
         self.ctx
             .tokens()
-            .issue(ADMIN, 0, edubot_adapters::time::now_ms())
+            .issue(ADMIN, Role::Supervisor, 0, edubot_adapters::time::now_ms())
             .0
     }
 
@@ -190,10 +209,38 @@ impl Harness {
     }
 }
 
-/// Stores a new, enabled admin with this password (the real argon2id hash).
+/// Disables or enables `username` as the `edubot-admin` command does (no last-supervisor
+/// check); false when there is no such admin.
+pub async fn set_admin_disabled(
+    store: &edubot_adapters::store::Store,
+    username: &str,
+    disabled: bool,
+) -> bool {
+    use edubot_adapters::store::AdminStore;
+    use edubot_domain::team::{AuditAction, AuditEntry};
+    let entry = AuditEntry::new(
+        "edubot-admin",
+        AuditAction::AdminDisable,
+        None,
+        edubot_adapters::time::now_ms(),
+    );
+    matches!(
+        store
+            .set_admin_disabled(username, disabled, None, &entry)
+            .await
+            .expect("admin changed"),
+        edubot_app::ports::AccountChange::Done(_)
+    )
+}
+
+/// Stores a new, enabled supervisor with this password (the real argon2id hash).
 pub async fn create_admin(ctx: &AppContext, username: &str, password: &str) {
     ctx.store
-        .put_admin(&edubot_app::auth::new_admin(username, password))
+        .put_admin(&edubot_app::auth::new_admin(
+            username,
+            password,
+            Role::Supervisor,
+        ))
         .await
         .expect("admin stored");
 }

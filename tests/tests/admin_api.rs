@@ -109,7 +109,7 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_401() {
     );
 
     // A disabled admin cannot sign in either, with the same answer.
-    assert!(h.ctx.store.set_admin_disabled(ADMIN, true).await.unwrap());
+    assert!(edubot_e2e::set_admin_disabled(&h.ctx.store, ADMIN, true).await);
     let (status, disabled) = json_of(login_as(&h, ADMIN, ADMIN_PASSWORD).await);
     assert_eq!(status, 401);
     assert_eq!(disabled, wrong_password);
@@ -356,6 +356,41 @@ fn protected_routes() -> Vec<(Method, String, Option<Value>)> {
             "/api/admin/activation-codes".into(),
             Some(json!({"student_name": "Jane Doe", "course": "Web Development"})),
         ),
+        (Method::GET, "/api/admin/admins".into(), None),
+        (
+            Method::POST,
+            "/api/admin/admins".into(),
+            Some(json!({"username": "newbie", "password": "a long password", "role": "admin"})),
+        ),
+        (
+            Method::POST,
+            "/api/admin/admins/newbie/disable".into(),
+            None,
+        ),
+        (Method::POST, "/api/admin/admins/newbie/enable".into(), None),
+        (
+            Method::POST,
+            "/api/admin/admins/newbie/password".into(),
+            Some(json!({"password": "a long password"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/admin/conversations/{ADA}/assign"),
+            Some(json!({"admin": ADMIN})),
+        ),
+        (
+            Method::POST,
+            format!("/api/admin/conversations/{ADA}/notes"),
+            Some(json!({"text": "a note"})),
+        ),
+        (Method::GET, "/api/admin/canned-replies".into(), None),
+        (
+            Method::POST,
+            "/api/admin/canned-replies".into(),
+            Some(json!({"shortcut": "hi", "text": "Hello!"})),
+        ),
+        (Method::DELETE, "/api/admin/canned-replies/hi".into(), None),
+        (Method::GET, "/api/admin/audit".into(), None),
     ]
 }
 
@@ -473,7 +508,8 @@ async fn protected_routes_refuse_tampered_tokens() {
 async fn protected_routes_refuse_expired_tokens() {
     let (h, _) = desk().await;
     let issuer = TokenService::with_secret(JWT_SECRET.as_bytes(), HOUR);
-    let (expired, expires_at) = issuer.issue(ADMIN, 0, now_ms() - 2 * HOUR);
+    let (expired, expires_at) =
+        issuer.issue(ADMIN, edubot_e2e::Role::Supervisor, 0, now_ms() - 2 * HOUR);
     assert!(expires_at < now_ms());
     assert_every_route_refuses(
         &h,
@@ -566,7 +602,7 @@ async fn protected_routes_check_issuer_audience_expiry_and_role() {
 async fn a_disabled_admins_token_is_refused_by_a_fresh_context() {
     let (h, token) = desk().await;
     assert_eq!(get(&h.ctx, "/api/admin/dashboard", &token).await.0, 200);
-    assert!(h.ctx.store.set_admin_disabled(ADMIN, true).await.unwrap());
+    assert!(edubot_e2e::set_admin_disabled(&h.ctx.store, ADMIN, true).await);
     let cold = h.cold_context();
     for (method, path, body) in protected_routes() {
         let (status, json) =
@@ -577,7 +613,7 @@ async fn a_disabled_admins_token_is_refused_by_a_fresh_context() {
     assert!(conversation(&h, ADA).await.unwrap().is_chat_support());
 
     // Enabled again, the old token stays ended; a new sign-in works.
-    assert!(h.ctx.store.set_admin_disabled(ADMIN, false).await.unwrap());
+    assert!(edubot_e2e::set_admin_disabled(&h.ctx.store, ADMIN, false).await);
     assert_eq!(
         get(&h.cold_context(), "/api/admin/dashboard", &token)
             .await
@@ -605,7 +641,12 @@ async fn a_password_change_ends_the_tokens_issued_before_it() {
 
     // As `edubot-admin create` (or the local stack's ADMIN_PASSWORD) sets a password.
     let existing = h.ctx.store.get_admin(ADMIN).await.unwrap();
-    let changed = edubot_app::auth::admin_with_password(existing, ADMIN, "a brand new password 42");
+    let changed = edubot_app::auth::admin_with_password(
+        existing,
+        ADMIN,
+        "a brand new password 42",
+        edubot_e2e::Role::Supervisor,
+    );
     h.ctx.store.put_admin(&changed).await.unwrap();
 
     let cold = h.cold_context();

@@ -656,12 +656,7 @@ async fn a_password_reset_at_start_never_re_enables_a_disabled_admin() {
     let (_, table) = new_table().await;
     let stack = start_stack(&graph, &table, None, &[]).await;
     StackClient::signed_in(&stack).await;
-    assert!(stack
-        .context
-        .store
-        .set_admin_disabled(ADMIN, true)
-        .await
-        .unwrap());
+    assert!(edubot_e2e::set_admin_disabled(&stack.context.store, ADMIN, true).await);
     drop(stack);
 
     let stack = start_stack(&graph, &table, None, &[]).await;

@@ -1,4 +1,4 @@
-//! `POST /api/admin/login` `{"username","password"}` → `{"token","expires_at"}`.
+//! `POST /api/admin/login` `{"username","password"}` → `{"token","expires_at","username","role"}`.
 
 use edubot_adapters::http::{json_body, json_response, respond, source_address};
 use edubot_adapters::time::{now_ms, rfc3339};
@@ -24,7 +24,7 @@ async fn sign_in(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppE
         return Err(AppError::invalid("username and password are required."));
     }
     let username = creds.username.trim().to_lowercase();
-    let (token, expires_at) = login(
+    let signed_in = login(
         ctx,
         &username,
         &creds.password,
@@ -34,6 +34,11 @@ async fn sign_in(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppE
     .await?;
     Ok(json_response(
         200,
-        &serde_json::json!({ "token": token, "expires_at": rfc3339(expires_at) }),
+        &serde_json::json!({
+            "token": signed_in.token,
+            "expires_at": rfc3339(signed_in.expires_at),
+            "username": username,
+            "role": signed_in.role.as_str(),
+        }),
     ))
 }

@@ -1,9 +1,11 @@
-//! `GET /api/admin/conversations?limit=&cursor=&filter=support`: most recent activity first.
+//! `GET /api/admin/conversations?limit=&cursor=&filter=support|mine|unassigned`: most
+//! recent activity first; `?q=` searches the whole desk instead (DESIGN §15).
 
 use edubot_adapters::http::{authenticate, json_response, limit_param, query, respond};
 use edubot_adapters::views;
 use edubot_adapters::AppContext;
-use edubot_app::desk::list_conversations;
+use edubot_app::desk::{list_conversations, search_conversations};
+use edubot_app::ports::ListFilter;
 use edubot_app::AppError;
 use lambda_http::{Body, Request, Response};
 
@@ -12,20 +14,29 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
 }
 
 async fn list(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError> {
-    authenticate(ctx, req).await?;
-    let support_only = match query(req, "filter") {
-        None | Some("") | Some("all") => false,
-        Some("support") => true,
-        Some(_) => return Err(AppError::invalid("filter must be \"support\" or absent.")),
+    let admin = authenticate(ctx, req).await?;
+    let filter = match query(req, "filter") {
+        None | Some("") | Some("all") => ListFilter::All,
+        Some("support") => ListFilter::Support,
+        Some("mine") => ListFilter::AssignedTo(admin),
+        Some("unassigned") => ListFilter::Unassigned,
+        Some(_) => {
+            return Err(AppError::invalid(
+                "filter must be \"support\", \"mine\", \"unassigned\" or absent.",
+            ))
+        }
     };
-    let limit = limit_param(req, 50, 200)?;
-    let page = list_conversations(
-        ctx,
-        support_only,
-        limit,
-        query(req, "cursor").filter(|c| !c.is_empty()),
-    )
-    .await?;
+    let cursor = query(req, "cursor").filter(|c| !c.is_empty());
+    let page = match query(req, "q") {
+        Some(q) => {
+            if filter != ListFilter::All {
+                return Err(AppError::invalid("`q` cannot be combined with `filter`."));
+            }
+            let limit = limit_param(req, 50, 100)?;
+            search_conversations(ctx, q, limit, cursor).await?
+        }
+        None => list_conversations(ctx, &filter, limit_param(req, 50, 200)?, cursor).await?,
+    };
     let conversations: Vec<_> = page.items.iter().map(views::conversation).collect();
     Ok(json_response(
         200,

@@ -13,8 +13,8 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
 }
 
 async fn ticket(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError> {
-    let (admin, token_version) = authenticate_session(ctx, req).await?;
-    let ticket = issue_ticket(ctx, &admin, token_version, now_ms()).await?;
+    let session = authenticate_session(ctx, req).await?;
+    let ticket = issue_ticket(ctx, &session.admin, session.token_version, now_ms()).await?;
     Ok(json_response(
         201,
         &serde_json::json!({

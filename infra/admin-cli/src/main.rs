@@ -1,10 +1,14 @@
-//! `edubot-admin`: creates, disables and enables admin accounts (there is no sign-up page).
+//! `edubot-admin`: creates, disables and enables admin accounts from an engineer's machine
+//! (the first supervisor, or a way back in); supervisors manage the team from the page.
 //!
 //! ```text
-//! edubot-admin create <username>    # password read from ADMIN_PASSWORD or the first line of stdin
+//! edubot-admin create <username> [admin|supervisor]  # password from ADMIN_PASSWORD or stdin;
+//!                                                    # an existing account gets the password
+//!                                                    # (and the role, when one is given)
 //! edubot-admin disable <username>   # their tokens stop working within a minute
 //! edubot-admin enable <username>
 //! ```
+//! Each change is in the audit log as done by `edubot-admin`.
 //! Uses `TABLE_NAME` and the usual AWS environment (`AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local).
 
 use std::io::BufRead;
@@ -13,15 +17,21 @@ use std::process::ExitCode;
 use edubot_adapters::config::{Config, Needs};
 use edubot_adapters::model::valid_username;
 use edubot_adapters::store::{AdminStore, Store};
+use edubot_adapters::team::{password_problem, AuditAction, AuditEntry, Role};
+use edubot_app::ports::AccountChange;
 
-/// Shorter passwords are refused: admins hold every conversation.
-const MIN_PASSWORD_CHARS: usize = 12;
+/// Who the audit log says acted.
+const ACTOR: &str = "edubot-admin";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (command, username) = match args.as_slice() {
-        [c, u] => (c.as_str(), u.as_str()),
+    let (command, username, role) = match args.as_slice() {
+        [c, u] => (c.as_str(), u.as_str(), None),
+        [c, u, r] if c == "create" => match Role::parse(r) {
+            Some(role) => (c.as_str(), u.as_str(), Some(role)),
+            None => return usage(),
+        },
         _ => return usage(),
     };
     if !valid_username(username) {
@@ -41,7 +51,7 @@ async fn main() -> ExitCode {
         config.settings.outbound_unknown_grace,
     );
     let result = match command {
-        "create" => create(&store, username).await,
+        "create" => create(&store, username, role).await,
         "disable" => set_disabled(&store, username, true).await,
         "enable" => set_disabled(&store, username, false).await,
         _ => return usage(),
@@ -59,11 +69,13 @@ async fn main() -> ExitCode {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: edubot-admin create|disable|enable <username>");
+    eprintln!(
+        "usage: edubot-admin create <username> [admin|supervisor] | disable|enable <username>"
+    );
     ExitCode::from(2)
 }
 
-async fn create(store: &Store, username: &str) -> Result<String, String> {
+async fn create(store: &Store, username: &str, role: Option<Role>) -> Result<String, String> {
     let password = match std::env::var("ADMIN_PASSWORD") {
         Ok(p) => p,
         Err(_) => {
@@ -76,25 +88,54 @@ async fn create(store: &Store, username: &str) -> Result<String, String> {
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "the password must have at least {MIN_PASSWORD_CHARS} characters"
-        ));
+    if let Some(problem) = password_problem(&password) {
+        return Err(problem);
     }
     let existing = store.get_admin(username).await.map_err(|e| e.to_string())?;
-    let admin = edubot_app::auth::admin_with_password(existing, username, &password);
+    let action = match existing {
+        Some(_) => AuditAction::AdminPassword,
+        None => AuditAction::AdminCreate,
+    };
+    let mut admin = edubot_app::auth::admin_with_password(
+        existing,
+        username,
+        &password,
+        role.unwrap_or(Role::Admin),
+    );
+    if let Some(role) = role {
+        admin.role = role;
+    }
     store.put_admin(&admin).await.map_err(|e| e.to_string())?;
-    Ok(format!("admin {username} created (or password reset)"))
+    audit(store, action, format!("{username} as {}", admin.role)).await?;
+    Ok(format!(
+        "{} {username} created (or password reset)",
+        admin.role
+    ))
 }
 
 async fn set_disabled(store: &Store, username: &str, disabled: bool) -> Result<String, String> {
+    let action = if disabled {
+        AuditAction::AdminDisable
+    } else {
+        AuditAction::AdminEnable
+    };
+    let entry =
+        AuditEntry::new(ACTOR, action, None, edubot_adapters::time::now_ms()).with_detail(username);
+    // An engineer's override: no last-supervisor check here.
     match store
-        .set_admin_disabled(username, disabled)
+        .set_admin_disabled(username, disabled, None, &entry)
         .await
         .map_err(|e| e.to_string())?
     {
-        true if disabled => Ok(format!("admin {username} disabled")),
-        true => Ok(format!("admin {username} enabled")),
-        false => Err(format!("no admin {username}")),
+        AccountChange::Done(_) if disabled => Ok(format!("admin {username} disabled")),
+        AccountChange::Done(_) => Ok(format!("admin {username} enabled")),
+        _ => Err(format!("no admin {username}")),
     }
+}
+
+async fn audit(store: &Store, action: AuditAction, detail: String) -> Result<(), String> {
+    use edubot_app::ports::TeamStore;
+    let entry =
+        AuditEntry::new(ACTOR, action, None, edubot_adapters::time::now_ms()).with_detail(detail);
+    store.put_audit(&entry).await.map_err(|e| e.to_string())
 }

@@ -31,6 +31,17 @@ pub enum Function {
     MarkRead,
     Typing,
     WsTicket,
+    ListAdmins,
+    CreateAdmin,
+    DisableAdmin,
+    EnableAdmin,
+    SetAdminPassword,
+    AssignConversation,
+    AddNote,
+    ListCannedReplies,
+    CreateCannedReply,
+    DeleteCannedReply,
+    AuditLog,
 }
 
 /// The HTTP API's routes, as the CloudFormation template declares them.
@@ -96,6 +107,49 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
         Function::Typing,
     ),
     ("POST", "/api/admin/ws-ticket", Function::WsTicket),
+    ("GET", "/api/admin/admins", Function::ListAdmins),
+    ("POST", "/api/admin/admins", Function::CreateAdmin),
+    (
+        "POST",
+        "/api/admin/admins/{username}/disable",
+        Function::DisableAdmin,
+    ),
+    (
+        "POST",
+        "/api/admin/admins/{username}/enable",
+        Function::EnableAdmin,
+    ),
+    (
+        "POST",
+        "/api/admin/admins/{username}/password",
+        Function::SetAdminPassword,
+    ),
+    (
+        "POST",
+        "/api/admin/conversations/{phone}/assign",
+        Function::AssignConversation,
+    ),
+    (
+        "POST",
+        "/api/admin/conversations/{phone}/notes",
+        Function::AddNote,
+    ),
+    (
+        "GET",
+        "/api/admin/canned-replies",
+        Function::ListCannedReplies,
+    ),
+    (
+        "POST",
+        "/api/admin/canned-replies",
+        Function::CreateCannedReply,
+    ),
+    (
+        "DELETE",
+        "/api/admin/canned-replies/{shortcut}",
+        Function::DeleteCannedReply,
+    ),
+    ("GET", "/api/admin/audit", Function::AuditLog),
 ];
 
 /// A matched route: the function, its route key and the path parameters.
@@ -258,6 +312,17 @@ pub async fn dispatch(
         Function::MarkRead => mark_read::handle(ctx, request).await,
         Function::Typing => typing::handle(ctx, request).await,
         Function::WsTicket => ws_ticket::handle(ctx, request).await,
+        Function::ListAdmins => list_admins::handle(ctx, request).await,
+        Function::CreateAdmin => create_admin::handle(ctx, request).await,
+        Function::DisableAdmin => disable_admin::handle(ctx, request).await,
+        Function::EnableAdmin => enable_admin::handle(ctx, request).await,
+        Function::SetAdminPassword => set_admin_password::handle(ctx, request).await,
+        Function::AssignConversation => assign_conversation::handle(ctx, request).await,
+        Function::AddNote => add_note::handle(ctx, request).await,
+        Function::ListCannedReplies => list_canned_replies::handle(ctx, request).await,
+        Function::CreateCannedReply => create_canned_reply::handle(ctx, request).await,
+        Function::DeleteCannedReply => delete_canned_reply::handle(ctx, request).await,
+        Function::AuditLog => audit_log::handle(ctx, request).await,
     }
 }
 

@@ -393,7 +393,13 @@ async fn ensure_admin(
         (None, Some(_)) => return Ok(None),
         (None, None) => (generate_password(), true),
     };
-    let admin = edubot_app::auth::admin_with_password(existing, username, &password);
+    // The local stack's admin is a supervisor (DESIGN §15), whatever an earlier run stored.
+    let supervisor = edubot_adapters::team::Role::Supervisor;
+    let admin = edubot_app::auth::admin_with_password(existing, username, &password, supervisor);
+    let admin = edubot_adapters::model::Admin {
+        role: supervisor,
+        ..admin
+    };
     ctx.store
         .put_admin(&admin)
         .await

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::context::AppContext;
 use crate::phone::Phone;
+use edubot_app::auth::Session;
 use edubot_app::sending::SendOutcome;
 use edubot_app::{AppError, ErrorCode};
 
@@ -59,6 +60,7 @@ pub fn status_of(code: ErrorCode) -> u16 {
         ErrorCode::NotInChatSupport
         | ErrorCode::WindowClosed
         | ErrorCode::OptedOut
+        | ErrorCode::AssignedToOther
         | ErrorCode::Conflict => 409,
         ErrorCode::TooLarge => 413,
         ErrorCode::RateLimited => 429,
@@ -74,6 +76,9 @@ pub fn error_body(e: &AppError) -> serde_json::Value {
     });
     if let Some(failed) = &e.failed_message {
         body["message"] = serde_json::json!(crate::views::message(failed));
+    }
+    if let Some(conversation) = &e.conversation {
+        body["conversation"] = serde_json::json!(crate::views::conversation(conversation));
     }
     body
 }
@@ -163,6 +168,14 @@ pub fn path_message_id(req: &Request) -> Result<&str, AppError> {
         .ok_or_else(|| AppError::invalid("The message id is not valid."))
 }
 
+/// A path parameter as the route names it (an empty string when absent: no valid name or
+/// key is empty, so the use case answers 404).
+pub fn path_param<'a>(req: &'a Request, name: &str) -> &'a str {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .unwrap_or_default()
+}
+
 pub fn query<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.query_string_parameters_ref()
         .and_then(|q| q.first(name))
@@ -233,15 +246,21 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The admin making the request: a valid token of an admin who is still enabled.
 pub async fn authenticate(ctx: &AppContext, req: &Request) -> Result<String, AppError> {
-    authenticate_session(ctx, req).await.map(|(admin, _)| admin)
+    authenticate_session(ctx, req).await.map(|s| s.admin)
 }
 
-/// [`authenticate`], answering the admin's token version too (what a WebSocket ticket
-/// carries).
-pub async fn authenticate_session(
-    ctx: &AppContext,
-    req: &Request,
-) -> Result<(String, u64), AppError> {
+/// [`authenticate_session`] for what only a supervisor may do: 403 `forbidden` for an admin.
+pub async fn authenticate_supervisor(ctx: &AppContext, req: &Request) -> Result<Session, AppError> {
+    let session = authenticate_session(ctx, req).await?;
+    if !session.is_supervisor() {
+        return Err(AppError::forbidden("Only a supervisor may do this."));
+    }
+    Ok(session)
+}
+
+/// The caller's session: a valid token of an admin who is still enabled, at their current
+/// token version (what a WebSocket ticket carries), with the account's role.
+pub async fn authenticate_session(ctx: &AppContext, req: &Request) -> Result<Session, AppError> {
     let token = header(req, "authorization")
         .and_then(|h| {
             h.strip_prefix("Bearer ")
@@ -252,20 +271,17 @@ pub async fn authenticate_session(
         .tokens()
         .verify(token.trim())
         .ok_or_else(AppError::unauthorized)?;
-    if claims.role != edubot_app::auth::ROLE_ADMIN {
-        return Err(AppError::new(
-            ErrorCode::Forbidden,
+    // Only our own signing key makes tokens; one naming no role of ours is refused. The
+    // role that counts is the account's, read with its token version.
+    if edubot_app::auth::Role::parse(&claims.role).is_none() {
+        return Err(AppError::forbidden(
             "This account may not use the admin API.",
         ));
     }
-    if !ctx
-        .admins
-        .token_is_current(&ctx.store, &claims.sub, claims.ver)
+    ctx.admins
+        .session(&ctx.store, &claims.sub, claims.ver)
         .await?
-    {
-        return Err(AppError::unauthorized());
-    }
-    Ok((claims.sub, claims.ver))
+        .ok_or_else(AppError::unauthorized)
 }
 
 #[cfg(test)]

@@ -26,4 +26,4 @@ pub mod views;
 pub mod whatsapp;
 
 pub use context::AppContext;
-pub use edubot_domain::{bot, content, enquiry, model, phone, time, Phone};
+pub use edubot_domain::{bot, content, enquiry, model, phone, team, time, Phone};

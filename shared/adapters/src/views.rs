@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use edubot_app::ports::AdminSummary;
 use edubot_domain::activation::Student;
 use edubot_domain::enquiry::Enquiry;
 use edubot_domain::media::{Media, MediaStatus};
@@ -11,6 +12,7 @@ use edubot_domain::model::{
     Author, Conversation, ConversationState, Direction, Message, MessageError, MessageStatus,
 };
 use edubot_domain::phone::Phone;
+use edubot_domain::team::{AuditEntry, CannedReply};
 use edubot_domain::templates::Template;
 use edubot_domain::time::{serde_rfc3339, Millis};
 
@@ -36,6 +38,8 @@ pub struct ConversationView<'a> {
     pub student: Option<&'a Student>,
     #[serde(with = "serde_rfc3339::option")]
     pub activation_locked_until: Option<Millis>,
+    /// The admin who holds the chat, or null.
+    pub assigned_to: Option<&'a str>,
 }
 
 pub fn conversation(c: &Conversation) -> ConversationView<'_> {
@@ -53,6 +57,7 @@ pub fn conversation(c: &Conversation) -> ConversationView<'_> {
         last_rating: c.last_rating,
         student: c.student.as_ref(),
         activation_locked_until: c.activation_locked_until,
+        assigned_to: c.assigned_to.as_deref(),
     }
 }
 
@@ -143,6 +148,60 @@ pub fn message_event(m: &Message) -> String {
 /// `{"type":"conversation","conversation"}` for a changed conversation.
 pub fn conversation_event(c: &Conversation) -> String {
     serde_json::json!({ "type": "conversation", "conversation": conversation(c) }).to_string()
+}
+
+/// An account as the team list shows it: `{"username","role","disabled","created_at"}`.
+#[derive(Debug, Serialize)]
+pub struct AdminView<'a> {
+    pub username: &'a str,
+    pub role: &'static str,
+    pub disabled: bool,
+    #[serde(with = "serde_rfc3339")]
+    pub created_at: Millis,
+}
+
+pub fn admin(a: &AdminSummary) -> AdminView<'_> {
+    AdminView {
+        username: &a.username,
+        role: a.role.as_str(),
+        disabled: a.disabled,
+        created_at: a.created_at,
+    }
+}
+
+/// An audit entry: `{"at","admin","action","phone","detail"}`.
+#[derive(Debug, Serialize)]
+pub struct AuditEntryView<'a> {
+    #[serde(with = "serde_rfc3339")]
+    pub at: Millis,
+    pub admin: &'a str,
+    pub action: &'static str,
+    pub phone: Option<&'a Phone>,
+    pub detail: Option<&'a str>,
+}
+
+pub fn audit_entry(e: &AuditEntry) -> AuditEntryView<'_> {
+    AuditEntryView {
+        at: e.at,
+        admin: &e.admin,
+        action: e.action.as_str(),
+        phone: e.phone.as_ref(),
+        detail: e.detail.as_deref(),
+    }
+}
+
+/// A canned reply: `{"shortcut","text"}`.
+#[derive(Debug, Serialize)]
+pub struct CannedReplyView<'a> {
+    pub shortcut: &'a str,
+    pub text: &'a str,
+}
+
+pub fn canned_reply(r: &CannedReply) -> CannedReplyView<'_> {
+    CannedReplyView {
+        shortcut: &r.shortcut,
+        text: &r.text,
+    }
 }
 
 /// A template as the admin API lists it.

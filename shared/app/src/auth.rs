@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::ports::{AdminStore, StoreError};
 use edubot_domain::model::Admin;
+pub use edubot_domain::team::Role;
 use edubot_domain::time::{Millis, SECOND};
 
 pub const ISSUER: &str = "edubot";
 pub const AUDIENCE: &str = "edubot-admin";
-pub const ROLE_ADMIN: &str = "admin";
 
 /// argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: OWASP's minimum).
 pub fn hash_password(password: &str) -> String {
@@ -78,35 +78,42 @@ pub fn burn_password_check(password: &str) {
     let _ = verify_password(password, UNKNOWN_USER_HASH);
 }
 
-/// A new, enabled admin with this password (hashed with argon2id).
-pub fn new_admin(username: &str, password: &str) -> Admin {
+/// A new, enabled account with this role and password (hashed with argon2id).
+pub fn new_admin(username: &str, password: &str, role: Role) -> Admin {
     Admin {
         username: username.to_owned(),
         password_hash: hash_password(password),
-        role: ROLE_ADMIN.to_owned(),
+        role,
         disabled: false,
         created_at: edubot_domain::time::now_ms(),
         token_version: 0,
     }
 }
 
-/// The account after setting `password`: a new admin if there was none; otherwise the same
-/// account with its password changed and its earlier tokens ended — a disabled admin stays
-/// disabled.
-pub fn admin_with_password(existing: Option<Admin>, username: &str, password: &str) -> Admin {
+/// The account after setting `password`: a new account of `role` if there was none;
+/// otherwise the same account (its role kept) with its password changed and its earlier
+/// tokens ended — a disabled admin stays disabled.
+pub fn admin_with_password(
+    existing: Option<Admin>,
+    username: &str,
+    password: &str,
+    role: Role,
+) -> Admin {
     match existing {
         Some(admin) => Admin {
             password_hash: hash_password(password),
             token_version: admin.token_version + 1,
             ..admin
         },
-        None => new_admin(username, password),
+        None => new_admin(username, password, role),
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
+    /// The account's role when the token was issued: for the page to show what the role may
+    /// do. Checks use the account's current role, never this.
     pub role: String,
     pub iss: String,
     pub aud: String,
@@ -142,12 +149,18 @@ impl TokenService {
     }
 
     /// A token for `username`, and when it expires.
-    pub fn issue(&self, username: &str, token_version: u64, now: Millis) -> (String, Millis) {
+    pub fn issue(
+        &self,
+        username: &str,
+        role: Role,
+        token_version: u64,
+        now: Millis,
+    ) -> (String, Millis) {
         let expires_at = now + self.ttl;
         let claims = Claims {
             ver: token_version,
             sub: username.to_owned(),
-            role: ROLE_ADMIN.to_owned(),
+            role: role.as_str().to_owned(),
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             iat: now / SECOND,
@@ -170,22 +183,37 @@ impl TokenService {
 /// stops working within this time, at one read per admin per container per period.
 pub const ADMIN_RECHECK: Duration = Duration::from_secs(60);
 
-/// Remembers, per container, each admin's `token_version` when last read (None: disabled
-/// or gone).
+/// Who is calling: an admin whose token is still current, with the account's role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub admin: String,
+    pub role: Role,
+    pub token_version: u64,
+}
+
+impl Session {
+    pub fn is_supervisor(&self) -> bool {
+        self.role == Role::Supervisor
+    }
+}
+
+/// Remembers, per container, each admin's `token_version` and role when last read (None:
+/// disabled or gone).
 #[derive(Default)]
 pub struct AdminGate {
-    checked: Mutex<HashMap<String, (Option<u64>, Instant)>>,
+    checked: Mutex<HashMap<String, (Option<(u64, Role)>, Instant)>>,
 }
 
 impl AdminGate {
-    /// Whether a token of `username` at `token_version` still works: the admin exists, is
-    /// enabled, and has not moved their version on since (a password change, disabling).
-    pub async fn token_is_current(
+    /// The session of a token of `username` at `token_version`, if it still works: the
+    /// admin exists, is enabled, and has not moved their version on since (a password
+    /// change, disabling). The role is the account's, read with the version.
+    pub async fn session(
         &self,
         store: &impl AdminStore,
         username: &str,
         token_version: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Session>, StoreError> {
         let cached = self
             .checked
             .lock()
@@ -200,7 +228,7 @@ impl AdminGate {
                     .admin_access(username)
                     .await?
                     .filter(|a| !a.disabled)
-                    .map(|a| a.token_version);
+                    .map(|a| (a.token_version, a.role));
                 self.checked
                     .lock()
                     .expect("gate lock")
@@ -208,7 +236,13 @@ impl AdminGate {
                 version
             }
         };
-        Ok(current == Some(token_version))
+        Ok(current
+            .filter(|(version, _)| *version == token_version)
+            .map(|(_, role)| Session {
+                admin: username.to_owned(),
+                role,
+                token_version,
+            }))
     }
 }
 
@@ -218,15 +252,22 @@ mod tests {
 
     #[test]
     fn setting_a_password_changes_only_the_password() {
-        let mut disabled = new_admin("jane", "the first password");
+        let mut disabled = new_admin("jane", "the first password", Role::Supervisor);
         disabled.disabled = true;
         disabled.created_at = 42;
-        let reset = admin_with_password(Some(disabled.clone()), "jane", "a second password");
+        let reset = admin_with_password(
+            Some(disabled.clone()),
+            "jane",
+            "a second password",
+            Role::Admin,
+        );
         assert!(reset.disabled, "a reset never re-enables");
+        assert_eq!(reset.role, Role::Supervisor, "a reset keeps the role");
         assert_eq!(reset.created_at, 42);
         assert!(verify_password("a second password", &reset.password_hash));
         assert!(!verify_password("the first password", &reset.password_hash));
-        let created = admin_with_password(None, "john", "john's own password");
+        let created = admin_with_password(None, "john", "john's own password", Role::Admin);
+        assert_eq!(created.role, Role::Admin);
         assert!(!created.disabled);
         assert_eq!(created.username, "john");
     }
@@ -253,7 +294,7 @@ mod tests {
 
     #[test]
     fn issued_tokens_verify() {
-        let (token, expires_at) = service().issue("admin", 0, now());
+        let (token, expires_at) = service().issue("admin", Role::Admin, 0, now());
         let claims = service().verify(&token).expect("valid");
         assert_eq!(claims.sub, "admin");
         assert_eq!(claims.exp, expires_at / SECOND);
@@ -261,7 +302,7 @@ mod tests {
 
     #[test]
     fn tampered_tokens_fail() {
-        let (token, _) = service().issue("admin", 0, now());
+        let (token, _) = service().issue("admin", Role::Admin, 0, now());
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         // Re-encode the payload with another subject, keeping the signature.
         let forged = r#"{"sub":"root","role":"admin","iss":"edubot","aud":"edubot-admin","iat":1,"exp":9999999999}"#;
@@ -278,9 +319,9 @@ mod tests {
     #[test]
     fn other_secrets_issuers_audiences_and_expired_tokens_fail() {
         let other = TokenService::with_secret(b"another-secret-another-secret-xx", 3600 * SECOND);
-        let (token, _) = other.issue("admin", 0, now());
+        let (token, _) = other.issue("admin", Role::Admin, 0, now());
         assert!(service().verify(&token).is_none());
-        let (expired, _) = service().issue("admin", 0, now() - 2 * 3600 * SECOND);
+        let (expired, _) = service().issue("admin", Role::Admin, 0, now() - 2 * 3600 * SECOND);
         assert!(service().verify(&expired).is_none());
         let claims = Claims {
             sub: "admin".into(),

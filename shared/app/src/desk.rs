@@ -10,10 +10,11 @@ use crate::context::Ports;
 use crate::conversations::conversation_or_404;
 use crate::delivery::{deliver_any, deliver_in_order};
 use crate::error::{AppError, ErrorCode};
-use crate::ports::{AdminStore, ConversationStore, OutboxStore};
-use crate::ports::{CommitError, Page};
+use crate::ports::{AdminStore, ConversationStore, OutboxStore, TeamStore};
+use crate::ports::{CommitError, ListFilter, Page, RelatedWrite};
 use crate::sending::{
-    limit_sends, refuse_opted_out, send_outcome, store_admin_message, window, SendOutcome,
+    limit_sends, refuse_held_by_other, refuse_opted_out, send_audit, send_outcome,
+    store_admin_message, window, SendOutcome,
 };
 use crate::templates::feedback_question;
 use edubot_domain::content::content;
@@ -22,6 +23,8 @@ use edubot_domain::model::{
     new_message_id, valid_username, Author, Conversation, ConversationState, Message, MessageStatus,
 };
 use edubot_domain::phone::Phone;
+use edubot_domain::search::Query;
+use edubot_domain::team::{AuditAction, AuditEntry, Role};
 use edubot_domain::time::{serde_rfc3339, Millis, MINUTE};
 use edubot_domain::whatsapp::{OutboundBody, MAX_TEXT_CHARS};
 
@@ -51,14 +54,14 @@ pub fn login_slowdown(attempts: u32) -> Millis {
 /// back from the increment), so a burst of parallel guesses gets no more checks than the
 /// same guesses one by one; a sign-in that works gives its attempt back. Many attempts on
 /// one username slow its answers down ([`login_slowdown`]), before the check, so a slow
-/// answer says nothing about the password.
+/// answer says nothing about the password. Each checked attempt is in the audit log.
 pub async fn login(
     ctx: &impl Ports,
     username: &str,
     password: &str,
     source: &str,
     now: Millis,
-) -> Result<(String, Millis), AppError> {
+) -> Result<SignedIn, AppError> {
     let bad_credentials = || AppError::new(ErrorCode::Unauthorized, "Wrong username or password.");
     // No account has such a name, and it may not even fit in a key: refused before any
     // read, in the time a real check takes.
@@ -97,6 +100,14 @@ pub async fn login(
     };
     if !valid {
         tracing::info!(source = %source, "failed admin login");
+        store
+            .put_audit(&AuditEntry::new(
+                username,
+                AuditAction::LoginFailed,
+                None,
+                now,
+            ))
+            .await?;
         return Err(bad_credentials());
     }
     let (pair, source, user) = futures_util::future::join3(
@@ -108,8 +119,25 @@ pub async fn login(
     pair?;
     source?;
     user?;
-    let version = admin.map_or(0, |a| a.token_version);
-    Ok(ctx.tokens().issue(username, version, now))
+    let (version, role) = admin.map_or((0, Role::Admin), |a| (a.token_version, a.role));
+    store
+        .put_audit(&AuditEntry::new(username, AuditAction::Login, None, now))
+        .await?;
+    let (token, expires_at) = ctx.tokens().issue(username, role, version, now);
+    Ok(SignedIn {
+        token,
+        expires_at,
+        role,
+    })
+}
+
+/// A sign-in that worked: the token, when it expires, and the account's role (the page
+/// shows what the role may do).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: String,
+    pub expires_at: Millis,
+    pub role: Role,
 }
 
 /// The sign-in counters' scopes (`RATE#<scope>#<key>` items).
@@ -167,13 +195,32 @@ pub async fn dashboard(ctx: &impl Ports, now: Millis) -> Result<Dashboard, AppEr
 
 pub async fn list_conversations(
     ctx: &impl Ports,
-    support_only: bool,
+    filter: &ListFilter,
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Page<Conversation>, AppError> {
     Ok(ctx
         .store()
-        .list_conversations(support_only, limit, cursor)
+        .list_conversations(filter, limit, cursor)
+        .await?)
+}
+
+/// Conversations across the whole desk whose phone or name `q` finds (DESIGN §15).
+pub async fn search_conversations(
+    ctx: &impl Ports,
+    q: &str,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<Page<Conversation>, AppError> {
+    let query = Query::parse(q).ok_or_else(|| {
+        AppError::invalid(format!(
+            "`q` must hold digits or words, at most {} characters.",
+            edubot_domain::search::MAX_QUERY_CHARS
+        ))
+    })?;
+    Ok(ctx
+        .store()
+        .search_conversations(&query, limit, cursor)
         .await?)
 }
 
@@ -192,9 +239,9 @@ pub fn validate_text(text: &str) -> Result<&str, AppError> {
     Ok(trimmed)
 }
 
-/// Whether an admin may write to the user now, refused in the order of docs/architecture.md (after 404):
-/// opted_out, not_in_chat_support, window_closed.
-fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), AppError> {
+/// Whether `admin` may write to the user now, refused in the order of docs/architecture.md
+/// (after 404): opted_out, not_in_chat_support, assigned_to_other, window_closed.
+fn check_admin_may_reply(c: &Conversation, admin: &str, now: Millis) -> Result<(), AppError> {
     refuse_opted_out(c)?;
     let refusal = may_send(c, now).err();
     if !c.is_chat_support() {
@@ -203,6 +250,7 @@ fn check_admin_may_reply(c: &Conversation, now: Millis) -> Result<(), AppError> 
             "This conversation is not in chat support.",
         ));
     }
+    refuse_held_by_other(c, admin)?;
     if refusal == Some(SendRefusal::WindowClosed) {
         return Err(AppError::new(
             ErrorCode::WindowClosed,
@@ -230,8 +278,11 @@ pub async fn retry_admin_message(
         .ok_or_else(|| AppError::not_found("No message with this id in the conversation."))?;
     // A template goes out whatever the window and state, as when it was first sent.
     match &message.body {
-        Some(body) if !body.needs_open_window() => refuse_opted_out(&current)?,
-        _ => check_admin_may_reply(&current, now)?,
+        Some(body) if !body.needs_open_window() => {
+            refuse_opted_out(&current)?;
+            refuse_held_by_other(&current, admin)?;
+        }
+        _ => check_admin_may_reply(&current, admin, now)?,
     }
     let not_retryable = || {
         AppError::new(
@@ -248,6 +299,14 @@ pub async fn retry_admin_message(
         .await?
         .ok_or_else(not_retryable)?;
     tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %id, attempts = reopened.attempts, "admin reply retried");
+    let audit = send_audit(&reopened, now);
+    ctx.store()
+        .put_audit(&AuditEntry {
+            admin: admin.to_owned(),
+            detail: audit.detail.map(|d| format!("{d}, retried")),
+            ..audit
+        })
+        .await?;
     send_outcome(deliver_any(ctx, reopened, now).await?)
 }
 
@@ -295,7 +354,7 @@ pub async fn send_admin_message(
     // The conversation's rules come first, then the message it answers.
     let target = match reply_to {
         Some(id) => {
-            check_admin_may_reply(&conversation_or_404(ctx, phone).await?, now)?;
+            check_admin_may_reply(&conversation_or_404(ctx, phone).await?, admin, now)?;
             Some(reply_target(ctx, phone, id).await?)
         }
         None => None,
@@ -313,7 +372,7 @@ pub async fn send_admin_message(
             caption,
         } => {
             // The conversation's rules first: no copy for a reply that may not be sent.
-            check_admin_may_reply(&conversation_or_404(ctx, phone).await?, now)?;
+            check_admin_may_reply(&conversation_or_404(ctx, phone).await?, admin, now)?;
             file_reply(ctx, admin, phone, attachment_id, caption, now).await?
         }
     };
@@ -326,7 +385,7 @@ pub async fn send_admin_message(
         phone,
         &message,
         now,
-        |c| check_admin_may_reply(c, now),
+        |c| check_admin_may_reply(c, admin, now),
         |_| {},
     )
     .await?;
@@ -404,7 +463,12 @@ pub async fn end_chat_support(
                 }
             }
         }
-        match ctx.store().commit(&next, None, &messages, now).await {
+        let audit = AuditEntry::new(admin, AuditAction::EndChat, Some(phone), now);
+        match ctx
+            .store()
+            .commit_with(&next, None, &messages, &[RelatedWrite::Audit(audit)], now)
+            .await
+        {
             Ok(version) => {
                 next.version = version;
                 Ok(Attempt::Done((next, messages)))

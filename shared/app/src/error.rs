@@ -2,7 +2,7 @@
 //! public error codes and a message for a person. The Lambda HTTP adapter turns it into a
 //! status and `{"error":{"code","message"}}`; nothing else builds error responses.
 
-use edubot_domain::model::Message;
+use edubot_domain::model::{Conversation, Message};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -15,6 +15,7 @@ pub enum ErrorCode {
     NotInChatSupport,
     WindowClosed,
     OptedOut,
+    AssignedToOther,
     Conflict,
     TooLarge,
     RateLimited,
@@ -30,6 +31,8 @@ pub struct AppError {
     pub retry_after: Option<u64>,
     /// A send WhatsApp refused: the failed message, shown beside the error.
     pub failed_message: Option<Box<Message>>,
+    /// A chat someone else holds: the conversation, so the page can say who.
+    pub conversation: Option<Box<Conversation>>,
 }
 
 impl AppError {
@@ -39,6 +42,7 @@ impl AppError {
             message: message.into(),
             retry_after: None,
             failed_message: None,
+            conversation: None,
         }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -69,6 +73,21 @@ impl AppError {
             ErrorCode::Internal,
             "Something went wrong on our side. Try again.",
         )
+    }
+    /// 403: a valid token whose role may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+    /// 409 `assigned_to_other`, with the conversation that says who holds it.
+    pub fn assigned_to_other(conversation: &Conversation) -> Self {
+        let holder = conversation.assigned_to.as_deref().unwrap_or("nobody");
+        AppError {
+            conversation: Some(Box::new(conversation.clone())),
+            ..Self::new(
+                ErrorCode::AssignedToOther,
+                format!("{holder} is handling this chat. Take it over to answer."),
+            )
+        }
     }
     pub fn with_failed_message(mut self, message: Message) -> Self {
         self.failed_message = Some(Box::new(message));

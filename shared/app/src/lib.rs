@@ -18,6 +18,7 @@
 //! - [`conflict`]: the one optimistic-lock retry; [`error`]: the one application error.
 
 pub mod activation;
+pub mod assignment;
 pub mod attachments;
 pub mod auth;
 pub mod checks;
@@ -33,6 +34,7 @@ pub mod processor;
 pub mod realtime;
 pub mod receipts;
 pub mod sending;
+pub mod team;
 pub mod templates;
 
 pub use context::Ports;

@@ -11,6 +11,8 @@ use edubot_domain::enquiry::Enquiry;
 use edubot_domain::media::{Attachment, Media};
 use edubot_domain::model::{Admin, Conversation, Message, MessageError};
 use edubot_domain::phone::Phone;
+use edubot_domain::search::Query;
+use edubot_domain::team::{AuditEntry, CannedReply, Role};
 use edubot_domain::templates::Template;
 use edubot_domain::time::Millis;
 use edubot_domain::whatsapp::OutboundBody;
@@ -67,6 +69,20 @@ pub enum RelatedWrite {
         id: String,
         at: Millis,
     },
+    /// What an admin did, recorded with the change it made.
+    Audit(AuditEntry),
+}
+
+/// Which conversations a listing holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListFilter {
+    All,
+    /// In chat support.
+    Support,
+    /// In chat support and held by this admin.
+    AssignedTo(String),
+    /// In chat support and held by nobody.
+    Unassigned,
 }
 
 /// A pending send found due, with the schedule key it was found under: claiming it is
@@ -110,11 +126,21 @@ pub trait ConversationStore: Sync {
         self.commit_with(conversation, processed_id, new_messages, &[], now)
     }
 
-    /// Conversations by most recent activity; with `support_only`, only those in chat
-    /// support. `cursor` is one a previous page answered.
+    /// Conversations by most recent activity, those `filter` keeps. `cursor` is one a
+    /// previous page answered.
     fn list_conversations(
         &self,
-        support_only: bool,
+        filter: &ListFilter,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<Conversation>, StoreError>> + Send;
+
+    /// Conversations `query` finds across the whole desk, each once, in index order. Reads
+    /// a bounded number of index items per call, so a page may hold fewer than `limit` and
+    /// still have a next one.
+    fn search_conversations(
+        &self,
+        query: &Query,
         limit: i32,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<Page<Conversation>, StoreError>> + Send;
@@ -222,13 +248,60 @@ pub trait OutboxStore: Sync {
 /// reads that; the other functions' roles may read only these attributes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdminAccess {
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     pub token_version: u64,
 }
 
+/// An account as the desk's team list shows it: never its password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSummary {
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: Millis,
+}
+
+/// What became of a change to an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    Done(AdminSummary),
+    NoSuchAdmin,
+    /// The supervisor whose staying enabled was the condition was disabled meanwhile.
+    SupervisorGone,
+}
+
 /// Admin accounts and the counters that rate-limit them.
 pub trait AdminStore: Sync {
+    /// Every account, by username (one Query on the team's index, without hashes).
+    fn list_admins(&self) -> impl Future<Output = Result<Vec<AdminSummary>, StoreError>> + Send;
+
+    /// Creates `admin` with its audit entry, in one transaction; false when the username is
+    /// taken (nothing written).
+    fn create_admin(
+        &self,
+        admin: &Admin,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Disables or enables an account, ending its tokens so far, with its audit entry; when
+    /// disabling, on the condition that `keep_enabled` (another supervisor) still is.
+    fn set_admin_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        keep_enabled: Option<&str>,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<AccountChange, StoreError>> + Send;
+
+    /// Replaces an account's password hash, ending its tokens so far, with its audit entry.
+    fn set_admin_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<AccountChange, StoreError>> + Send;
+
     /// The whole account, password hash included: for sign-in only.
     fn get_admin(
         &self,
@@ -382,6 +455,45 @@ pub trait ConnectionStore: Sync {
     fn connections(&self) -> impl Future<Output = Result<Vec<Connection>, StoreError>> + Send;
 }
 
+/// Which audit entries a listing holds: all, or one admin's, or one conversation's (both:
+/// the conversation's, filtered to the admin).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub admin: Option<String>,
+    pub phone: Option<Phone>,
+}
+
+/// The audit log and the desk's shared canned replies.
+pub trait TeamStore: Sync {
+    /// Records an action that changes nothing else (a sign-in).
+    fn put_audit(&self, entry: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Entries newest first.
+    fn audit_entries(
+        &self,
+        filter: &AuditFilter,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<Page<AuditEntry>, StoreError>> + Send;
+
+    /// Every canned reply, by shortcut (one Query).
+    fn canned_replies(&self) -> impl Future<Output = Result<Vec<CannedReply>, StoreError>> + Send;
+
+    /// Adds a canned reply with its audit entry; false when the shortcut is taken.
+    fn create_canned_reply(
+        &self,
+        reply: &CannedReply,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes a canned reply with its audit entry; false when there was none.
+    fn delete_canned_reply(
+        &self,
+        shortcut: &str,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// All the storage the use cases reach.
 pub trait Storage:
     ConversationStore
@@ -391,6 +503,7 @@ pub trait Storage:
     + MediaStore
     + AttachmentStore
     + ConnectionStore
+    + TeamStore
 {
 }
 impl<T> Storage for T where
@@ -401,6 +514,7 @@ impl<T> Storage for T where
         + MediaStore
         + AttachmentStore
         + ConnectionStore
+        + TeamStore
 {
 }
 

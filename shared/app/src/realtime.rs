@@ -63,13 +63,10 @@ pub async fn connect(
         .await?
         .filter(|t| t.expires_at > now)
         .ok_or_else(AppError::unauthorized)?;
-    let current = ctx
-        .admins()
-        .token_is_current(ctx.store(), &taken.admin, taken.token_version)
-        .await?;
-    if !current {
-        return Err(AppError::unauthorized());
-    }
+    ctx.admins()
+        .session(ctx.store(), &taken.admin, taken.token_version)
+        .await?
+        .ok_or_else(AppError::unauthorized)?;
     let connection = Connection {
         id: connection_id.to_owned(),
         admin: taken.admin,

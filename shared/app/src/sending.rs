@@ -6,10 +6,11 @@ use crate::context::Ports;
 use crate::conversations::conversation_or_404;
 use crate::delivery::Delivery;
 use crate::error::{AppError, ErrorCode};
-use crate::ports::{AdminStore, CommitError, ConversationStore};
-use edubot_domain::desk::answered_by_desk;
+use crate::ports::{AdminStore, CommitError, ConversationStore, RelatedWrite};
+use edubot_domain::desk::{answered_by_desk, held_by_other, take_if_unassigned};
 use edubot_domain::model::{Conversation, ConversationState, Message};
 use edubot_domain::phone::Phone;
+use edubot_domain::team::{AuditAction, AuditEntry};
 use edubot_domain::time::{Millis, MINUTE};
 
 /// Replies one admin may send per minute.
@@ -55,6 +56,26 @@ pub(crate) fn refuse_opted_out(c: &Conversation) -> Result<(), AppError> {
     Ok(())
 }
 
+/// 409 `assigned_to_other` when a colleague holds the chat.
+pub(crate) fn refuse_held_by_other(c: &Conversation, admin: &str) -> Result<(), AppError> {
+    if held_by_other(c, admin) {
+        return Err(AppError::assigned_to_other(c));
+    }
+    Ok(())
+}
+
+/// The audit entry of an admin's message: what was sent, never its text.
+pub(crate) fn send_audit(message: &Message, now: Millis) -> AuditEntry {
+    let action = if message.kind == "template" {
+        AuditAction::Template
+    } else {
+        AuditAction::Send
+    };
+    let admin = message.admin.as_deref().unwrap_or_default();
+    AuditEntry::new(admin, action, Some(&message.phone), now)
+        .with_detail(format!("message {} ({})", message.id, message.kind))
+}
+
 /// 201 sent, 202 retry scheduled, or 502 with the failed message (docs/architecture.md).
 pub(crate) fn send_outcome(delivery: Delivery) -> Result<SendOutcome, AppError> {
     match delivery {
@@ -75,9 +96,12 @@ pub(crate) fn send_outcome(delivery: Delivery) -> Result<SendOutcome, AppError> 
     }
 }
 
-/// Stores an admin's message with the conversation it answers, in one conditional commit
-/// (retried on a conflict): `rules` refuses it on each fresh read, `open` makes any other
-/// change the message brings (a template opens chat support); the desk has then answered.
+/// Stores an admin's message with the conversation it answers and its audit entry, in one
+/// conditional commit (retried on a conflict): `rules` refuses it on each fresh read,
+/// `open` makes any other change the message brings (a template opens chat support); the
+/// desk has then answered, and a chat nobody held is the sender's — so of two admins
+/// answering an unassigned chat at once, one commits and the other's fresh read finds it
+/// held.
 pub(crate) async fn store_admin_message(
     ctx: &impl Ports,
     phone: &Phone,
@@ -93,9 +117,16 @@ pub(crate) async fn store_admin_message(
         let mut next = current.clone();
         open(&mut next);
         answered_by_desk(&mut next, now, message.text.as_deref().unwrap_or_default());
+        take_if_unassigned(&mut next, message.admin.as_deref().unwrap_or_default());
         match ctx
             .store()
-            .commit(&next, None, std::slice::from_ref(message), now)
+            .commit_with(
+                &next,
+                None,
+                std::slice::from_ref(message),
+                &[RelatedWrite::Audit(send_audit(message, now))],
+                now,
+            )
             .await
         {
             Ok(_) => Ok(Attempt::Done(())),

@@ -10,7 +10,8 @@ use crate::delivery::deliver;
 use crate::error::{AppError, ErrorCode};
 use crate::ports::Messenger;
 use crate::sending::{
-    limit_sends, refuse_opted_out, send_outcome, store_admin_message, SendOutcome,
+    limit_sends, refuse_held_by_other, refuse_opted_out, send_outcome, store_admin_message,
+    SendOutcome,
 };
 use edubot_domain::bot::rating_choice_for_label;
 use edubot_domain::desk::{claimed_outbound, support_opened_by_desk};
@@ -66,9 +67,17 @@ pub async fn send_template(
     };
     let mut message = claimed_outbound(phone.clone(), Author::Admin, body, now);
     message.admin = Some(admin.to_owned());
-    store_admin_message(ctx, phone, &message, now, refuse_opted_out, |c| {
-        support_opened_by_desk(c, now)
-    })
+    store_admin_message(
+        ctx,
+        phone,
+        &message,
+        now,
+        |c| {
+            refuse_opted_out(c)?;
+            refuse_held_by_other(c, admin)
+        },
+        |c| support_opened_by_desk(c, now),
+    )
     .await?;
     tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %message.id, template = %request.name, "template stored");
     send_outcome(deliver(ctx, message, now).await?)

@@ -16,6 +16,7 @@ pub fn end_support(c: &mut Conversation, at: Millis) {
     c.support_ended_at = Some(at);
     c.waiting_since = None;
     c.unread_count = 0;
+    c.assigned_to = None;
 }
 
 /// The desk wrote to the user: the conversation shows it, nothing of theirs is unread and
@@ -34,6 +35,21 @@ pub fn support_opened_by_desk(c: &mut Conversation, at: Millis) {
         c.support_started_at = Some(at);
         c.waiting_since = None;
         c.queue_notice_for = None;
+    }
+}
+
+/// Whether someone other than `admin` holds the chat: only its holder answers it, until
+/// another admin takes it over (DESIGN §15).
+pub fn held_by_other(c: &Conversation, admin: &str) -> bool {
+    c.assigned_to
+        .as_deref()
+        .is_some_and(|holder| holder != admin)
+}
+
+/// `admin` answered `c`: a chat in support that nobody holds becomes theirs.
+pub fn take_if_unassigned(c: &mut Conversation, admin: &str) {
+    if c.is_chat_support() && c.assigned_to.is_none() {
+        c.assigned_to = Some(admin.to_owned());
     }
 }
 
@@ -158,6 +174,27 @@ mod tests {
             ConversationState::ChatSupportActive,
             "the next state is the caller's"
         );
+    }
+
+    #[test]
+    fn a_chat_is_taken_by_its_first_answer_and_only_its_holder_answers_it() {
+        let mut c = conversation(ConversationState::ChatSupportActive);
+        assert!(!held_by_other(&c, "ann"));
+        take_if_unassigned(&mut c, "ann");
+        assert_eq!(c.assigned_to.as_deref(), Some("ann"));
+        take_if_unassigned(&mut c, "bob");
+        assert_eq!(
+            c.assigned_to.as_deref(),
+            Some("ann"),
+            "never taken from its holder"
+        );
+        assert!(held_by_other(&c, "bob"));
+        assert!(!held_by_other(&c, "ann"));
+        end_support(&mut c, 1);
+        assert_eq!(c.assigned_to, None, "ending the chat frees it");
+        let mut menu = conversation(ConversationState::MainMenu);
+        take_if_unassigned(&mut menu, "ann");
+        assert_eq!(menu.assigned_to, None, "only chats in support are held");
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //!   [`enquiry`] (admission enquiries) and [`activation`] (activation codes);
 //! - [`whatsapp`]: outbound message bodies and WhatsApp's limits;
 //! - [`media`]: files users send and admins attach, WhatsApp's types and sizes;
-//! - [`desk`]: the desk's rules (ending support, waiting, may we send, claimed sends).
+//! - [`desk`]: the desk's rules (ending support, waiting, may we send, claimed sends);
+//! - [`team`]: roles, canned replies, the audit log; [`search`]: finding a conversation.
 
 pub mod activation;
 pub mod bot;
@@ -20,6 +21,8 @@ pub mod media;
 pub mod message_error;
 pub mod model;
 pub mod phone;
+pub mod search;
+pub mod team;
 pub mod templates;
 pub mod time;
 pub mod whatsapp;

@@ -95,6 +95,13 @@ pub struct Conversation {
     pub student: Option<crate::activation::Student>,
     /// The user's newest message handled so far (read receipts and typing point at it).
     pub last_inbound: Option<InboundRef>,
+    /// The admin who holds the chat (DESIGN §15): only they may answer it until someone
+    /// takes it over. Cleared when chat support ends.
+    pub assigned_to: Option<String>,
+    /// The name words the search index holds for this conversation, as read (None: not
+    /// indexed yet). The storage adapter brings the index to the name's words in the
+    /// conversation's own write.
+    pub indexed_words: Option<Vec<String>>,
 }
 
 impl Conversation {
@@ -119,6 +126,8 @@ impl Conversation {
             activation_locked_until: None,
             student: None,
             last_inbound: None,
+            assigned_to: None,
+            indexed_words: None,
         }
     }
 
@@ -245,6 +254,9 @@ pub struct Message {
     pub reactions: Vec<Reaction>,
 }
 
+/// The kind of an admin's internal note.
+pub const NOTE_KIND: &str = "note";
+
 /// A reaction on a message: an emoji and who put it there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reaction {
@@ -305,6 +317,17 @@ impl Message {
         }
     }
 
+    /// An admin's internal note (kind `note`): in the history for the desk only, never sent
+    /// to WhatsApp and never an answer.
+    pub fn note(phone: Phone, admin: &str, text: String, now: Millis) -> Message {
+        Message {
+            author: Author::Admin,
+            admin: Some(admin.to_owned()),
+            kind: NOTE_KIND.into(),
+            ..Message::system_note(phone, new_message_id(), text, now)
+        }
+    }
+
     /// A note in the history (chat ended, …) that is never sent to WhatsApp.
     pub fn system_note(phone: Phone, id: String, text: String, now: Millis) -> Message {
         Message {
@@ -332,17 +355,49 @@ impl Message {
     }
 }
 
-/// An admin account. Created and disabled by the `edubot-admin` command.
+/// An admin account, created by a supervisor (or the `edubot-admin` command).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Admin {
     pub username: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     pub created_at: Millis,
     /// Carried in every token issued to the admin; a password change, disabling and
     /// enabling each move it on, so the tokens issued before stop working.
     pub token_version: u64,
+}
+
+/// What an account may do. Every admin answers chats; a supervisor also manages the
+/// accounts and reads the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Admin,
+    Supervisor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
+        }
+    }
+
+    /// The role named `name`; None for anything else.
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "admin" => Some(Role::Admin),
+            "supervisor" => Some(Role::Supervisor),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Usernames: 3–64 of `a-z 0-9 . _ -`, so they are safe in keys and logs.

@@ -1,14 +1,19 @@
 //! Admin accounts and the counters that rate-limit sign-ins and sends.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem, Update,
+};
+use serde::Deserialize;
 
 use super::items::*;
+use super::team::audit_put;
 use super::*;
 use crate::model::Admin;
-use edubot_app::ports::AdminAccess;
+use edubot_app::ports::{AccountChange, AdminAccess, AdminSummary};
+use edubot_domain::team::AuditEntry;
 
 impl Store {
-    /// Creates or replaces an admin account.
+    /// Creates or replaces an admin account (the `edubot-admin` command, the local stack).
     pub async fn put_admin(&self, admin: &Admin) -> Result<(), StoreError> {
         self.client
             .put_item()
@@ -19,26 +24,107 @@ impl Store {
             .map_err(sdk_error)?;
         Ok(())
     }
+}
 
-    /// Answers false when there is no such admin.
-    pub async fn set_admin_disabled(
+/// The attributes of an account the team list shows (never the hash).
+#[derive(Debug, Deserialize)]
+struct AdminSummaryItem {
+    username: String,
+    role: String,
+    disabled: bool,
+    created_at: Millis,
+}
+
+impl AdminSummaryItem {
+    fn into_summary(self) -> AdminSummary {
+        AdminSummary {
+            role: role_of(&self.role),
+            username: self.username,
+            disabled: self.disabled,
+            created_at: self.created_at,
+        }
+    }
+}
+
+const SUMMARY_ATTRIBUTES: &str = "username, #role, disabled, created_at";
+
+impl Store {
+    /// Sets an account's attributes in one transaction with its audit entry (and, when
+    /// disabling a supervisor, the check that `keep_enabled` still is): the updated account.
+    async fn change_account(
         &self,
         username: &str,
-        disabled: bool,
-    ) -> Result<bool, StoreError> {
-        let result = self
+        update: Update,
+        keep_enabled: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<AccountChange, StoreError> {
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        if let Some(keep) = keep_enabled {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(admin_pk(keep), SINGLETON_SK.into())))
+                .condition_expression("disabled = :false")
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
+                .build()
+                .expect("condition check");
+            items.push(TransactWriteItem::builder().condition_check(check).build());
+        }
+        items.push(audit_put(audit, &self.table));
+        match self
             .client
-            .update_item()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => {
+                return match cancelled_conditions(&e) {
+                    Some(failed) if failed.first() == Some(&true) => Ok(AccountChange::NoSuchAdmin),
+                    Some(failed) if failed.get(1) == Some(&true) && keep_enabled.is_some() => {
+                        Ok(AccountChange::SupervisorGone)
+                    }
+                    _ => Err(sdk_error(e)),
+                }
+            }
+        }
+        let item = self
+            .client
+            .get_item()
             .table_name(&self.table)
             .set_key(Some(key(admin_pk(username), SINGLETON_SK.into())))
-            // Either way the admin's tokens so far stop working: enabling never revives them.
-            .update_expression("SET disabled = :d ADD token_version :one")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":d", AttributeValue::Bool(disabled))
-            .expression_attribute_values(":one", n(1))
+            .projection_expression(SUMMARY_ATTRIBUTES)
+            .expression_attribute_names("#role", "role")
+            .consistent_read(true)
             .send()
-            .await;
-        Ok(conditional(result)?.is_some())
+            .await
+            .map_err(sdk_error)?
+            .item;
+        match item {
+            Some(i) => Ok(AccountChange::Done(
+                from_item::<AdminSummaryItem>(i)?.into_summary(),
+            )),
+            None => Ok(AccountChange::NoSuchAdmin),
+        }
+    }
+
+    /// An update of the account, on the condition that it exists; it also (re)writes the
+    /// team list's keys, so an account made before the list existed joins it on any change.
+    fn account_update(
+        &self,
+        username: &str,
+        set: &str,
+    ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(admin_pk(username), SINGLETON_SK.into())))
+            .update_expression(format!(
+                "SET {set}, gsi2pk = :admins, gsi2sk = :username ADD token_version :one"
+            ))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":admins", s(ADMINS))
+            .expression_attribute_values(":username", s(username))
+            .expression_attribute_values(":one", n(1))
     }
 }
 
@@ -141,5 +227,88 @@ impl AdminStore for Store {
             .send()
             .await;
         conditional(result).map(|_| ())
+    }
+
+    /// One Query on `gsi2` (`ADMINS`), projected to what the list shows: the roles of the
+    /// functions that call this may read no other attribute of an `ADMIN#` item.
+    async fn list_admins(&self) -> Result<Vec<AdminSummary>, StoreError> {
+        let mut admins = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index::TEAM)
+                .key_condition_expression("gsi2pk = :p")
+                .expression_attribute_values(":p", s(ADMINS))
+                .projection_expression(SUMMARY_ATTRIBUTES)
+                .expression_attribute_names("#role", "role")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in out.items.unwrap_or_default() {
+                admins.push(from_item::<AdminSummaryItem>(item)?.into_summary());
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(admins),
+            }
+        }
+    }
+
+    async fn create_admin(&self, admin: &Admin, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&AdminItem::from_admin(admin))))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("put");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(audit_put(audit, &self.table))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match cancelled_conditions(&e) {
+                Some(failed) if failed.first() == Some(&true) => Ok(false),
+                _ => Err(sdk_error(e)),
+            },
+        }
+    }
+
+    async fn set_admin_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        keep_enabled: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<AccountChange, StoreError> {
+        // Either way the tokens so far stop working: enabling never revives them.
+        let update = self
+            .account_update(username, "disabled = :d")
+            .expression_attribute_values(":d", AttributeValue::Bool(disabled))
+            .build()
+            .expect("update");
+        self.change_account(username, update, keep_enabled.filter(|_| disabled), audit)
+            .await
+    }
+
+    async fn set_admin_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        audit: &AuditEntry,
+    ) -> Result<AccountChange, StoreError> {
+        let update = self
+            .account_update(username, "password_hash = :h")
+            .expression_attribute_values(":h", s(password_hash))
+            .build()
+            .expect("update");
+        self.change_account(username, update, None, audit).await
     }
 }

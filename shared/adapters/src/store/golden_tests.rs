@@ -66,6 +66,8 @@ fn a_stored_conversation_loads_and_is_written_back_the_same() {
     assert_eq!(c.waiting_since, Some(1_764_059_200_000));
     assert_eq!(c.queue_notice_for, Some(1_764_059_200_000));
     assert_eq!(c.last_rating, Some(4));
+    assert_eq!(c.assigned_to.as_deref(), Some("jane.doe"));
+    assert_eq!(c.indexed_words, Some(vec!["ada".to_owned()]));
     assert_eq!(
         c.flow,
         FlowData {
@@ -241,9 +243,16 @@ fn a_stored_admin_loads_and_is_written_back_the_same() {
     let golden = item(include_str!("golden/admin.json"));
     let admin = from_item::<AdminItem>(golden.clone()).unwrap().into_admin();
     assert_eq!(admin.username, "jane.doe");
-    assert_eq!(admin.role, "admin");
+    assert_eq!(admin.role, edubot_domain::team::Role::Admin);
     assert!(!admin.disabled);
     assert_eq!(to_item(&AdminItem::from_admin(&admin)), golden);
+    // Stored before the team list existed (no `gsi2` keys): it loads the same and joins
+    // the list when written back.
+    let mut before = golden.clone();
+    before.remove("gsi2pk");
+    before.remove("gsi2sk");
+    let old = from_item::<AdminItem>(before).unwrap().into_admin();
+    assert_eq!(old, admin);
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crate::model::{Admin, Author, Conversation, Message, Reaction};
 use crate::phone::Phone;
 use crate::time::Millis;
 use edubot_domain::media::Attachment;
+use edubot_domain::team::Role;
 
 pub const META_SK: &str = "#META";
 pub const SINGLETON_SK: &str = "#";
@@ -28,6 +29,14 @@ pub const UNPROCESSED: &str = "UNPROCESSED";
 pub const PENDING: &str = "PENDING";
 /// Partition of the same index for inbound messages whose file is still to be fetched.
 pub const MEDIA_FETCH: &str = "MEDIA";
+/// Partition of the overloaded index `gsi2` listing every admin account by username.
+pub const ADMINS: &str = "ADMINS";
+/// `gsi2` partition of the chats in support held by `admin`, by recency.
+pub fn desk_partition(admin: &str) -> String {
+    format!("DESK#{admin}")
+}
+/// `gsi2` partition of the chats in support that nobody holds (`-` is no username).
+pub const UNASSIGNED: &str = "DESK#-";
 
 pub fn conversation_pk(phone: &Phone) -> String {
     format!("CONV#{phone}")
@@ -95,12 +104,23 @@ pub struct ConversationItem {
     /// The user's newest handled message: `{id, wamid, sent_at}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_inbound: Option<StoredInboundRef>,
+    /// The admin who holds the chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
+    /// The name words the search entries (`SEARCH#…`) hold; absent: none written yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_words: Option<Vec<String>>,
     pub gsi1pk: String,
     pub gsi1sk: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi_support_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi_support_sk: Option<String>,
+    /// In chat support: `DESK#<holder>` or `DESK#-` (the `mine` and `unassigned` lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
 }
 
 impl ConversationItem {
@@ -129,9 +149,16 @@ impl ConversationItem {
             activation_locked_until: c.activation_locked_until,
             student: c.student.as_ref().map(StoredStudent::from),
             last_inbound: c.last_inbound.as_ref().map(StoredInboundRef::from),
+            assigned_to: c.assigned_to.clone(),
+            search_words: c.indexed_words.clone(),
             gsi1pk: ALL_CONVERSATIONS.into(),
             gsi_support_pk: c.is_chat_support().then(|| IN_SUPPORT.into()),
             gsi_support_sk: c.is_chat_support().then(|| recency.clone()),
+            gsi2pk: c.is_chat_support().then(|| match &c.assigned_to {
+                Some(holder) => desk_partition(holder),
+                None => UNASSIGNED.into(),
+            }),
+            gsi2sk: c.is_chat_support().then(|| recency.clone()),
             gsi1sk: recency,
         }
     }
@@ -157,6 +184,8 @@ impl ConversationItem {
             activation_locked_until: self.activation_locked_until,
             student: self.student.map(Into::into),
             last_inbound: self.last_inbound.map(Into::into),
+            assigned_to: self.assigned_to,
+            indexed_words: self.search_words,
         })
     }
 }
@@ -321,10 +350,20 @@ pub struct AdminItem {
     /// Absent (0) until the first password change or disabling.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub token_version: u64,
+    /// `ADMINS` / the username: the team list (`gsi2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// A stored role; anything unknown reads as the lesser `admin`.
+pub fn role_of(stored: &str) -> Role {
+    Role::parse(stored).unwrap_or(Role::Admin)
 }
 
 /// The attributes of an `ADMIN#` item the token check reads (a projection: no hash).
@@ -339,7 +378,7 @@ pub struct AdminAccessItem {
 impl AdminAccessItem {
     pub fn into_access(self) -> edubot_app::ports::AdminAccess {
         edubot_app::ports::AdminAccess {
-            role: self.role,
+            role: role_of(&self.role),
             disabled: self.disabled,
             token_version: self.token_version,
         }
@@ -353,10 +392,12 @@ impl AdminItem {
             sk: SINGLETON_SK.into(),
             username: a.username.clone(),
             password_hash: a.password_hash.clone(),
-            role: a.role.clone(),
+            role: a.role.as_str().to_owned(),
             disabled: a.disabled,
             created_at: a.created_at,
             token_version: a.token_version,
+            gsi2pk: Some(ADMINS.into()),
+            gsi2sk: Some(a.username.clone()),
         }
     }
 
@@ -364,7 +405,7 @@ impl AdminItem {
         Admin {
             username: self.username,
             password_hash: self.password_hash,
-            role: self.role,
+            role: role_of(&self.role),
             disabled: self.disabled,
             created_at: self.created_at,
             token_version: self.token_version,

@@ -10,6 +10,8 @@ mod golden_tests;
 mod items;
 mod media;
 mod outbox;
+mod search;
+mod team;
 mod turn_writes;
 
 use std::collections::HashMap;
@@ -19,11 +21,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
 pub use edubot_app::ports::{
-    ActivationStore, AdminStore, CommitError, ConversationStore, DueSend, OutboxStore, Page,
-    RelatedWrite, StoreError,
+    ActivationStore, AdminStore, CommitError, ConversationStore, DueSend, ListFilter, OutboxStore,
+    Page, RelatedWrite, StoreError, TeamStore,
 };
 use format::{StoredAuthor, StoredError, StoredStatus};
 pub use items::{recency_sk, MESSAGE_SK_PREFIX, META_SK};
+pub use search::{SEARCH_PAGE, SEARCH_QUERIES};
 /// The attribute only messages still to be processed carry (the stream's filter).
 pub const UNPROCESSED_KEY: &str = "gsi_unprocessed_pk";
 use items::*;
@@ -40,6 +43,8 @@ pub mod index {
     pub const SUPPORT: &str = "gsi_support";
     pub const UNPROCESSED: &str = "gsi_unprocessed";
     pub const PENDING: &str = "gsi_pending";
+    /// Overloaded: the team list, chats by holder, the audit log.
+    pub const TEAM: &str = "gsi2";
 }
 
 /// Wamid pointers outlive Meta's 7 days of webhook retries, and late read receipts.
@@ -521,12 +526,14 @@ impl ConversationStore for Store {
         now: Millis,
     ) -> Result<u64, CommitError> {
         let next_version = conversation.version + 1;
+        let index = search::index_writes(conversation, &self.table);
+        let mut conv_item = ConversationItem::from_conversation(conversation, next_version);
+        if let Some((_, words)) = &index {
+            conv_item.search_words = Some(words.clone());
+        }
         let mut conv_put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(to_item(&ConversationItem::from_conversation(
-                conversation,
-                next_version,
-            ))));
+            .set_item(Some(to_item(&conv_item)));
         conv_put = if conversation.version == 0 {
             conv_put.condition_expression("attribute_not_exists(pk)")
         } else {
@@ -575,6 +582,8 @@ impl ConversationStore for Store {
                 .iter()
                 .map(|w| turn_writes::related_transact_item(w, &self.table, now)),
         );
+        // Unconditional: they never cancel the transaction.
+        items.extend(index.into_iter().flat_map(|(writes, _)| writes));
         match self
             .client
             .transact_write_items()
@@ -601,26 +610,30 @@ impl ConversationStore for Store {
     /// The cursor is `<last_message_at, 13 digits>.<phone>` of the page's last conversation.
     async fn list_conversations(
         &self,
-        support_only: bool,
+        filter: &ListFilter,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<Conversation>, StoreError> {
-        let (index_name, pk_attr, sk_attr, partition) = if support_only {
-            (
+        let (index_name, pk_attr, sk_attr, partition) = match filter {
+            ListFilter::All => (index::RECENCY, "gsi1pk", "gsi1sk", ALL_CONVERSATIONS.into()),
+            ListFilter::Support => (
                 index::SUPPORT,
                 "gsi_support_pk",
                 "gsi_support_sk",
-                IN_SUPPORT,
-            )
-        } else {
-            (index::RECENCY, "gsi1pk", "gsi1sk", ALL_CONVERSATIONS)
+                IN_SUPPORT.into(),
+            ),
+            ListFilter::AssignedTo(admin) => {
+                (index::TEAM, "gsi2pk", "gsi2sk", desk_partition(admin))
+            }
+            ListFilter::Unassigned => (index::TEAM, "gsi2pk", "gsi2sk", UNASSIGNED.into()),
         };
+        let partition: String = partition;
         let start_key = match cursor {
             None => None,
             Some(c) => {
                 let (ts, phone) = parse_list_cursor(c).ok_or(StoreError::InvalidCursor)?;
                 let mut k = key(conversation_pk(&phone), META_SK.into());
-                k.insert(pk_attr.into(), s(partition));
+                k.insert(pk_attr.into(), s(partition.clone()));
                 k.insert(sk_attr.into(), s(recency_sk(ts, &phone)));
                 Some(k)
             }
@@ -658,13 +671,22 @@ impl ConversationStore for Store {
         Ok(Page { items, next_cursor })
     }
 
+    async fn search_conversations(
+        &self,
+        query: &edubot_domain::search::Query,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Conversation>, StoreError> {
+        self.search(query, limit, cursor).await
+    }
+
     /// Every conversation in chat support (the sparse index holds only those).
     async fn conversations_in_support(&self) -> Result<Vec<Conversation>, StoreError> {
         let mut all = Vec::new();
         let mut cursor = None;
         loop {
             let page = self
-                .list_conversations(true, 500, cursor.as_deref())
+                .list_conversations(&ListFilter::Support, 500, cursor.as_deref())
                 .await?;
             all.extend(page.items);
             match page.next_cursor {

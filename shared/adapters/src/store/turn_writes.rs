@@ -137,6 +137,7 @@ pub(super) fn related_transact_item(
                 .expect("put");
             TransactWriteItem::builder().put(put).build()
         }
+        RelatedWrite::Audit(entry) => super::team::audit_put(entry, table),
     }
 }
 
