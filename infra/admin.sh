@@ -2,7 +2,7 @@
 # Creates, disables or enables an admin of a deployed stack (there is no sign-up page), with
 # the edubot-admin command against the stack's table and the caller's AWS credentials.
 #
-#   make admin STACK=edubot-prod REGION=eu-west-1 ACTION=create NAME=jane.doe
+#   make admin STACK=edubot-prod REGION=eu-west-1 ACTION=create NAME=jane.doe [ROLE=supervisor]
 #   make admin STACK=edubot-prod REGION=eu-west-1 ACTION=disable NAME=jane.doe
 #
 # The password is read at a hidden prompt (twice), or from stdin when it is not a terminal,
@@ -25,7 +25,9 @@ TABLE_NAME=${TABLE_NAME:-$(aws cloudformation describe-stacks --stack-name "$STA
 export TABLE_NAME
 echo "$ACTION $NAME on $TABLE_NAME ($REGION)" >&2
 
-admin() { cargo run --quiet -p edubot-admin -- "$ACTION" "$NAME"; }
+# ROLE (admin or supervisor) only with create; without it a new account is an admin and an
+# existing one keeps its role.
+admin() { cargo run --quiet -p edubot-admin -- "$ACTION" "$NAME" ${ROLE:+"$ROLE"}; }
 
 if [[ "$ACTION" == create && -z "${ADMIN_PASSWORD:-}" && -t 0 ]]; then
   read -rsp "Password for $NAME (at least 12 characters): " password; echo >&2

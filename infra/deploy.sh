@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys (or updates in place) one EduBot stack into the current AWS account:
 #
-#   1. foundations stack  <STACK>            the table, the media bucket, the on-failure queues
+#   1. foundations stack  <STACK>            the table, the media bucket, the on-failure queues;
+#                         then waits while DynamoDB builds a new index (CloudFormation does not)
 #   2. functions stack    <STACK>-functions  one least-privilege role + log group per function,
 #                         the WebSocket API (its address goes into the functions' environment)
 #   3. build              cargo lambda build --release --arm64 (every crate in functions/)
@@ -108,6 +109,17 @@ secrets_for() {
     ws-connect) echo "" ;;
     ws-disconnect) echo "" ;;
     push) echo "" ;;
+    list-admins) echo "JWT_SECRET" ;;
+    create-admin) echo "JWT_SECRET" ;;
+    disable-admin) echo "JWT_SECRET" ;;
+    enable-admin) echo "JWT_SECRET" ;;
+    set-admin-password) echo "JWT_SECRET" ;;
+    assign-conversation) echo "JWT_SECRET" ;;
+    add-note) echo "JWT_SECRET" ;;
+    list-canned-replies) echo "JWT_SECRET" ;;
+    create-canned-reply) echo "JWT_SECRET" ;;
+    delete-canned-reply) echo "JWT_SECRET" ;;
+    audit-log) echo "JWT_SECRET" ;;
     *) die "no secrets listed for function '$1': add it to secrets_for in infra/deploy.sh and to the templates" ;;
   esac
 }
@@ -213,6 +225,26 @@ else
   TABLE_NAME=$(output "$STACK" TableName)
   TABLE_ARN=$(output "$STACK" TableArn)
   STREAM_ARN=$(output "$STACK" TableStreamArn)
+fi
+# A new index (CloudFormation adds one per update, and does not wait while DynamoDB builds
+# it: a Query on it fails until it is ACTIVE). The functions that query it are deployed only
+# once every index of the table is ACTIVE: minutes for one institution's table.
+building() {
+  aws dynamodb describe-table --table-name "$TABLE_NAME" --output text \
+    --query "Table.GlobalSecondaryIndexes[?IndexStatus!='ACTIVE'].IndexName"
+}
+if dry; then
+  show aws dynamodb describe-table --table-name "$TABLE_NAME" --output text \
+    --query "Table.GlobalSecondaryIndexes[?IndexStatus!='ACTIVE'].IndexName"
+  echo "  (dry run) then waits while any index is still being built"
+else
+  for attempt in $(seq 360); do
+    indexes=$(building)
+    [[ -z "$indexes" || "$indexes" == None ]] && break
+    [[ $attempt -lt 360 ]] || die "index $indexes of $TABLE_NAME still not ACTIVE after an hour: run this deploy again once it is"
+    [[ $attempt -gt 1 ]] || echo "  waiting for DynamoDB to build index $indexes of $TABLE_NAME (checked every 10 s)"
+    sleep 10
+  done
 fi
 
 step "2. Functions stack $FUNCTIONS_STACK (one role and log group per function, the WebSocket API)"

@@ -92,10 +92,13 @@ echo "contract test: local stack up on $URL"
 # Sign-in goes past its rate limits early in the run (5 tries per username and source,
 # 20 per source) and replies past theirs (60 a minute): the 429s that follow are
 # documented answers, and the token signed in above stays valid throughout.
-# Two passes: ending chats comes last, so replies meet a conversation still in chat support.
-# Two warnings are expected: POST /webhook answers only 401 (schemathesis cannot sign), and
-# GET …/messages refuses much of what is generated (`before` and `after` together, which
-# OpenAPI cannot forbid).
+# Three passes: ending chats comes after the rest, so replies meet a conversation still in
+# chat support; changing accounts (disable, enable, a new password) comes last, because the
+# fuzzer finds the signed-in admin's own username (the team list names it) and any of the
+# three ends that admin's token: what follows it in that pass answers only 401.
+# Expected warnings: POST /webhook answers only 401 (schemathesis cannot sign); GET
+# …/messages refuses much of what is generated (`before` and `after` together, which
+# OpenAPI cannot forbid); in the last pass, 401s after the token ended.
 TOKEN=$(cat "$WORK/token")
 run_schemathesis() {
   local pass=$1
@@ -117,8 +120,11 @@ run_schemathesis() {
 }
 status=0
 SECONDS=0
-run_schemathesis all-but-end --exclude-operation-id endChat || status=$?
+ACCOUNT_CHANGES=(--include-operation-id disableAdmin --include-operation-id enableAdmin --include-operation-id setAdminPassword)
+run_schemathesis all-but-end --exclude-operation-id endChat --exclude-operation-id disableAdmin \
+  --exclude-operation-id enableAdmin --exclude-operation-id setAdminPassword || status=$?
 run_schemathesis end --include-operation-id endChat || status=$?
+run_schemathesis accounts "${ACCOUNT_CHANGES[@]}" || status=$?
 echo "contract test: schemathesis finished in ${SECONDS} s with exit status $status"
 
 if [[ $status -ne 0 ]]; then

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use edubot_app::ports::{AdminStore, Connection, ConnectionStore, Ticket};
+use edubot_app::ports::{Connection, ConnectionStore, Ticket};
 use edubot_e2e::*;
 use edubot_local::LocalStack;
 use futures_util::StreamExt;
@@ -252,14 +252,20 @@ async fn a_gone_connection_is_forgotten_when_an_event_finds_it_gone() {
 }
 
 #[tokio::test]
-async fn a_disabled_admins_connections_are_closed_by_the_scheduled_checks() {
+async fn an_admins_connections_are_closed_by_the_scheduled_checks_after_a_password_change() {
     let (_graph, stack, admin) = desk().await;
     let mut socket = open(&admin).await;
     let store = &stack.context.store;
-    let mut account = store.get_admin(ADMIN).await.unwrap().unwrap();
-    account.disabled = true;
-    account.token_version += 1;
-    store.put_admin(&account).await.unwrap();
+    // Through the Team view's route: a supervisor (here, the admin itself) sets a new
+    // password, which ends the tokens and so the sockets opened with them (disabling moves
+    // the same token version).
+    let (status, body) = admin
+        .post(
+            &format!("/api/admin/admins/{ADMIN}/password"),
+            json!({"password": "a new password for the test"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let report =
         edubot_app::checks::run_checks(&*stack.context, edubot_adapters::time::now_ms(), deadline)

@@ -966,11 +966,15 @@ async fn every_action_is_in_the_audit_log_without_text_or_passwords() {
         .cloned()
         .collect();
     assert_eq!(paged, all[..6].to_vec());
+    // A cursor of another admin's entry, given with an admin filter.
+    assert_eq!(first["entries"][2]["admin"], ADMIN);
+    let elsewhere = format!("?admin=jane&cursor={cursor}");
     for query in [
         "?phone=12",
         "?admin=NOT%20A%20NAME",
         "?cursor=nope",
         "?limit=0",
+        elsewhere.as_str(),
     ] {
         let (status, body) = get(&h.ctx, &format!("/api/admin/audit{query}"), &supervisor).await;
         assert_eq!(
@@ -979,4 +983,91 @@ async fn every_action_is_in_the_audit_log_without_text_or_passwords() {
             "{query}"
         );
     }
+}
+
+// ---- upgrading -----------------------------------------------------------------------------
+
+async fn listed(h: &Harness) -> Vec<String> {
+    edubot_app::ports::AdminStore::list_admins(&h.ctx.store)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.username)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_backfill_brings_items_from_before_the_team_desk_up_to_it_once() {
+    let h = Harness::new().await;
+    let token = h.admin_token().await;
+    in_support(&h, ADA).await;
+    // As stored before: an account without the team list's keys, a conversation in support
+    // without search entries or holder keys.
+    let client = h.ctx.store.client();
+    let table = h.ctx.store.table();
+    for (pk, sk, remove) in [
+        ("ADMIN#old.timer".to_owned(), "#", "REMOVE gsi2pk, gsi2sk"),
+        (
+            format!("CONV#{ADA}"),
+            "#META",
+            "REMOVE search_words, gsi2pk, gsi2sk",
+        ),
+    ] {
+        if pk.starts_with("ADMIN#") {
+            h.account_token("old.timer", Role::Admin).await;
+        }
+        client
+            .update_item()
+            .table_name(table)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.into()))
+            .update_expression(remove)
+            .send()
+            .await
+            .unwrap();
+    }
+    for q in ["SEARCH#P#4", "SEARCH#N#a"] {
+        let out = client
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", aws_sdk_dynamodb::types::AttributeValue::S(q.into()))
+            .send()
+            .await
+            .unwrap();
+        for item in out.items.unwrap_or_default() {
+            client
+                .delete_item()
+                .table_name(table)
+                .key("pk", item["pk"].clone())
+                .key("sk", item["sk"].clone())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(listed(&h).await, [ADMIN]);
+    assert!(phones_of(&search(&h, &token, ADA).await.1).is_empty());
+    let unassigned = get(&h.ctx, "/api/admin/conversations?filter=unassigned", &token)
+        .await
+        .1;
+    assert!(phones_of(&unassigned).is_empty());
+
+    let mut pages = 0;
+    let done = h.ctx.store.backfill_team(|_| pages += 1).await.unwrap();
+    assert!(pages >= 1, "progress after each page");
+    assert_eq!(
+        (done.admins_listed, done.conversations_indexed),
+        (1, 1),
+        "{done:?}"
+    );
+    assert_eq!(listed(&h).await, [ADMIN, "old.timer"]);
+    assert_eq!(phones_of(&search(&h, &token, ADA).await.1), [ADA]);
+    let unassigned = get(&h.ctx, "/api/admin/conversations?filter=unassigned", &token)
+        .await
+        .1;
+    assert_eq!(phones_of(&unassigned), [ADA]);
+    // Again: nothing left to do.
+    let again = h.ctx.store.backfill_team(|_| {}).await.unwrap();
+    assert_eq!((again.admins_listed, again.conversations_indexed), (0, 0));
 }

@@ -7,6 +7,7 @@
 //!                                                    # (and the role, when one is given)
 //! edubot-admin disable <username>   # their tokens stop working within a minute
 //! edubot-admin enable <username>
+//! edubot-admin backfill             # once after upgrading to the team desk (docs/team.md)
 //! ```
 //! Each change is in the audit log as done by `edubot-admin`.
 //! Uses `TABLE_NAME` and the usual AWS environment (`AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local).
@@ -27,6 +28,7 @@ const ACTOR: &str = "edubot-admin";
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, username, role) = match args.as_slice() {
+        [c] if c == "backfill" => (c.as_str(), "", None),
         [c, u] => (c.as_str(), u.as_str(), None),
         [c, u, r] if c == "create" => match Role::parse(r) {
             Some(role) => (c.as_str(), u.as_str(), Some(role)),
@@ -34,7 +36,7 @@ async fn main() -> ExitCode {
         },
         _ => return usage(),
     };
-    if !valid_username(username) {
+    if command != "backfill" && !valid_username(username) {
         eprintln!("usernames are 3–64 of a-z 0-9 . _ -");
         return ExitCode::from(2);
     }
@@ -52,6 +54,7 @@ async fn main() -> ExitCode {
     );
     let result = match command {
         "create" => create(&store, username, role).await,
+        "backfill" => backfill(&store).await,
         "disable" => set_disabled(&store, username, true).await,
         "enable" => set_disabled(&store, username, false).await,
         _ => return usage(),
@@ -131,6 +134,23 @@ async fn set_disabled(store: &Store, username: &str, disabled: bool) -> Result<S
         AccountChange::Done(_) => Ok(format!("admin {username} enabled")),
         _ => Err(format!("no admin {username}")),
     }
+}
+
+/// Brings accounts and conversations stored before the team desk up to it; idempotent.
+async fn backfill(store: &Store) -> Result<String, String> {
+    let done = store
+        .backfill_team(|p| {
+            eprintln!(
+                "{} items scanned: {} accounts listed, {} conversations indexed",
+                p.items_scanned, p.admins_listed, p.conversations_indexed
+            )
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "backfill done: {} items, {} accounts listed, {} conversations indexed ({} written meanwhile by the desk)",
+        done.items_scanned, done.admins_listed, done.conversations_indexed, done.conversations_skipped
+    ))
 }
 
 async fn audit(store: &Store, action: AuditAction, detail: String) -> Result<(), String> {

@@ -2,10 +2,10 @@
 
 use crate::conflict::{retry_on_conflict, Attempt};
 use crate::context::Ports;
-use crate::conversations::conversation_or_404;
+use crate::conversations::{conversation_or_404, desk_commit};
 use crate::desk::validate_text;
 use crate::error::{AppError, ErrorCode};
-use crate::ports::{AdminStore, CommitError, ConversationStore, RelatedWrite};
+use crate::ports::{AdminStore, ConversationStore, RelatedWrite};
 use edubot_domain::model::{valid_username, Conversation, Message};
 use edubot_domain::phone::Phone;
 use edubot_domain::team::{AuditAction, AuditEntry};
@@ -62,20 +62,18 @@ pub async fn assign(
         next.assigned_to = assignment.to.map(str::to_owned);
         let audit = AuditEntry::new(acting, AuditAction::Assign, Some(phone), now)
             .with_detail(detail.clone());
-        match ctx
+        let committed = ctx
             .store()
             .commit_with(&next, None, &[], &[RelatedWrite::Audit(audit)], now)
-            .await
-        {
-            Ok(version) => {
+            .await;
+        Ok(match desk_commit(committed)? {
+            Attempt::Done(version) => {
                 next.version = version;
                 tracing::info!(phone = %phone.masked(), admin = %acting, to = ?assignment.to, "chat assigned");
-                Ok(Attempt::Done(next))
+                Attempt::Done(next)
             }
-            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
-            Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
-            Err(CommitError::Store(e)) => Err(AppError::from(e)),
-        }
+            Attempt::Conflict => Attempt::Conflict,
+        })
     })
     .await
 }
@@ -97,7 +95,7 @@ pub async fn add_note(
         let current = conversation_or_404(ctx, phone).await?;
         let audit = AuditEntry::new(admin, AuditAction::Note, Some(phone), now)
             .with_detail(format!("message {}", note.id));
-        match ctx
+        let committed = ctx
             .store()
             .commit_with(
                 &current,
@@ -106,13 +104,8 @@ pub async fn add_note(
                 &[RelatedWrite::Audit(audit)],
                 now,
             )
-            .await
-        {
-            Ok(_) => Ok(Attempt::Done(())),
-            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
-            Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
-            Err(CommitError::Store(e)) => Err(AppError::from(e)),
-        }
+            .await;
+        desk_commit(committed).map(|a| a.map(|_| ()))
     })
     .await?;
     tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %note.id, "note added");

@@ -197,11 +197,13 @@ impl Session {
     }
 }
 
-/// Remembers, per container, each admin's `token_version` and role when last read (None:
-/// disabled or gone).
+/// An admin's token version and role as last read; None when disabled or gone.
+type Access = Option<(u64, Role)>;
+
+/// Remembers, per container, each admin's access when last read, and when.
 #[derive(Default)]
 pub struct AdminGate {
-    checked: Mutex<HashMap<String, (Option<(u64, Role)>, Instant)>>,
+    checked: Mutex<HashMap<String, (Access, Instant)>>,
 }
 
 impl AdminGate {

@@ -14,6 +14,15 @@ pub enum Attempt<T> {
     Conflict,
 }
 
+impl<T> Attempt<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Attempt<U> {
+        match self {
+            Attempt::Done(value) => Attempt::Done(f(value)),
+            Attempt::Conflict => Attempt::Conflict,
+        }
+    }
+}
+
 /// The conversation kept changing under every attempt: nothing was committed. The desk
 /// answers 409 (try again); an event function fails so its trigger retries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -7,11 +7,11 @@ use crate::attachments::file_reply;
 use crate::auth::{burn_password_check, verify_password};
 use crate::conflict::{retry_on_conflict, Attempt};
 use crate::context::Ports;
-use crate::conversations::conversation_or_404;
+use crate::conversations::{conversation_or_404, desk_commit};
 use crate::delivery::{deliver_any, deliver_in_order};
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{AdminStore, ConversationStore, OutboxStore, TeamStore};
-use crate::ports::{CommitError, ListFilter, Page, RelatedWrite};
+use crate::ports::{ListFilter, Page, RelatedWrite};
 use crate::sending::{
     limit_sends, refuse_held_by_other, refuse_opted_out, send_audit, send_outcome,
     store_admin_message, window, SendOutcome,
@@ -464,19 +464,17 @@ pub async fn end_chat_support(
             }
         }
         let audit = AuditEntry::new(admin, AuditAction::EndChat, Some(phone), now);
-        match ctx
+        let committed = ctx
             .store()
             .commit_with(&next, None, &messages, &[RelatedWrite::Audit(audit)], now)
-            .await
-        {
-            Ok(version) => {
+            .await;
+        Ok(match desk_commit(committed)? {
+            Attempt::Done(version) => {
                 next.version = version;
-                Ok(Attempt::Done((next, messages)))
+                Attempt::Done((next, messages))
             }
-            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
-            Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
-            Err(CommitError::Store(e)) => Err(AppError::from(e)),
-        }
+            Attempt::Conflict => Attempt::Conflict,
+        })
     })
     .await?;
     tracing::info!(phone = %phone.masked(), admin = %admin, "chat support ended by admin");

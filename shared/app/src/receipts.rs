@@ -5,9 +5,9 @@
 
 use crate::conflict::{retry_on_conflict, Attempt};
 use crate::context::Ports;
-use crate::conversations::conversation_or_404;
+use crate::conversations::{conversation_or_404, desk_commit};
 use crate::error::AppError;
-use crate::ports::{AdminStore, CommitError, ConversationStore, Messenger, OutboxStore};
+use crate::ports::{AdminStore, ConversationStore, Messenger, OutboxStore};
 use edubot_domain::model::{Conversation, ConversationState, InboundRef};
 use edubot_domain::phone::Phone;
 use edubot_domain::time::{Millis, SECOND};
@@ -71,15 +71,14 @@ pub async fn mark_read(
             return Ok(Attempt::Done(next));
         }
         next.unread_count = 0;
-        match ctx.store().commit(&next, None, &[], now).await {
-            Ok(version) => {
+        let committed = ctx.store().commit(&next, None, &[], now).await;
+        Ok(match desk_commit(committed)? {
+            Attempt::Done(version) => {
                 next.version = version;
-                Ok(Attempt::Done(next))
+                Attempt::Done(next)
             }
-            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
-            Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
-            Err(CommitError::Store(e)) => Err(AppError::from(e)),
-        }
+            Attempt::Conflict => Attempt::Conflict,
+        })
     })
     .await
 }

@@ -1,12 +1,12 @@
 //! What every admin send shares, whatever it sends (a reply, a file, a template, a retry):
 //! the per-admin rate limit, the opt-out refusal, and the outcome the API answers.
 
-use crate::conflict::{retry_on_conflict, Attempt};
+use crate::conflict::retry_on_conflict;
 use crate::context::Ports;
-use crate::conversations::conversation_or_404;
+use crate::conversations::{conversation_or_404, desk_commit};
 use crate::delivery::Delivery;
 use crate::error::{AppError, ErrorCode};
-use crate::ports::{AdminStore, CommitError, ConversationStore, RelatedWrite};
+use crate::ports::{AdminStore, ConversationStore, RelatedWrite};
 use edubot_domain::desk::{answered_by_desk, held_by_other, take_if_unassigned};
 use edubot_domain::model::{Conversation, ConversationState, Message};
 use edubot_domain::phone::Phone;
@@ -118,7 +118,7 @@ pub(crate) async fn store_admin_message(
         open(&mut next);
         answered_by_desk(&mut next, now, message.text.as_deref().unwrap_or_default());
         take_if_unassigned(&mut next, message.admin.as_deref().unwrap_or_default());
-        match ctx
+        let committed = ctx
             .store()
             .commit_with(
                 &next,
@@ -127,13 +127,8 @@ pub(crate) async fn store_admin_message(
                 &[RelatedWrite::Audit(send_audit(message, now))],
                 now,
             )
-            .await
-        {
-            Ok(_) => Ok(Attempt::Done(())),
-            Err(CommitError::Conflict) => Ok(Attempt::Conflict),
-            Err(CommitError::AlreadyProcessed) => unreachable!("no inbound message is marked here"),
-            Err(CommitError::Store(e)) => Err(AppError::from(e)),
-        }
+            .await;
+        desk_commit(committed).map(|a| a.map(|_| ()))
     })
     .await
 }

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
 use serde::Deserialize;
 
 use super::items::*;
-use super::team::audit_put;
+use super::team::{audit_put, unless_first_failed};
 use super::*;
 use crate::model::Admin;
 use edubot_app::ports::{AccountChange, AdminAccess, AdminSummary};
@@ -232,30 +232,20 @@ impl AdminStore for Store {
     /// One Query on `gsi2` (`ADMINS`), projected to what the list shows: the roles of the
     /// functions that call this may read no other attribute of an `ADMIN#` item.
     async fn list_admins(&self) -> Result<Vec<AdminSummary>, StoreError> {
-        let mut admins = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index::TEAM)
-                .key_condition_expression("gsi2pk = :p")
-                .expression_attribute_values(":p", s(ADMINS))
-                .projection_expression(SUMMARY_ATTRIBUTES)
-                .expression_attribute_names("#role", "role")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in out.items.unwrap_or_default() {
-                admins.push(from_item::<AdminSummaryItem>(item)?.into_summary());
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(admins),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index::TEAM)
+            .key_condition_expression("gsi2pk = :p")
+            .expression_attribute_values(":p", s(ADMINS))
+            .projection_expression(SUMMARY_ATTRIBUTES)
+            .expression_attribute_names("#role", "role");
+        query_all(query)
+            .await?
+            .into_iter()
+            .map(|item| Ok(from_item::<AdminSummaryItem>(item)?.into_summary()))
+            .collect()
     }
 
     async fn create_admin(&self, admin: &Admin, audit: &AuditEntry) -> Result<bool, StoreError> {
@@ -272,13 +262,7 @@ impl AdminStore for Store {
             .transact_items(audit_put(audit, &self.table))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match cancelled_conditions(&e) {
-                Some(failed) if failed.first() == Some(&true) => Ok(false),
-                _ => Err(sdk_error(e)),
-            },
-        }
+        unless_first_failed(result)
     }
 
     async fn set_admin_disabled(

@@ -67,26 +67,16 @@ impl ConnectionStore for Store {
     }
 
     async fn connections(&self) -> Result<Vec<Connection>, StoreError> {
-        let mut connections = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(CONNECTIONS))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in out.items.unwrap_or_default() {
-                connections.push(from_item::<ConnectionItem>(item)?.into_connection());
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(connections);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(CONNECTIONS));
+        query_all(query)
+            .await?
+            .into_iter()
+            .map(|item| Ok(from_item::<ConnectionItem>(item)?.into_connection()))
+            .collect()
     }
 }

@@ -3,6 +3,7 @@
 
 mod admins;
 mod attachments;
+mod backfill;
 mod connections;
 mod format;
 #[cfg(test)]
@@ -20,13 +21,14 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
+pub use backfill::BackfillProgress;
 pub use edubot_app::ports::{
     ActivationStore, AdminStore, CommitError, ConversationStore, DueSend, ListFilter, OutboxStore,
     Page, RelatedWrite, StoreError, TeamStore,
 };
 use format::{StoredAuthor, StoredError, StoredStatus};
 pub use items::{recency_sk, MESSAGE_SK_PREFIX, META_SK};
-pub use search::{SEARCH_PAGE, SEARCH_QUERIES};
+pub use search::{search_entries, SEARCH_PAGE, SEARCH_QUERIES};
 /// The attribute only messages still to be processed carry (the stream's filter).
 pub const UNPROCESSED_KEY: &str = "gsi_unprocessed_pk";
 use items::*;
@@ -113,6 +115,28 @@ where
         Err(e) => Err(sdk_error(e)),
     }
 }
+/// Every item a Query answers, page after page (for partitions that stay small: the team,
+/// the canned replies, the open connections).
+async fn query_all(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = query
+            .clone()
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        items.extend(out.items.unwrap_or_default());
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(items),
+        }
+    }
+}
+
 /// For a cancelled transaction: which of its items failed their condition.
 fn cancelled_conditions<R>(
     e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,

@@ -44,6 +44,31 @@ struct PhoneEntry {
     phone: String,
 }
 
+/// The search entries of a conversation with this phone and name — its phone's and one
+/// per word of the name, each carrying all the words — and those words. What a
+/// conversation's write puts; also for loading conversations in bulk.
+pub fn search_entries(
+    phone: &Phone,
+    name: Option<&str>,
+) -> (Vec<HashMap<String, AttributeValue>>, Vec<String>) {
+    let words = name_words(name.unwrap_or_default());
+    let phone = phone.to_string();
+    let mut entries = vec![to_item(&PhoneEntry {
+        pk: phone_partition(&phone),
+        sk: phone.clone(),
+        phone: phone.clone(),
+    })];
+    entries.extend(words.iter().map(|word| {
+        to_item(&NameEntry {
+            pk: name_partition(word),
+            sk: format!("{word}#{phone}"),
+            phone: phone.clone(),
+            words: words.clone(),
+        })
+    }));
+    (entries, words)
+}
+
 /// The writes that bring `c`'s search entries from what it holds (`indexed_words`) to its
 /// name's words, and those words (to store with the conversation). None when nothing
 /// changed.
@@ -51,11 +76,10 @@ pub(super) fn index_writes(
     c: &Conversation,
     table: &str,
 ) -> Option<(Vec<TransactWriteItem>, Vec<String>)> {
-    let wanted = name_words(c.name.as_deref().unwrap_or_default());
+    let (entries, wanted) = search_entries(&c.phone, c.name.as_deref());
     if c.indexed_words.as_ref() == Some(&wanted) {
         return None;
     }
-    let phone = c.phone.to_string();
     let put = |item: HashMap<String, AttributeValue>| {
         let put = Put::builder()
             .table_name(table)
@@ -64,14 +88,8 @@ pub(super) fn index_writes(
             .expect("put");
         TransactWriteItem::builder().put(put).build()
     };
+    let phone = c.phone.to_string();
     let mut writes = Vec::new();
-    if c.indexed_words.is_none() {
-        writes.push(put(to_item(&PhoneEntry {
-            pk: phone_partition(&phone),
-            sk: phone.clone(),
-            phone: phone.clone(),
-        })));
-    }
     for gone in c
         .indexed_words
         .iter()
@@ -85,15 +103,9 @@ pub(super) fn index_writes(
             .expect("delete");
         writes.push(TransactWriteItem::builder().delete(delete).build());
     }
-    // Every entry is rewritten: each carries the whole name's words.
-    for word in &wanted {
-        writes.push(put(to_item(&NameEntry {
-            pk: name_partition(word),
-            sk: format!("{word}#{phone}"),
-            phone: phone.clone(),
-            words: wanted.clone(),
-        })));
-    }
+    // The phone's entry once; every name entry again, as each carries the whole name.
+    let skip_phone = usize::from(c.indexed_words.is_some());
+    writes.extend(entries.into_iter().skip(skip_phone).map(put));
     Some((writes, wanted))
 }
 

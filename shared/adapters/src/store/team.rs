@@ -1,6 +1,7 @@
 //! The team's items: the audit log and the canned replies (docs/storage.md). Every change
 //! to a canned reply is one transaction with its audit entry.
 
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +98,23 @@ pub(super) fn audit_put(entry: &AuditEntry, table: &str) -> TransactWriteItem {
         .build()
 }
 
+/// A change and its audit entry, written in one transaction: false when the change's own
+/// condition failed (nothing written).
+pub(super) fn unless_first_failed<T, R>(
+    result: Result<T, SdkError<TransactWriteItemsError, R>>,
+) -> Result<bool, StoreError>
+where
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) => match cancelled_conditions(&e) {
+            Some(failed) if failed.first() == Some(&true) => Ok(false),
+            _ => Err(sdk_error(e)),
+        },
+    }
+}
+
 /// `CANNED` / `<shortcut>`.
 #[derive(Debug, Serialize, Deserialize)]
 struct CannedReplyItem {
@@ -158,6 +176,10 @@ impl TeamStore for Store {
             None => None,
             Some(c) => {
                 let (sk, admin) = parse_audit_cursor(c).ok_or(StoreError::InvalidCursor)?;
+                // Read by the admin's own partition, the cursor must be one of its entries.
+                if pk_attr == "pk" && Some(&admin) != filter.admin.as_ref() {
+                    return Err(StoreError::InvalidCursor);
+                }
                 let mut k = key(audit_admin_pk(&admin), sk.clone());
                 if pk_attr != "pk" {
                     k.insert(pk_attr.into(), s(partition.clone()));
@@ -205,31 +227,23 @@ impl TeamStore for Store {
 
     /// One Query on `CANNED` (the desk keeps at most a couple of hundred).
     async fn canned_replies(&self) -> Result<Vec<CannedReply>, StoreError> {
-        let mut replies = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(CANNED))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in out.items.unwrap_or_default() {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(CANNED));
+        query_all(query)
+            .await?
+            .into_iter()
+            .map(|item| {
                 let item: CannedReplyItem = from_item(item)?;
-                replies.push(CannedReply {
+                Ok(CannedReply {
                     shortcut: item.shortcut,
                     text: item.text,
-                });
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(replies),
-            }
-        }
+                })
+            })
+            .collect()
     }
 
     async fn create_canned_reply(
@@ -258,13 +272,7 @@ impl TeamStore for Store {
             .transact_items(audit_put(audit, &self.table))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match cancelled_conditions(&e) {
-                Some(failed) if failed.first() == Some(&true) => Ok(false),
-                _ => Err(sdk_error(e)),
-            },
-        }
+        unless_first_failed(result)
     }
 
     async fn delete_canned_reply(
@@ -285,13 +293,7 @@ impl TeamStore for Store {
             .transact_items(audit_put(audit, &self.table))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match cancelled_conditions(&e) {
-                Some(failed) if failed.first() == Some(&true) => Ok(false),
-                _ => Err(sdk_error(e)),
-            },
-        }
+        unless_first_failed(result)
     }
 }
 
