@@ -268,8 +268,21 @@ impl LocalStack {
             .or_else(|| dynamodb.as_ref().map(|d| d.endpoint.clone()))
             .expect("one endpoint");
         let client = dynamodb_client(&endpoint);
-        schema::create_table(&client, &config.table_name).await?;
+        let created = schema::create_table(&client, &config.table_name).await?;
         let context = Arc::new(AppContext::new(config.clone(), client.clone()));
+        if !created {
+            // A data folder from before an index was added: add it, then bring the items
+            // stored before up to it (docs/team.md: the backfill), as a deploy would.
+            let added = schema::add_missing_indexes(&client, &config.table_name).await?;
+            if !added.is_empty() {
+                let done = context
+                    .store
+                    .backfill_team(|_| {})
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tracing::info!(indexes = ?added, conversations = done.conversations_indexed, "local table brought up to date");
+            }
+        }
 
         let s3_endpoint = settings
             .s3_endpoint

@@ -2,9 +2,9 @@
 //! `infra/cloudformation/foundations.yaml`, so local and test tables cannot drift from AWS.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use serde_yaml::Value;
@@ -46,6 +46,99 @@ fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
         .collect()
 }
 
+fn attribute_definitions(props: &Value) -> Result<Vec<AttributeDefinition>, String> {
+    props
+        .get("AttributeDefinitions")
+        .and_then(Value::as_sequence)
+        .ok_or("no AttributeDefinitions")?
+        .iter()
+        .map(|a| {
+            AttributeDefinition::builder()
+                .attribute_name(text(a, "AttributeName")?)
+                .attribute_type(ScalarAttributeType::from(text(a, "AttributeType")?))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// The template's indexes: (name, key schema, projection type).
+fn indexes(props: &Value) -> Result<Vec<(String, Vec<KeySchemaElement>, String)>, String> {
+    props
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .map(|g| {
+            let projection = g.get("Projection").ok_or("GSI without Projection")?;
+            Ok((
+                text(g, "IndexName")?.to_owned(),
+                key_schema(g.get("KeySchema").ok_or("GSI without KeySchema")?)?,
+                text(projection, "ProjectionType")?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn projection(kind: &str) -> Projection {
+    Projection::builder()
+        .projection_type(ProjectionType::from(kind))
+        .build()
+}
+
+/// Adds to an existing table the indexes the template has and it lacks (a local data
+/// folder from before a change that added one); answers their names.
+pub async fn add_missing_indexes(client: &Client, name: &str) -> Result<Vec<String>, String> {
+    let described = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "DescribeTable {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            )
+        })?;
+    let existing: Vec<String> = described
+        .table
+        .and_then(|t| t.global_secondary_indexes)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|g| g.index_name)
+        .collect();
+    let props = table_properties()?;
+    let mut added = Vec::new();
+    for (index, keys, kind) in indexes(&props)? {
+        if existing.contains(&index) {
+            continue;
+        }
+        let create = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(&index)
+            .set_key_schema(Some(keys))
+            .projection(projection(&kind))
+            .build()
+            .map_err(|e| e.to_string())?;
+        client
+            .update_table()
+            .table_name(name)
+            .set_attribute_definitions(Some(attribute_definitions(&props)?))
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder().create(create).build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "UpdateTable {name} (+{index}): {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                )
+            })?;
+        added.push(index);
+    }
+    Ok(added)
+}
+
 /// Creates `name` as the template defines the table (keys, indexes, stream, TTL). Answers
 /// false when it already exists.
 pub async fn create_table(client: &Client, name: &str) -> Result<bool, String> {
@@ -69,41 +162,17 @@ pub async fn create_table_with(client: &Client, name: &str, stream: bool) -> Res
     let mut request = client
         .create_table()
         .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest);
-    for a in props
-        .get("AttributeDefinitions")
-        .and_then(Value::as_sequence)
-        .ok_or("no AttributeDefinitions")?
-    {
-        request = request.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(text(a, "AttributeName")?)
-                .attribute_type(ScalarAttributeType::from(text(a, "AttributeType")?))
-                .build()
-                .map_err(|e| e.to_string())?,
-        );
-    }
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(attribute_definitions(&props)?));
     request = request.set_key_schema(Some(key_schema(
         props.get("KeySchema").ok_or("no KeySchema")?,
     )?));
-    for g in props
-        .get("GlobalSecondaryIndexes")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-    {
-        let projection = g.get("Projection").ok_or("GSI without Projection")?;
+    for (index, keys, kind) in indexes(&props)? {
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
-                .index_name(text(g, "IndexName")?)
-                .set_key_schema(Some(key_schema(
-                    g.get("KeySchema").ok_or("GSI without KeySchema")?,
-                )?))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::from(text(projection, "ProjectionType")?))
-                        .build(),
-                )
+                .index_name(index)
+                .set_key_schema(Some(keys))
+                .projection(projection(&kind))
                 .build()
                 .map_err(|e| e.to_string())?,
         );
@@ -166,7 +235,8 @@ mod tests {
                 index::RECENCY,
                 index::SUPPORT,
                 index::UNPROCESSED,
-                index::PENDING
+                index::PENDING,
+                index::TEAM
             ]
         );
         assert_eq!(
