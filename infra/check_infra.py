@@ -109,7 +109,7 @@ STORE_CALLS = {
         "mark_sent", "mark_failed", "mark_retry",
     ],
     "mark-read": [
-        "admin_access", "get_conversation", "claim_read_mark", "release_read_mark", "commit_with",
+        "admin_access", "get_conversation", "claim_read_mark", "release_read_mark", "mark_all_read",
     ],
     "typing": [
         "admin_access", "get_conversation", "throttle", "claim_read_mark", "release_read_mark",

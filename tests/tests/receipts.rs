@@ -349,3 +349,43 @@ async fn a_reaction_shows_on_its_target_and_is_never_a_turn() {
     let last = history(&h, ADA).await.pop().unwrap();
     assert_eq!((last.kind.as_str(), last.reply_to), ("reaction", None));
 }
+
+#[tokio::test]
+async fn a_read_during_a_burst_never_loses_and_a_stale_writer_decides_again() {
+    use edubot_adapters::store::{CommitError, ConversationStore};
+    let (h, token, _) = desk().await;
+    // A writer (the processor) read the conversation before the admin read the chat.
+    let mut stale = conversation(&h, ADA).await.unwrap();
+    let (status, body) = read(&h, &token, ADA).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["conversation"]["unread_count"], 0);
+    let read_version = conversation(&h, ADA).await.unwrap().version;
+    assert_eq!(
+        read_version,
+        stale.version + 1,
+        "reading moves the version on"
+    );
+    // Its commit, decided on what it read (3 unread), is refused: it decides again.
+    stale.unread_count = 3;
+    let refused = h
+        .ctx
+        .store
+        .commit(&stale, None, &[], edubot_adapters::time::now_ms())
+        .await;
+    assert!(matches!(refused, Err(CommitError::Conflict)), "{refused:?}");
+    assert_eq!(conversation(&h, ADA).await.unwrap().unread_count, 0);
+    // Reading while the user writes: every read answers 200, the count ends at what came
+    // after the last read.
+    let reads = async {
+        let mut statuses = Vec::new();
+        for _ in 0..10 {
+            statuses.push(read(&h, &token, ADA).await.0);
+        }
+        statuses
+    };
+    let (statuses, _) = futures_util::join!(reads, ada_writes(&h, &["one", "two", "three"]));
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let (status, _) = read(&h, &token, ADA).await;
+    assert_eq!(status, 200);
+    assert_eq!(conversation(&h, ADA).await.unwrap().unread_count, 0);
+}

@@ -150,6 +150,15 @@ pub trait ConversationStore: Sync {
         &self,
     ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
 
+    /// Sets the conversation's unread count to 0 and moves its version on, whatever the
+    /// version was: an admin reading never loses a race to the user writing (the writer's
+    /// own commit, read before, is then refused and decided again). The conversation as it
+    /// now is; None when there is no such conversation.
+    fn mark_all_read(
+        &self,
+        phone: &Phone,
+    ) -> impl Future<Output = Result<Option<Conversation>, StoreError>> + Send;
+
     /// The conversation's inbound messages not yet processed, in storage order (eventually
     /// consistent: the trigger adds its own message).
     fn unprocessed_messages(

@@ -3,9 +3,8 @@
 //! conversation's newest inbound message; once per message and once per 20 s are
 //! conditional writes in the table, never one function instance's memory.
 
-use crate::conflict::{retry_on_conflict, Attempt};
 use crate::context::Ports;
-use crate::conversations::{conversation_or_404, desk_commit};
+use crate::conversations::conversation_or_404;
 use crate::error::AppError;
 use crate::ports::{AdminStore, ConversationStore, Messenger, OutboxStore};
 use edubot_domain::model::{Conversation, ConversationState, InboundRef};
@@ -65,22 +64,12 @@ pub async fn mark_read(
     if current.unread_count == 0 {
         return Ok(current);
     }
-    retry_on_conflict(move || async move {
-        let mut next = conversation_or_404(ctx, phone).await?;
-        if next.unread_count == 0 {
-            return Ok(Attempt::Done(next));
-        }
-        next.unread_count = 0;
-        let committed = ctx.store().commit(&next, None, &[], now).await;
-        Ok(match desk_commit(committed)? {
-            Attempt::Done(version) => {
-                next.version = version;
-                Attempt::Done(next)
-            }
-            Attempt::Conflict => Attempt::Conflict,
-        })
-    })
-    .await
+    // One update, not a read-decide-commit: under a burst of the user's messages a commit
+    // on the read version lost every race (409 to the page).
+    ctx.store()
+        .mark_all_read(phone)
+        .await?
+        .ok_or_else(|| AppError::not_found("No conversation with this phone number."))
 }
 
 /// An admin is typing: the user sees "typing…", at most once per [`TYPING_EVERY`] per

@@ -720,6 +720,27 @@ impl ConversationStore for Store {
         }
     }
 
+    /// One UpdateItem (`SET unread_count = 0 ADD version 1`, on the item existing), answering
+    /// the new item.
+    async fn mark_all_read(&self, phone: &Phone) -> Result<Option<Conversation>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(conversation_pk(phone), META_SK.into())))
+            .update_expression("SET unread_count = :zero ADD version :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        conditional(result)?
+            .and_then(|out| out.attributes)
+            .map(conversation_from_item)
+            .transpose()
+    }
+
     /// The conversation's inbound messages not yet processed, in storage order (one Query
     /// on the sparse index, eventually consistent: the stream record adds its own message).
     async fn unprocessed_messages(&self, phone: &Phone) -> Result<Vec<Message>, StoreError> {
