@@ -87,7 +87,7 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       await assignee(page).filter({ hasText: 'you' }).waitFor();
       assert.equal(await assignee(page).textContent(), 'Assigned to 👤 you');
       assert.deepEqual(page.posts.findLast(([path]) => path.endsWith(`/${ADA.phone}/assign`))[1], { admin: stack.username, expected_assigned_to: null });
-      assert.equal(await page.getByRole('button', { name: 'Assign to me' }).isVisible(), false);
+      await page.getByRole('button', { name: 'Assign to me' }).waitFor({ state: 'hidden' });
       await page.getByRole('button', { name: 'Unassign' }).waitFor();
       if (label === 'phone') await checkLayout(page, `${label} conversation with assignment`);
       await page.screenshot({ path: join(artifacts, `assigned-${label}.png`) });
