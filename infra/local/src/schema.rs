@@ -3,8 +3,9 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
-    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    GlobalSecondaryIndexDescription, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use serde_yaml::Value;
@@ -89,21 +90,8 @@ fn projection(kind: &str) -> Projection {
 /// Adds to an existing table the indexes the template has and it lacks (a local data
 /// folder from before a change that added one); answers their names.
 pub async fn add_missing_indexes(client: &Client, name: &str) -> Result<Vec<String>, String> {
-    let described = client
-        .describe_table()
-        .table_name(name)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "DescribeTable {name}: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(e)
-            )
-        })?;
-    let existing: Vec<String> = described
-        .table
-        .and_then(|t| t.global_secondary_indexes)
-        .unwrap_or_default()
+    let existing: Vec<String> = indexes_of(client, name)
+        .await?
         .into_iter()
         .filter_map(|g| g.index_name)
         .collect();
@@ -141,35 +129,48 @@ pub async fn add_missing_indexes(client: &Client, name: &str) -> Result<Vec<Stri
     Ok(added)
 }
 
-/// Waits (at most a minute) until `index` of `name` is ACTIVE.
+/// The table's global secondary indexes as DescribeTable tells them.
+async fn indexes_of(
+    client: &Client,
+    name: &str,
+) -> Result<Vec<GlobalSecondaryIndexDescription>, String> {
+    let described = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "DescribeTable {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            )
+        })?;
+    Ok(described
+        .table
+        .and_then(|t| t.global_secondary_indexes)
+        .unwrap_or_default())
+}
+
+/// How long an index may take to build. DynamoDB Local takes about two seconds on an idle
+/// machine and far longer while other clients write to it.
+const INDEX_BUILD_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Waits until `index` of `name` is ACTIVE (at most `INDEX_BUILD_LIMIT`).
 async fn wait_until_active(client: &Client, name: &str, index: &str) -> Result<(), String> {
-    for _ in 0..600 {
-        let described = client
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "DescribeTable {name}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                )
-            })?;
-        let active = described
-            .table
-            .and_then(|t| t.global_secondary_indexes)
-            .unwrap_or_default()
-            .iter()
-            .any(|g| {
-                g.index_name.as_deref() == Some(index)
-                    && g.index_status == Some(aws_sdk_dynamodb::types::IndexStatus::Active)
-            });
+    let deadline = tokio::time::Instant::now() + INDEX_BUILD_LIMIT;
+    while tokio::time::Instant::now() < deadline {
+        let active = indexes_of(client, name).await?.iter().any(|g| {
+            g.index_name.as_deref() == Some(index) && g.index_status == Some(IndexStatus::Active)
+        });
         if active {
             return Ok(());
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    Err(format!("{name}: index {index} not ACTIVE after a minute"))
+    Err(format!(
+        "{name}: index {index} not ACTIVE after {} s",
+        INDEX_BUILD_LIMIT.as_secs()
+    ))
 }
 
 /// Creates `name` as the template defines the table (keys, indexes, stream, TTL). Answers
