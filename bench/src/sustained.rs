@@ -80,6 +80,9 @@ struct Run {
     non_200: usize,
 }
 
+/// A timed post: the user, its wamid, when its webhook answered, and how.
+type Posted = (String, String, Instant, u16);
+
 fn signed(body: &str) -> String {
     signature::sign(APP_SECRET.as_bytes(), body.as_bytes())
 }
@@ -165,7 +168,7 @@ async fn play(endpoint: &str, size: &Size, factor: usize, rate: usize, range: u3
         .collect();
 
     // Open loop: one post every 1/rate s, users in turn, whatever the answers.
-    let posted: Arc<Mutex<Vec<(String, String, Instant, u16)>>> = Arc::default();
+    let posted: Arc<Mutex<Vec<Posted>>> = Arc::default();
     let total = rate * size.seconds as usize;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let started = Instant::now();
@@ -198,7 +201,7 @@ async fn play(endpoint: &str, size: &Size, factor: usize, rate: usize, range: u3
 
     let posted = posted.lock().unwrap().clone();
     let non_200 = posted.iter().filter(|p| p.3 != 200).count();
-    let mut by_user: HashMap<&str, Vec<&(String, String, Instant, u16)>> = HashMap::new();
+    let mut by_user: HashMap<&str, Vec<&Posted>> = HashMap::new();
     for p in &posted {
         by_user.entry(p.0.as_str()).or_default().push(p);
     }
@@ -272,6 +275,7 @@ async fn calls_per_message(fx: &Fixture, users: &[String]) -> Vec<Vec<Call>> {
     let mut recorded = Vec::new();
     for p in users {
         fx.user_says(p, "hello").await;
+        fx.counter.take(); // the welcome's, not a menu's
         fx.inbound(p, "menu").await;
         let mut calls = fx.counter.take();
         let event = fx.stream_event_for(p).await;
