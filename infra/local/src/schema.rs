@@ -134,9 +134,42 @@ pub async fn add_missing_indexes(client: &Client, name: &str) -> Result<Vec<Stri
                     aws_sdk_dynamodb::error::DisplayErrorContext(e)
                 )
             })?;
+        // One index at a time is built (as in AWS): the next waits for this one.
+        wait_until_active(client, name, &index).await?;
         added.push(index);
     }
     Ok(added)
+}
+
+/// Waits (at most a minute) until `index` of `name` is ACTIVE.
+async fn wait_until_active(client: &Client, name: &str, index: &str) -> Result<(), String> {
+    for _ in 0..600 {
+        let described = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "DescribeTable {name}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                )
+            })?;
+        let active = described
+            .table
+            .and_then(|t| t.global_secondary_indexes)
+            .unwrap_or_default()
+            .iter()
+            .any(|g| {
+                g.index_name.as_deref() == Some(index)
+                    && g.index_status == Some(aws_sdk_dynamodb::types::IndexStatus::Active)
+            });
+        if active {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(format!("{name}: index {index} not ACTIVE after a minute"))
 }
 
 /// Creates `name` as the template defines the table (keys, indexes, stream, TTL). Answers
