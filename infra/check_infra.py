@@ -53,8 +53,8 @@
 - Headers: CloudFront's response headers policy carries the local stack's CSP and headers;
   the CSP adds the media bucket's regional host to img-src, media-src and connect-src, and
   the WebSocket API's host to connect-src, and nothing else.
-- Stream batches: the local stack batches the stream for each mapping as the deployed
-  mapping does.
+- Stream batches: the local stack reads each mapping's BatchSize and ParallelizationFactor
+  from wiring.yaml, so it batches the stream as the deployed mapping does.
 """
 
 import functools
@@ -2102,19 +2102,27 @@ def check_push_filter(mapping):
              "edubot_adapters::stream::desk_event, the filter wiring.yaml's names")
 
 
-# Each mapping's BatchSize, and the local stack's constant for it.
-LOCAL_BATCH_SIZES = {"InboundStream": "BATCH_SIZE", "PushStream": "PUSH_BATCH_SIZE"}
+# The mappings the local stack's poller plays, read from wiring.yaml by these names.
+LOCAL_MAPPINGS = {"InboundStream": "InboundProcessor", "PushStream": "Push"}
 
 
 def check_stream_batch():
+    """The local poller reads BatchSize and ParallelizationFactor from wiring.yaml itself
+    (so they cannot drift): it must include the template and name each mapping's resource."""
     resources = load_template("wiring.yaml")["Resources"]
     local_source = (ROOT / "infra/local/src/stream.rs").read_text()
-    for mapping, constant in LOCAL_BATCH_SIZES.items():
-        size = resources.get(mapping, {}).get("Properties", {}).get("BatchSize")
-        local = re.search(rf"pub const {constant}: usize = (\d+);", local_source)
-        if size is None or not local or int(local.group(1)) != size:
-            fail(f"{mapping}'s BatchSize is {size} in wiring.yaml but {constant} is "
-                 f"{local.group(1) if local else 'missing'} in infra/local/src/stream.rs")
+    if 'include_str!("../../cloudformation/wiring.yaml")' not in local_source:
+        fail("infra/local/src/stream.rs must read the mappings from wiring.yaml (include_str!)")
+    for mapping, variant in LOCAL_MAPPINGS.items():
+        props = resources.get(mapping, {}).get("Properties", {})
+        if not re.search(rf'Mapping::{variant}\s*=>\s*"{mapping}"', local_source):
+            fail(f"infra/local/src/stream.rs: Mapping::{variant} must read {mapping} from wiring.yaml")
+        factor = props.get("ParallelizationFactor")
+        if not isinstance(factor, int) or not 1 <= factor <= 10:
+            fail(f"wiring.yaml: {mapping}'s ParallelizationFactor must be a number from 1 to 10 "
+                 f"(the local poller plays it)")
+        if not isinstance(props.get("BatchSize"), int):
+            fail(f"wiring.yaml: {mapping}'s BatchSize must be a plain number (the local poller reads it)")
 
 
 def main():

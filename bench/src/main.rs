@@ -12,6 +12,7 @@ mod coldstart;
 mod counting;
 mod fixture;
 mod media;
+mod memory;
 mod realtime;
 mod scenarios;
 mod size;
@@ -42,6 +43,10 @@ struct Options {
     media_size: Option<media::Size>,
     /// The real-time section's sockets, users, messages per user, interval (ms).
     realtime_size: Option<realtime::Size>,
+    /// The sustained section's users and seconds per rate, its rates, the stand-in's latency.
+    sustained_size: Option<(usize, u64)>,
+    sustained_rates: Option<Vec<usize>>,
+    graph_latency: Option<(u64, u64)>,
 }
 
 fn numbers(v: &str) -> Result<Vec<usize>, String> {
@@ -71,6 +76,9 @@ fn parse_args() -> Result<Options, String> {
         soak_size: None,
         media_size: None,
         realtime_size: None,
+        sustained_size: None,
+        sustained_rates: None,
+        graph_latency: None,
     };
     let mut out_set = false;
     let mut starts_set = false;
@@ -128,12 +136,29 @@ fn parse_args() -> Result<Options, String> {
                     )
                 }
             },
+            "--sustained-size" => match numbers(&value()?)?[..] {
+                [users, seconds] if users > 0 && seconds > 0 => {
+                    o.sustained_size = Some((users, seconds as u64))
+                }
+                _ => return Err("--sustained-size USERS,SECONDS_PER_RATE".into()),
+            },
+            "--sustained-rates" => match numbers(&value()?)? {
+                rates if !rates.is_empty() && !rates.contains(&0) => {
+                    o.sustained_rates = Some(rates)
+                }
+                _ => return Err("--sustained-rates RATE,RATE,… (messages a second)".into()),
+            },
+            "--graph-latency-ms" => match numbers(&value()?)?[..] {
+                [base, spread] => o.graph_latency = Some((base as u64, spread as u64)),
+                _ => return Err("--graph-latency-ms BASE,SPREAD".into()),
+            },
             "-h" | "--help" => {
                 println!(
                     "edubot-bench [--quick] [--bin-dir target/release] [--out-dir bench] [--starts 20]\n\
-                     \t[--only coldstart,sustained,warm,burst,soak,media,realtime,admin,size] [--speed-bin-dir DIR]\n\
+                     \t[--only coldstart,memory,warm,burst,sustained,soak,media,realtime,admin,size] [--speed-bin-dir DIR]\n\
                      \t[--admin-size 5000,40] [--burst-size 200,10,32] [--soak-size 200,10,32]\n\
-                     \t[--media-size 60,40,20,200] [--realtime-size 10,20,10,200]"
+                     \t[--media-size 60,40,20,200] [--realtime-size 10,20,10,200]\n\
+                     \t[--sustained-size 200,60] [--sustained-rates 20,40,80,160] [--graph-latency-ms 150,50]"
                 );
                 std::process::exit(0);
             }
@@ -210,11 +235,11 @@ async fn main() {
         timings.push(("cold start".into(), t.elapsed().as_secs_f64()));
         done(&o, &sections, &raw, &timings, started);
     }
-    if wants(&o, "sustained") {
+    if wants(&o, "memory") {
         let t = Instant::now();
         let n = if o.quick { 3 } else { 200 };
         eprintln!("edubot-bench: memory and warm invocations ({n} per release binary)…");
-        sections.push(sustained::run(&o.bin_dir, &endpoint, n, &mut raw).await);
+        sections.push(memory::run(&o.bin_dir, &endpoint, n, &mut raw).await);
         timings.push((
             "memory and warm invocations".into(),
             t.elapsed().as_secs_f64(),
@@ -240,6 +265,28 @@ async fn main() {
         );
         sections.push(burst::run(&endpoint, users, per_user, conc, &mut raw).await);
         timings.push(("burst".into(), t.elapsed().as_secs_f64()));
+        done(&o, &sections, &raw, &timings, started);
+    }
+    if wants(&o, "sustained") {
+        let t = Instant::now();
+        let mut size = sustained::Size::new(o.quick);
+        if let Some((users, seconds)) = o.sustained_size {
+            (size.users, size.seconds) = (users, seconds);
+        }
+        if let Some(rates) = &o.sustained_rates {
+            size.before_rates.retain(|r| rates.contains(r));
+            size.rates = rates.clone();
+        }
+        if let Some((base, spread)) = o.graph_latency {
+            size.latency = std::time::Duration::from_millis(base);
+            size.spread = std::time::Duration::from_millis(spread);
+        }
+        eprintln!(
+            "edubot-bench: sustained rates ({} users, {:?} messages/s for {} s each)…",
+            size.users, size.rates, size.seconds
+        );
+        sections.push(sustained::run(&endpoint, &size, o.quick, &mut raw).await);
+        timings.push(("sustained rates".into(), t.elapsed().as_secs_f64()));
         done(&o, &sections, &raw, &timings, started);
     }
     if wants(&o, "soak") {

@@ -387,6 +387,8 @@ pub struct RecordedSend {
     pub body: Value,
     /// The wamid the stand-in assigned, when it accepted the message.
     pub wamid: Option<String>,
+    /// When the stand-in answered it (after its latency, if one is set).
+    pub at: Instant,
 }
 
 impl RecordedSend {
@@ -502,6 +504,9 @@ struct GraphState {
     media: HashMap<String, StandInMedia>,
     /// Every media request (path, authorization header), lookups and downloads.
     media_requests: Vec<(String, Option<String>)>,
+    /// Meta's answer time on sends: a base and a spread either side (uniform).
+    latency: Option<(Duration, Duration)>,
+    latency_draws: u64,
 }
 
 impl Default for GraphState {
@@ -514,7 +519,23 @@ impl Default for GraphState {
             script: VecDeque::new(),
             media: HashMap::new(),
             media_requests: Vec::new(),
+            latency: None,
+            latency_draws: 0,
         }
+    }
+}
+
+impl GraphState {
+    /// The next send's answer time: the base, plus or minus up to the spread (splitmix64 of
+    /// a counter, so runs draw alike).
+    fn next_latency(&mut self) -> Option<Duration> {
+        let (base, spread) = self.latency?;
+        self.latency_draws += 1;
+        let mut z = self.latency_draws.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let unit = ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64;
+        Some((base + spread).saturating_sub(spread.mul_f64(2.0 * unit)))
     }
 }
 
@@ -670,6 +691,10 @@ async fn graph_handler(
             .unwrap_or_else(|| StatusCode::NOT_FOUND.into_response());
     }
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let latency = state.lock().unwrap().next_latency();
+    if let Some(latency) = latency {
+        tokio::time::sleep(latency).await;
+    }
     let scripted = state.lock().unwrap().script.pop_front();
     let wamid = match &scripted {
         Some(Scripted::SuccessWithWamid(wamid)) => wamid.clone(),
@@ -689,6 +714,7 @@ async fn graph_handler(
                 .map(str::to_owned),
             body: body.clone(),
             wamid: accepted.then(|| wamid.clone()),
+            at: Instant::now(),
         });
         scripted
     };
@@ -751,6 +777,11 @@ impl GraphStandIn {
     /// Every media lookup and download so far: (path, authorization header).
     pub fn media_requests(&self) -> Vec<(String, Option<String>)> {
         self.state.lock().unwrap().media_requests.clone()
+    }
+
+    /// Answers every send after `base` ± `spread` (Meta's own time), from now on.
+    pub fn set_latency(&self, base: Duration, spread: Duration) {
+        self.state.lock().unwrap().latency = Some((base, spread.min(base)));
     }
 
     pub fn script(&self, reply: Scripted) {

@@ -584,3 +584,229 @@ async fn records_other_than_inserted_inbound_messages_are_ignored() {
     assert_eq!(h.graph.sends().len(), sends);
     assert_eq!(history(&h, ADA).await.len(), 3);
 }
+
+/// Four users each write the same four turns, interleaved as a busy stream carries them.
+async fn four_users_four_turns_each(
+    h: &Harness,
+) -> (Vec<&'static str>, aws_lambda_events::dynamodb::Event) {
+    let users = vec![
+        "447700900301",
+        "447700900302",
+        "447700900303",
+        "447700900304",
+    ];
+    let ts = now_secs();
+    for text in [
+        "hello",
+        "support",
+        "I have a question about fees",
+        "end chat",
+    ] {
+        for user in &users {
+            assert_eq!(
+                post_webhook(h, &user_text(user, &new_wamid(), ts, text)).await,
+                200
+            );
+        }
+    }
+    // Stream order is arrival order: by sort key (MSG#<ULID>), across conversations.
+    let mut event = h.stream_event_for_unprocessed().await;
+    let sk = |r: &aws_lambda_events::dynamodb::EventRecord| {
+        let keys: std::collections::HashMap<String, serde_dynamo::AttributeValue> =
+            r.change.keys.clone().into();
+        format!("{:?}", keys.get("sk"))
+    };
+    event.records.sort_by_key(sk);
+    assert_eq!(event.records.len(), 16);
+    (users, event)
+}
+
+/// The bot's turns, in the order they were committed (their replies' storage order), each
+/// reply by its text's first line (the choices follow it).
+async fn bot_turns(h: &Harness, user: &str) -> Vec<String> {
+    history(h, user)
+        .await
+        .into_iter()
+        .filter(|m| m.author == Author::Bot)
+        .map(|m| {
+            m.text
+                .unwrap_or_default()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+fn expected_turns() -> Vec<String> {
+    let c = content();
+    vec![
+        c.welcome.clone(),
+        c.menu.body.clone(),
+        c.support_ack.clone(),
+        c.support_ended_by_user.clone(),
+        c.rating.body.clone(),
+    ]
+}
+
+#[tokio::test]
+async fn parallel_batches_keep_each_conversations_turns_and_sends_in_order() {
+    let h = Harness::new().await;
+    // Meta's own time, so the lanes' sends overlap.
+    h.graph.set_latency(
+        std::time::Duration::from_millis(20),
+        std::time::Duration::from_millis(15),
+    );
+    let (users, event) = four_users_four_turns_each(&h).await;
+    // Split as the deployed mapping splits a shard (wiring.yaml's ParallelizationFactor and
+    // BatchSize, with batches of 2 so each lane holds several): lanes side by side, each
+    // lane's batches one after another.
+    let mut settings = edubot_local::stream::Mapping::InboundProcessor
+        .settings()
+        .unwrap();
+    settings.batch_size = 2;
+    let lanes = edubot_local::stream::lanes(event.records, settings);
+    assert!(lanes.len() > 1, "the four conversations spread over lanes");
+    let lane_of_each: Vec<std::collections::BTreeSet<String>> = lanes
+        .iter()
+        .map(|batches| {
+            batches
+                .iter()
+                .flatten()
+                .map(|r| format!("{:?}", r.change.new_image.get("pk")))
+                .collect()
+        })
+        .collect();
+    let keys: usize = lane_of_each.iter().map(|l| l.len()).sum();
+    assert_eq!(keys, users.len(), "each conversation in one lane only");
+    let outcomes = futures_util::future::join_all(lanes.into_iter().map(|batches| {
+        let ctx = &h.ctx;
+        async move {
+            let mut failures = 0;
+            for records in batches {
+                let mut event = aws_lambda_events::dynamodb::Event::default();
+                event.records = records;
+                failures += inbound_processor::handle(ctx, event)
+                    .await
+                    .batch_item_failures
+                    .len();
+            }
+            failures
+        }
+    }))
+    .await;
+    assert_eq!(outcomes.iter().sum::<usize>(), 0);
+    for user in users {
+        assert_eq!(
+            bot_turns(&h, user).await,
+            expected_turns(),
+            "{user}'s turns"
+        );
+        let sent: Vec<String> = h
+            .graph
+            .sends_to(user)
+            .iter()
+            .map(|s| {
+                s.body["biz_opaque_callback_data"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        let stored: Vec<String> = history(&h, user)
+            .await
+            .into_iter()
+            .filter(|m| m.author == Author::Bot)
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(
+            sent, stored,
+            "{user}'s replies reach them once each, in order"
+        );
+    }
+    assert!(h.stream_event_for_unprocessed().await.records.is_empty());
+}
+
+#[tokio::test]
+async fn the_unprocessed_index_keeps_turns_in_order_even_when_one_conversation_is_split_across_batches(
+) {
+    let h = Harness::new().await;
+    h.graph.set_latency(
+        std::time::Duration::from_millis(10),
+        std::time::Duration::from_millis(10),
+    );
+    let (users, event) = four_users_four_turns_each(&h).await;
+    // Worse than Lambda ever does (it keeps a key in one lane): every record its own batch,
+    // all at once, later records first. Each handler takes the conversation's messages
+    // from the index in order, and each commit holds only if the message is still
+    // unprocessed and the conversation unchanged; failures are retried as Lambda would.
+    let mut batches: Vec<_> = event.records.into_iter().rev().map(|r| vec![r]).collect();
+    for _ in 0..5 {
+        let failed = futures_util::future::join_all(batches.into_iter().map(|records| {
+            let ctx = &h.ctx;
+            async move {
+                let mut event = aws_lambda_events::dynamodb::Event::default();
+                event.records = records.clone();
+                let failed = !inbound_processor::handle(ctx, event)
+                    .await
+                    .batch_item_failures
+                    .is_empty();
+                failed.then_some(records)
+            }
+        }))
+        .await;
+        batches = failed.into_iter().flatten().collect();
+        if batches.is_empty() {
+            break;
+        }
+    }
+    assert!(batches.is_empty(), "every batch went through");
+    for user in users {
+        assert_eq!(
+            bot_turns(&h, user).await,
+            expected_turns(),
+            "{user}'s turns"
+        );
+        let stored = history(&h, user).await;
+        let sent = h.graph.sends_to(user);
+        assert_eq!(sent.len(), 5, "each reply sent once");
+        assert!(stored
+            .iter()
+            .filter(|m| m.author == Author::Bot)
+            .all(|m| sent
+                .iter()
+                .filter(|s| s.body["biz_opaque_callback_data"] == m.id.as_str())
+                .count()
+                == 1));
+    }
+    assert!(h.stream_event_for_unprocessed().await.records.is_empty());
+}
+
+#[tokio::test]
+async fn a_send_meta_throttles_is_sent_again_after_a_short_wait_not_left_for_the_retries() {
+    let h = Harness::new().await;
+    for code in [130429, 131056] {
+        h.graph.script(Scripted::MetaError {
+            status: 400,
+            code,
+            details: "Rate limit hit",
+        });
+    }
+    user_says(&h, ADA, "hello").await;
+    let sends = h.graph.sends_to(ADA);
+    assert_eq!(
+        sends.len(),
+        4,
+        "the welcome three times (twice refused), then the menu"
+    );
+    assert_eq!(sends[0].body, sends[2].body);
+    let bot: Vec<_> = history(&h, ADA)
+        .await
+        .into_iter()
+        .filter(|m| m.author == Author::Bot)
+        .collect();
+    assert!(bot
+        .iter()
+        .all(|m| m.status == MessageStatus::Sent && m.attempts == 1));
+}

@@ -315,6 +315,15 @@ impl LocalStack {
                 context.clone(),
             )
             .await?;
+            // The bench plays the processor's mapping at another factor to compare.
+            let poller = match (mapping, lookup("LOCAL_INBOUND_PARALLELIZATION_FACTOR")) {
+                (stream::Mapping::InboundProcessor, Some(v)) => {
+                    poller.with_parallelization_factor(v.parse().map_err(|_| {
+                        format!("LOCAL_INBOUND_PARALLELIZATION_FACTOR={v} is not a number")
+                    })?)
+                }
+                _ => poller,
+            };
             tasks.push(tokio::spawn(poller.run()));
         }
         let interval = match lookup("LOCAL_SCHEDULE_SECONDS") {

@@ -1,6 +1,10 @@
 //! The table's stream delivered to its two readers as Lambda's event source mappings would
-//! (each with its own position): shard by shard, parents before children, one batch at a
-//! time and in order, filtered as the mapping filters, retried from the first failed record.
+//! (each with its own position): shard by shard, parents before children, filtered as the
+//! mapping filters, retried from the first failed record. Each mapping's BatchSize and
+//! ParallelizationFactor are read from `infra/cloudformation/wiring.yaml`, the template
+//! AWS deploys, so the local figures are the deployed mapping's: up to ParallelizationFactor
+//! batches of a shard at once, the records of one partition key (one conversation) always
+//! in the same lane, so in order, as Lambda keeps them.
 //! The position (last sequence number per shard) is kept in the data folder, so a restart
 //! neither replays nor skips; refused iterators and ended shards are re-listed.
 
@@ -15,12 +19,22 @@ use aws_sdk_dynamodbstreams::Client;
 use edubot_adapters::AppContext;
 use serde::{Deserialize, Serialize};
 
-/// Records read per GetRecords call (Lambda's default for DynamoDB streams).
-const READ_LIMIT: i32 = 100;
-/// The deployed mappings' BatchSize (wiring.yaml, InboundStream and PushStream;
-/// infra/check_infra.py holds them equal): the filtered records arrive in batches this big.
-pub const BATCH_SIZE: usize = 10;
-pub const PUSH_BATCH_SIZE: usize = 100;
+/// The template whose event source mappings the poller plays (read, never copied).
+pub const WIRING: &str = include_str!("../../cloudformation/wiring.yaml");
+
+/// What a deployed mapping is set to (its properties in wiring.yaml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MappingSettings {
+    /// Records per invocation at most.
+    pub batch_size: usize,
+    /// Batches of one shard in flight at once (Lambda: 1 to 10).
+    pub parallelization_factor: usize,
+}
+
+/// Records read per GetRecords call: enough to fill every lane's batch in one read.
+fn read_limit(s: MappingSettings) -> i32 {
+    (s.batch_size * s.parallelization_factor).clamp(100, 1000) as i32
+}
 
 /// The table's stream readers (event source mappings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,11 +54,30 @@ impl Mapping {
         }
     }
 
-    fn batch_size(self) -> usize {
+    /// Its resource in wiring.yaml.
+    pub fn resource(self) -> &'static str {
         match self {
-            Mapping::InboundProcessor => BATCH_SIZE,
-            Mapping::Push => PUSH_BATCH_SIZE,
+            Mapping::InboundProcessor => "InboundStream",
+            Mapping::Push => "PushStream",
         }
+    }
+
+    /// Its BatchSize and ParallelizationFactor, as wiring.yaml sets them.
+    pub fn settings(self) -> Result<MappingSettings, String> {
+        let template: serde_yaml::Value =
+            serde_yaml::from_str(WIRING).map_err(|e| format!("wiring.yaml: {e}"))?;
+        let props = &template["Resources"][self.resource()]["Properties"];
+        let number = |key: &str| {
+            props[key]
+                .as_u64()
+                .filter(|n| *n > 0)
+                .map(|n| n as usize)
+                .ok_or_else(|| format!("wiring.yaml: {} has no {key}", self.resource()))
+        };
+        Ok(MappingSettings {
+            batch_size: number("BatchSize")?,
+            parallelization_factor: number("ParallelizationFactor")?,
+        })
     }
 
     /// The mapping's filter.
@@ -91,6 +124,7 @@ pub struct StreamPoller {
     shards: Option<(std::time::Instant, Vec<Shard>)>,
     ctx: Arc<AppContext>,
     mapping: Mapping,
+    settings: MappingSettings,
 }
 
 impl StreamPoller {
@@ -128,6 +162,7 @@ impl StreamPoller {
             },
         };
         Ok(StreamPoller {
+            settings: mapping.settings()?,
             client,
             stream_arn,
             checkpoint,
@@ -137,6 +172,13 @@ impl StreamPoller {
             ctx,
             mapping,
         })
+    }
+
+    /// Plays the mapping with another ParallelizationFactor (the bench's before and after;
+    /// everything else keeps wiring.yaml's).
+    pub fn with_parallelization_factor(mut self, factor: usize) -> Self {
+        self.settings.parallelization_factor = factor.clamp(1, 10);
+        self
     }
 
     /// Polls until the task is cancelled.
@@ -243,7 +285,7 @@ impl StreamPoller {
             .client
             .get_records()
             .shard_iterator(iterator)
-            .limit(READ_LIMIT)
+            .limit(read_limit(self.settings))
             .send()
             .await
         {
@@ -293,21 +335,37 @@ impl StreamPoller {
     }
 
     /// Hands the records to the mapping's function, filtered then batched as the event
-    /// source mapping does; false if any must be retried.
+    /// source mapping does: the lanes side by side (each its own task, as each batch is its
+    /// own Lambda instance), each lane's batches one after another; false if any must be
+    /// retried (then the whole read is delivered again, which the functions take as Lambda's
+    /// own redeliveries: at least once).
     async fn deliver(&self, records: &[Record]) -> bool {
         let accepted: Vec<EventRecord> = records
             .iter()
             .map(|r| to_event_record(r, &self.stream_arn))
             .filter(|r| self.mapping.accepts(r))
             .collect();
-        for batch in accepted.chunks(self.mapping.batch_size()) {
-            let mut event = Event::default();
-            event.records = batch.to_vec();
-            if !self.mapping.handle(&self.ctx, event).await {
-                return false;
-            }
+        let tasks: Vec<_> = lanes(accepted, self.settings)
+            .into_iter()
+            .map(|batches| {
+                let (ctx, mapping) = (self.ctx.clone(), self.mapping);
+                tokio::spawn(async move {
+                    for records in batches {
+                        let mut event = Event::default();
+                        event.records = records;
+                        if !mapping.handle(&ctx, event).await {
+                            return false;
+                        }
+                    }
+                    true
+                })
+            })
+            .collect();
+        let mut delivered = true;
+        for task in tasks {
+            delivered &= task.await.unwrap_or(false);
         }
-        true
+        delivered
     }
 
     fn save(&self) {
@@ -319,6 +377,30 @@ impl StreamPoller {
             }
         }
     }
+}
+
+/// The records split as Lambda splits a shard's records with a ParallelizationFactor: by a
+/// hash of the partition key into that many lanes (one key, one lane, so its records stay
+/// in order), each lane cut into batches of at most BatchSize. Empty lanes are left out.
+pub fn lanes(records: Vec<EventRecord>, s: MappingSettings) -> Vec<Vec<Vec<EventRecord>>> {
+    use std::hash::{Hash, Hasher};
+    let mut lanes: Vec<Vec<EventRecord>> = vec![Vec::new(); s.parallelization_factor.max(1)];
+    for r in records {
+        let keys: HashMap<String, serde_dynamo::AttributeValue> = r.change.keys.clone().into();
+        let mut h = std::hash::DefaultHasher::new();
+        format!("{:?}", keys.get("pk")).hash(&mut h);
+        let n = lanes.len();
+        lanes[(h.finish() % n as u64) as usize].push(r);
+    }
+    lanes
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            l.chunks(s.batch_size.max(1))
+                .map(<[EventRecord]>::to_vec)
+                .collect()
+        })
+        .collect()
 }
 
 /// A stream record in the shape Lambda delivers it (`aws_lambda_events`).
@@ -348,4 +430,57 @@ fn to_event_record(r: &Record, stream_arn: &str) -> EventRecord {
         record.change = change;
     }
     record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(pk: &str, n: usize) -> EventRecord {
+        let mut r = EventRecord::default();
+        let keys: HashMap<String, serde_dynamo::AttributeValue> = HashMap::from([(
+            "pk".to_owned(),
+            serde_dynamo::AttributeValue::S(pk.to_owned()),
+        )]);
+        r.change.keys = keys.into();
+        r.change.sequence_number = Some(format!("{n:06}"));
+        r
+    }
+
+    #[test]
+    fn the_mappings_are_read_from_the_template() {
+        let inbound = Mapping::InboundProcessor.settings().unwrap();
+        assert!((1..=10).contains(&inbound.parallelization_factor));
+        assert!((1..=10_000).contains(&inbound.batch_size));
+        assert!(Mapping::Push.settings().unwrap().batch_size > 0);
+    }
+
+    #[test]
+    fn one_key_keeps_one_lane_and_its_order() {
+        let settings = MappingSettings {
+            batch_size: 3,
+            parallelization_factor: 4,
+        };
+        let records: Vec<EventRecord> = (0..60)
+            .map(|n| record(&format!("CONV#{}", n % 12), n))
+            .collect();
+        let lanes = lanes(records, settings);
+        assert!(lanes.len() > 1 && lanes.len() <= 4, "spread over lanes");
+        let mut seen: HashMap<String, (usize, Vec<String>)> = HashMap::new();
+        for (lane, batches) in lanes.iter().enumerate() {
+            assert!(batches.iter().all(|b| !b.is_empty() && b.len() <= 3));
+            for r in batches.iter().flatten() {
+                let keys: HashMap<String, serde_dynamo::AttributeValue> =
+                    r.change.keys.clone().into();
+                let key = format!("{:?}", keys["pk"]);
+                let entry = seen.entry(key).or_insert((lane, Vec::new()));
+                assert_eq!(entry.0, lane, "a key's records all in one lane");
+                entry.1.push(r.change.sequence_number.clone().unwrap());
+            }
+        }
+        assert_eq!(seen.len(), 12);
+        for (_, order) in seen.values() {
+            assert!(order.windows(2).all(|w| w[0] < w[1]), "in stream order");
+        }
+    }
 }

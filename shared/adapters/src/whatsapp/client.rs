@@ -11,6 +11,13 @@ use crate::model::MessageError;
 
 /// Meta error codes worth retrying: throttling, temporary outages, pair rate limits.
 const TRANSIENT_META_CODES: [i64; 7] = [1, 2, 4, 80007, 130429, 131056, 131057];
+/// Meta's throughput limits: the number's messages a second (130429) and one user's
+/// (131056). Refused, so never delivered: sent again here after a short wait, before the
+/// send falls to the scheduled retries (30 s and more away).
+const THROUGHPUT_META_CODES: [&str; 2] = ["130429", "131056"];
+/// The waits before each send again (each up to half as long again, so throttled sends
+/// spread out): 3.5 s at most, well inside the send's claim.
+const THROUGHPUT_BACKOFF_MS: [u64; 3] = [500, 1_000, 2_000];
 
 #[derive(Clone)]
 pub struct WhatsAppClient {
@@ -35,10 +42,15 @@ pub const TEMPLATES_CACHED_FOR: Duration = Duration::from_secs(5 * 60);
 const MAX_TEMPLATE_PAGES: usize = 20;
 
 impl WhatsAppClient {
-    /// Built once per cold start; reqwest keeps the connection pool across invocations.
+    /// Built once per cold start; its pool keeps connections to Meta open across sends and
+    /// invocations (a TLS handshake saved on each), one per send in flight at once.
     pub fn new(config: &Config) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
+            // Under the idle limits of Meta's edge, so a pooled connection is rarely found
+            // closed; TCP keep-alives find a dead one while Lambda keeps the instance frozen.
+            .pool_idle_timeout(Duration::from_secs(50))
+            .tcp_keepalive(Duration::from_secs(30))
             .timeout(Duration::from_millis(config.whatsapp_timeout as u64))
             .build()
             .expect("reqwest client with static settings");
@@ -163,7 +175,23 @@ impl Messenger for WhatsAppClient {
             message.media_link,
             message.reply_to_wamid,
         );
-        let answer = self.post_messages(&request).await?;
+        let mut waits = THROUGHPUT_BACKOFF_MS.iter();
+        let answer = loop {
+            match self.post_messages(&request).await {
+                Err(SendError::Transient(e))
+                    if THROUGHPUT_META_CODES.contains(&e.code.as_str()) =>
+                {
+                    // Only this send waits: the other conversations' sends go on meanwhile.
+                    let Some(ms) = waits.next() else {
+                        return Err(SendError::Transient(e));
+                    };
+                    let ms = ms + rand::Rng::gen_range(&mut rand::thread_rng(), 0..=ms / 2);
+                    tracing::warn!(code = %e.code, wait_ms = ms, "WhatsApp throttled a send; waiting");
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                other => break other?,
+            }
+        };
         match answer.pointer("/messages/0/id").and_then(|v| v.as_str()) {
             Some(wamid) => Ok(wamid.to_owned()),
             None => Err(SendError::Unknown(MessageError {
