@@ -11,6 +11,7 @@ mod golden_tests;
 mod items;
 mod media;
 mod outbox;
+mod reports;
 mod search;
 mod team;
 mod turn_writes;
@@ -32,7 +33,7 @@ pub use search::{search_entries, SEARCH_PAGE, SEARCH_QUERIES};
 /// The attribute only messages still to be processed carry (the stream's filter).
 pub const UNPROCESSED_KEY: &str = "gsi_unprocessed_pk";
 use items::*;
-pub use turn_writes::ENQUIRIES_SHOWN;
+pub use turn_writes::{rating_figure_event, ENQUIRIES_SHOWN};
 
 use crate::model::{Conversation, Message, MessageError, MessageStatus};
 use crate::phone::Phone;
