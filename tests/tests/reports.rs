@@ -588,3 +588,57 @@ async fn the_local_stacks_own_chats_show_up_in_todays_figures() {
             "first_response_p50_s": day["first_response_p50_s"], "csat_average": 5.0}])
     );
 }
+
+#[tokio::test]
+async fn the_backfill_counts_what_was_stored_before_once_and_no_more() {
+    let h = Harness::new().await;
+    let token = h.admin_token().await;
+    // Stored without the stream's counting (the harness runs no push): as before reports.
+    let raw = "447700900444";
+    user_says(&h, raw, "Hello").await;
+    user_says(&h, raw, "support").await;
+    user_says(&h, raw, "Are you there?").await;
+    let history = history(&h, raw).await;
+    let ins = history
+        .iter()
+        .filter(|m| m.direction == Direction::Inbound)
+        .count();
+    let outs = history
+        .iter()
+        .filter(|m| m.wamid.is_some() && m.direction == Direction::Outbound)
+        .count();
+    assert_eq!(ins, 3);
+    assert!(outs >= 3, "welcome, menu, acknowledgement: {history:#?}");
+
+    let mut pages = 0;
+    let done = h
+        .ctx
+        .store
+        .backfill_figures(now_ms(), |_| pages += 1)
+        .await
+        .unwrap();
+    assert!(pages >= 1);
+    // One session started, every message in and every message Meta accepted.
+    assert_eq!(done.events_found, (1 + ins + outs) as u64, "{done:?}");
+    assert_eq!(done.events_counted, done.events_found);
+    let again = h
+        .ctx
+        .store
+        .backfill_figures(now_ms(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again.events_found, done.events_found);
+    assert_eq!(again.events_counted, 0, "a second run counts nothing");
+
+    let today = Day::of(now_ms());
+    let (_, report) = get(
+        &h.ctx,
+        &format!("/api/admin/reports?from={today}&to={today}"),
+        &token,
+    )
+    .await;
+    let day = &report["days"][0];
+    assert_eq!(day["chats_started"], 1);
+    assert_eq!(day["messages_in"], ins);
+    assert_eq!(day["messages_out"], outs);
+}

@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
-pub use backfill::BackfillProgress;
+pub use backfill::{BackfillProgress, FiguresBackfillProgress};
 pub use edubot_app::ports::{
     ActivationStore, AdminStore, CommitError, ConversationStore, DueSend, ListFilter, OutboxStore,
     Page, RelatedWrite, StoreError, TeamStore,
