@@ -37,7 +37,28 @@ pub struct FiguresBackfillProgress {
 /// Items a Scan page holds at most.
 const BACKFILL_PAGE: i32 = 500;
 
+type Item = std::collections::HashMap<String, AttributeValue>;
+
 impl Store {
+    /// One page of a Scan of the whole table from `start`: its items, and where the next
+    /// page starts (None after the last).
+    async fn scan_page(
+        &self,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .limit(BACKFILL_PAGE)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let next = out.last_evaluated_key.filter(|k| !k.is_empty());
+        Ok((out.items.unwrap_or_default(), next))
+    }
+
     /// Scans the table once and brings every item written before the team desk up to
     /// it; calls `progress` after each page. Safe to run again and while the desk works:
     /// an item already up to date is left alone, and a conversation is rewritten through
@@ -49,16 +70,8 @@ impl Store {
         let mut done = BackfillProgress::default();
         let mut start = None;
         loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .limit(BACKFILL_PAGE)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in out.items.unwrap_or_default() {
+            let (items, next) = self.scan_page(start).await?;
+            for item in items {
                 done.items_scanned += 1;
                 let (Some(pk), Some(sk)) = (
                     item.get("pk").and_then(|v| v.as_s().ok()),
@@ -83,9 +96,9 @@ impl Store {
                 }
             }
             progress(&done);
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(done),
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok(done),
             }
         }
     }
@@ -103,17 +116,9 @@ impl Store {
         let mut done = FiguresBackfillProgress::default();
         let mut start = None;
         loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .limit(BACKFILL_PAGE)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
+            let (items, next) = self.scan_page(start).await?;
             let mut events = Vec::new();
-            for item in out.items.unwrap_or_default() {
+            for item in items {
                 done.items_scanned += 1;
                 let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned();
                 match sk.as_deref() {
@@ -135,9 +140,9 @@ impl Store {
             done.events_found += events.len() as u64;
             done.events_counted += self.count_figures(&events).await? as u64;
             progress(&done);
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(done),
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok(done),
             }
         }
     }
