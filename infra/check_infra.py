@@ -117,7 +117,8 @@ STORE_CALLS = {
     "ws-ticket": ["admin_access", "put_ticket"],
     "ws-connect": ["take_ticket", "admin_access", "put_connection"],
     "ws-disconnect": ["delete_connection"],
-    "push": ["connections", "delete_connection"],
+    # the desk's figures (DESIGN §17): each event counted once, with its marker
+    "push": ["connections", "delete_connection", "count_figures"],
     # The team desk (DESIGN §15). Each change is one transaction with its audit entry.
     "list-admins": ["admin_access", "list_admins"],
     "create-admin": ["admin_access", "create_admin"],
@@ -133,6 +134,8 @@ STORE_CALLS = {
     "create-canned-reply": ["admin_access", "canned_replies", "create_canned_reply"],
     "delete-canned-reply": ["admin_access", "delete_canned_reply"],
     "audit-log": ["admin_access", "audit_entries"],
+    # the desk's figures (DESIGN §17): two Queries of the aggregates, never a write
+    "reports": ["admin_access", "figures"],
 }
 
 # Where reading the code over-approximates: `conversations_in_support` calls
@@ -563,11 +566,19 @@ def check_roles(functions):
 # - a key builder, `fn conversation_pk(..) -> String { format!("CONV#{phone}") }`: "CONV#*".
 #   `rate_pk` gives "RATE#{scope}#*", the scope being the first argument of the store call
 #   (`count_use("send-admin", ..)`), read from the code each function reaches;
-# - a constant written as a table partition (`pk: RATINGS.into()`): "RATINGS";
+# - a constant written as a table partition (`pk: RATINGS.into()`): "RATINGS"; or passed to
+#   `key(..)` as one, directly or through a variable (`let (pk, sk) = match .. { .. =>
+#   (DAYS.to_owned(), ..) }; key(pk, sk)`); or bound to the table's `pk` in a Query's key
+#   condition, directly or through a parameter the store's callers pass it for
+#   (`self.aggregates(DAYS, ..)` with `":pk", s(partition)`): "REPORT#DAY";
 # - for a Query on an index, the constant its key condition binds to the index's partition
 #   (`gsi_pending_pk = :p` with `":p", s(PENDING)`): "PENDING"; bound to a variable (the
 #   index chosen at run time), the constants the store writes into that index's partition
 #   attribute (`gsi_support_pk: .. IN_SUPPORT ..`): "SUPPORT".
+# - a transaction item built by a helper that builds several (`figures_transaction`: a
+#   marker Put, aggregate Updates): the keys of what that item is built from, its argument
+#   and the `let` bindings of the variables in it, followed (item_slice), when that tells
+#   every item's keys; else every key the helper builds, for each of its items.
 # Keys are matched to actions per method, not per call: a method that reads WAMID# and
 # updates CONV# is allowed both actions on both. Finer would need data flow, and a miss is
 # an outage, while this over-grants only among the keys one method already touches.
@@ -630,6 +641,7 @@ class StoreKeys:
         self.consts = dict(re.findall(r'const (\w+): &str = "([^"]*)";', consts))
         self.builders = self.key_builders(source)
         self.table_consts = set(re.findall(r"\bpk:\s*([A-Z][A-Z0-9_]+)\b", source))
+        self.table_consts |= self.partition_consts()
         self.index_values = self.index_partitions(source)
         # Builders of index partitions only (`gsi1pk: ..map(audit_phone_partition)`), never
         # of a table key: no table action is allowed on their keys.
@@ -747,13 +759,183 @@ class StoreKeys:
         patterns |= {format_pattern(f) for f in re.findall(r'(?:\bpk:\s*|\bkey\(\s*)format!\("([^"]+)"', text)}
         return covered(patterns)
 
+    # ---- following a value to where it is made, within the store -------------------------
+    #
+    # A key is not always built where it is used: `let (pk, sk) = match .. { .. =>
+    # (ADMIN_DAYS.to_owned(), ..) }; .. key(pk, sk)`, or a partition passed in
+    # (`self.aggregates(DAYS, ..)` to `":pk", s(partition)`), or a transaction item built in
+    # `let` steps (`let put = Put::builder()..set_item(Some(marker))`). These follow a
+    # variable to its `let` bindings and assignments in the same fn (every binding of that
+    # name: shadowing is not told apart, which only adds keys), and a parameter to the
+    # arguments the store's callers pass for it.
+
+    @staticmethod
+    def bindings(code, name):
+        """[(value span, tuple position or None)] of the statements that bind `name` in
+        `code` (comments and strings blanked): `let name = ..;`, `let (.., name, ..) = ..;`,
+        `name = ..;`."""
+        def value(start):
+            """The span from `start` to the statement's `;` (blocks and calls skipped)."""
+            depth = 0
+            for i in range(start, len(code)):
+                if code[i] in "([{":
+                    depth += 1
+                elif code[i] in ")]}":
+                    depth -= 1
+                    if depth < 0:
+                        return start, i
+                elif code[i] == ";" and depth == 0:
+                    return start, i
+            return start, len(code)
+
+        found = []
+        for m in re.finditer(rf"\blet\s+(?:mut\s+)?{name}\b\s*(?::[^=;]*)?=(?![=>])", code):
+            found.append((value(m.end()), None))
+        for m in re.finditer(r"\blet\s+\(([^()]*)\)\s*(?::[^=;]*)?=(?![=>])", code):
+            names = [re.sub(r"^\s*(?:mut\s+)?", "", n).strip() for n in m.group(1).split(",")]
+            if name in names:
+                found.append((value(m.end()), (names.index(name), len(names))))
+        for m in re.finditer(rf"(?<![\w.:]){name}\s*=(?![=>])", code):
+            if not re.search(r"\blet\s+(?:mut\s+)?$", code[: m.start()]):
+                found.append((value(m.end()), None))
+        return found
+
+    @staticmethod
+    def split_args(code, open_paren):
+        """The top-level comma-separated parts of the parentheses opening at `open_paren`,
+        as spans, and where they close."""
+        depth, start, parts = 0, open_paren + 1, []
+        for i in range(open_paren, len(code)):
+            c = code[i]
+            if c in "([{":
+                depth += 1
+            elif c in ")]}":
+                depth -= 1
+                if depth == 0:
+                    if code[start:i].strip():
+                        parts.append((start, i))
+                    return parts, i
+            elif c == "," and depth == 1:
+                parts.append((start, i))
+                start = i + 1
+        return parts, len(code)
+
+    def tuple_part(self, raw, span, position):
+        """The texts of the `position`th part of the tuples of `arity` parts written in `span`
+        (a parenthesis after a name or `!` is a call's, not a tuple)."""
+        index, arity = position
+        code = blank_comments_and_strings(raw)
+        parts = []
+        for m in re.finditer(r"\(", code[span[0]:span[1]]):
+            before = code[: span[0] + m.start()].rstrip()
+            if re.search(r"(?:\w|!|(?<!=)>)$", before):
+                continue  # `f(`, `m!(`, `f::<T>(`: a call
+            args, _ = self.split_args(code, span[0] + m.start())
+            if len(args) == arity:
+                parts.append(raw[args[index][0]:args[index][1]])
+        return parts
+
+    def parameters(self, name):
+        """The names of fn `name`'s parameters, `self` left out."""
+        code = blank_comments_and_strings(self.bodies.get(name, ""))
+        opening = code.find("(")
+        if opening < 0:
+            return []
+        args, _ = self.split_args(code, opening)
+        names = [re.match(r"\s*(?:mut\s+)?(\w+)", code[a:b]) for a, b in args]
+        return [n.group(1) for n in names if n and n.group(1) != "self"]
+
+    def value_consts(self, fn, value, seen=frozenset()):
+        """The key constants a value of fn `fn` can be: a constant itself (`DAYS`,
+        `DAYS.to_owned()`, `&DAYS`), or a variable followed (value_texts)."""
+        constant = re.fullmatch(r"\s*&?\s*([A-Z][A-Z0-9_]*)\s*(?:\.\s*\w+\(\s*\)\s*)*", value)
+        if constant:
+            return {constant.group(1)} & set(self.consts)
+        variable = re.fullmatch(r"\s*&?\s*([a-z_]\w*)\s*(?:\.\s*(?:clone|to_owned|to_string|into)\(\s*\)\s*)*", value)
+        if not variable or (fn, variable.group(1)) in seen:
+            return set()
+        return {c for f, text in self.value_texts(fn, variable.group(1), seen)
+                for c in self.value_consts(f, text, seen | {(fn, variable.group(1))})}
+
+    def value_texts(self, fn, name, seen=frozenset()):
+        """[(fn, text)]: what variable `name` of fn `fn` is bound to (a tuple binding: its
+        part), or for a parameter, what the store's calls of `fn` pass for it."""
+        raw = self.bodies.get(fn, "")
+        code = blank_comments_and_strings(raw)
+        texts = []
+        for span, position in self.bindings(code, name):
+            if position is None:
+                texts.append((fn, raw[span[0]:span[1]]))
+            else:
+                texts += [(fn, t) for t in self.tuple_part(raw, span, position)]
+        parameters = self.parameters(fn)
+        if name in parameters:
+            index = parameters.index(name)
+            for caller, body in self.bodies.items():
+                caller_code = blank_comments_and_strings(body)
+                for m in re.finditer(rf"(?<!fn )\b{fn}\s*\(", caller_code):
+                    args, _ = self.split_args(caller_code, m.end() - 1)
+                    if index < len(args):
+                        texts.append((caller, body[args[index][0]:args[index][1]]))
+        return texts
+
+    def partition_consts(self):
+        """Constants used as a table partition other than in a struct's `pk:` field: passed
+        to `key(..)` (directly, or through a variable: `let (pk, sk) = match .. {
+        .. => (DAYS.to_owned(), ..) }; key(pk, sk)`), or bound to the table's `pk` in a
+        Query's key condition (`pk = :pk` with `":pk", s(partition)`, a parameter the
+        store's callers pass constants for)."""
+        found = set()
+        for fn, raw in self.bodies.items():
+            code = blank_comments_and_strings(raw)
+            for m in re.finditer(r"\bkey\(", code):
+                args, _ = self.split_args(code, m.end() - 1)
+                if len(args) == 2:
+                    found |= self.value_consts(fn, raw[args[0][0]:args[0][1]])
+            aliases = dict(re.findall(r'\.expression_attribute_names\(\s*"(#\w+)",\s*"(\w+)"', raw))
+            for condition in re.findall(r'\.key_condition_expression\(\s*"([^"]*)"', raw):
+                for attr, placeholder in re.findall(r"(#?\w+)\s*=\s*(:\w+)", condition):
+                    if aliases.get(attr, attr) != "pk":
+                        continue  # an index's partition, or a sort key
+                    for value in re.finditer(rf'"{placeholder}",\s*s\(', raw):
+                        args, _ = self.split_args(code, value.end() - 1)
+                        if len(args) == 1:
+                            found |= self.value_consts(fn, raw[args[0][0]:args[0][1]])
+        return found
+
+    def item_slice(self, text, opening):
+        """What a transaction item (its builder's call opening at `opening - 1` in `text`)
+        is built from: its argument, and the bindings of the variables in it, followed."""
+        code = blank_comments_and_strings(text)
+        args, _ = self.split_args(code, opening - 1)
+        spans = list(args)
+        seen, todo = set(), set()
+        while True:
+            for start, end in spans:
+                todo |= set(re.findall(r"(?<![\w.:])([a-z_]\w*)\b(?!\s*(?:\(|::|!))", code[start:end])) - seen
+            spans = []
+            if not todo:
+                break
+            name = todo.pop()
+            seen.add(name)
+            spans = [span for span, _ in self.bindings(code, name)]
+        found = [text[a:b] for a, b in args]
+        for name in seen:
+            found += [text[a:b] for (a, b), _ in self.bindings(code, name)]
+        return "\n".join(found)
+
     def item_keys(self, text, variant):
         """{(action, "table", pattern, variant)} of the transaction items `text` builds, and
-        of those built by the item builders it calls."""
+        of those built by the item builders it calls. Each item has the keys of what it is
+        built from (item_slice) where that tells every item's keys; else, as where a
+        closure's parameter is the item, each has every key `text` builds."""
         keys = set()
-        patterns = self.table_patterns(text) or {None}
-        for item in TRANSACT_ITEM.findall(text):
-            keys |= {(TRANSACT_ITEMS[item], "table", p, variant) for p in patterns}
+        whole = self.table_patterns(text) or {None}
+        items = [(m.group(1), self.table_patterns(self.item_slice(text, m.end())))
+                 for m in TRANSACT_ITEM.finditer(text)]
+        each = all(patterns for _, patterns in items)
+        for item, patterns in items:
+            keys |= {(TRANSACT_ITEMS[item], "table", p, variant) for p in (patterns if each else whole)}
         for builder in set(re.findall(r"(\w+)\(", text)) & self.item_builders - set(self.arms):
             keys |= self.item_keys(self.bodies[builder], variant)
         return keys

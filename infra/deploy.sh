@@ -120,6 +120,7 @@ secrets_for() {
     create-canned-reply) echo "JWT_SECRET" ;;
     delete-canned-reply) echo "JWT_SECRET" ;;
     audit-log) echo "JWT_SECRET" ;;
+    reports) echo "JWT_SECRET" ;;
     *) die "no secrets listed for function '$1': add it to secrets_for in infra/deploy.sh and to the templates" ;;
   esac
 }

@@ -14,6 +14,7 @@ mod fixture;
 mod media;
 mod memory;
 mod realtime;
+mod reports;
 mod scenarios;
 mod size;
 mod soak;
@@ -155,7 +156,7 @@ fn parse_args() -> Result<Options, String> {
             "-h" | "--help" => {
                 println!(
                     "edubot-bench [--quick] [--bin-dir target/release] [--out-dir bench] [--starts 20]\n\
-                     \t[--only coldstart,memory,warm,burst,sustained,soak,media,realtime,admin,size] [--speed-bin-dir DIR]\n\
+                     \t[--only coldstart,memory,warm,burst,sustained,soak,media,realtime,admin,reports,size] [--speed-bin-dir DIR]\n\
                      \t[--admin-size 5000,40] [--burst-size 200,10,32] [--soak-size 200,10,32]\n\
                      \t[--media-size 60,40,20,200] [--realtime-size 10,20,10,200]\n\
                      \t[--sustained-size 200,60] [--sustained-rates 20,40,80,160] [--graph-latency-ms 150,50]"
@@ -342,6 +343,14 @@ async fn main() {
         );
         sections.push(admin::run(&endpoint, convs, per, n, &mut raw).await);
         timings.push(("admin at size".into(), t.elapsed().as_secs_f64()));
+        done(&o, &sections, &raw, &timings, started);
+    }
+    if wants(&o, "reports") {
+        let t = Instant::now();
+        let (days, chats, n) = if o.quick { (3, 2, 1) } else { (92, 20, 50) };
+        eprintln!("edubot-bench: reports ({days} days, {chats} chats a day)…");
+        sections.push(reports::run(&endpoint, days, chats, n, &mut raw).await);
+        timings.push(("reports".into(), t.elapsed().as_secs_f64()));
         done(&o, &sections, &raw, &timings, started);
     }
     if wants(&o, "size") {

@@ -360,6 +360,7 @@ pub async fn call_handler(
                 "send-template" => send_template::handle(ctx, req).await,
                 "mark-read" => mark_read::handle(ctx, req).await,
                 "typing" => typing::handle(ctx, req).await,
+                "reports" => reports::handle(ctx, req).await,
                 other => panic!("no in-process handler for {other}"),
             };
             res.status().as_u16().to_string()

@@ -1,21 +1,25 @@
 //! The table's second stream reader (AWS advises at most two per shard; the inbound
 //! processor is the other): every new or changed message and conversation goes to every
-//! open WebSocket of the desk, one event per text frame; a user's new file is handed to
-//! desk-events with an asynchronous invoke, so a long download never delays an event
+//! open WebSocket of the desk, one event per text frame; what changes the desk's figures is
+//! counted (once per event, docs/reports.md); a user's new file is handed to desk-events
+//! with an asynchronous invoke, so a long download never delays an event
 //! (docs/realtime.md).
 
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use edubot_adapters::stream::{desk_event, inserted_media_message};
+use edubot_adapters::stream::{desk_event, figure_events, inserted_media_message};
 use edubot_adapters::AppContext;
 use edubot_app::realtime::broadcast;
+use edubot_app::reports;
 
-/// Pushes the batch's events in stream order, then hands the new files on. Only a storage
-/// failure (listing the connections) makes Lambda retry the batch: the page applies an
-/// event twice as once. A hand-off that fails is logged; the scheduled checks fetch every
-/// pending file two minutes after it arrived in any case.
+/// Pushes the batch's events in stream order and counts its figures side by side, then
+/// hands the new files on. Only a storage failure (listing the connections, counting)
+/// makes Lambda retry the batch: the page applies an event twice as once, and a figure
+/// event already counted counts once. A hand-off that fails is logged; the scheduled checks
+/// fetch every pending file two minutes after it arrived in any case.
 pub async fn handle(ctx: &AppContext, event: Event) -> DynamoDbEventResponse {
     let frames: Vec<String> = event.records.iter().filter_map(desk_event).collect();
+    let figures: Vec<_> = event.records.iter().flat_map(figure_events).collect();
     let hand_off = async {
         for record in &event.records {
             let Some(message) = inserted_media_message(record) else {
@@ -33,19 +37,35 @@ pub async fn handle(ctx: &AppContext, event: Event) -> DynamoDbEventResponse {
             }
         }
     };
-    let (pushed, ()) = futures_util::future::join(broadcast(ctx, &frames), hand_off).await;
-    let mut response = DynamoDbEventResponse::default();
+    let (pushed, counted, ()) = futures_util::future::join3(
+        broadcast(ctx, &frames),
+        reports::count(ctx, &figures),
+        hand_off,
+    )
+    .await;
+    let mut failed = false;
     match pushed {
         Ok(report) => tracing::debug!(events = frames.len(), ?report, "desk events pushed"),
         Err(e) => {
             tracing::error!(error = %e, "desk events not pushed; the batch will be retried");
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = event
-                .records
-                .first()
-                .and_then(|r| r.change.sequence_number.clone());
-            response.batch_item_failures.push(failure);
+            failed = true;
         }
+    }
+    match counted {
+        Ok(new) => tracing::debug!(events = figures.len(), new, "figures counted"),
+        Err(e) => {
+            tracing::error!(error = %e, "figures not counted; the batch will be retried");
+            failed = true;
+        }
+    }
+    let mut response = DynamoDbEventResponse::default();
+    if failed {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = event
+            .records
+            .first()
+            .and_then(|r| r.change.sequence_number.clone());
+        response.batch_item_failures.push(failure);
     }
     response
 }

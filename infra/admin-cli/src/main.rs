@@ -7,7 +7,7 @@
 //!                                                    # (and the role, when one is given)
 //! edubot-admin disable <username>   # their tokens stop working within a minute
 //! edubot-admin enable <username>
-//! edubot-admin backfill             # once after upgrading to the team desk (docs/team.md)
+//! edubot-admin backfill             # once after upgrading to the team desk or reports (docs/team.md, docs/reports.md)
 //! ```
 //! Each change is in the audit log as done by `edubot-admin`.
 //! Uses `TABLE_NAME` and the usual AWS environment (`AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local).
@@ -136,7 +136,7 @@ async fn set_disabled(store: &Store, username: &str, disabled: bool) -> Result<S
     }
 }
 
-/// Brings accounts and conversations stored before the team desk up to it; idempotent.
+/// Brings what was stored before the team desk and reports up to them; idempotent.
 async fn backfill(store: &Store) -> Result<String, String> {
     let done = store
         .backfill_team(|p| {
@@ -147,9 +147,24 @@ async fn backfill(store: &Store) -> Result<String, String> {
         })
         .await
         .map_err(|e| e.to_string())?;
+    let figures = store
+        .backfill_figures(edubot_adapters::time::now_ms(), |p| {
+            eprintln!(
+                "{} items scanned: {} figure events, {} counted now",
+                p.items_scanned, p.events_found, p.events_counted
+            )
+        })
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(format!(
-        "backfill done: {} items, {} accounts listed, {} conversations indexed ({} written meanwhile by the desk)",
-        done.items_scanned, done.admins_listed, done.conversations_indexed, done.conversations_skipped
+        "backfill done: {} items, {} accounts listed, {} conversations indexed ({} written meanwhile by the desk); \
+         {} figure events, {} counted now (the rest were counted before)",
+        done.items_scanned,
+        done.admins_listed,
+        done.conversations_indexed,
+        done.conversations_skipped,
+        figures.events_found,
+        figures.events_counted
     ))
 }
 

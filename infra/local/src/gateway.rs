@@ -42,6 +42,7 @@ pub enum Function {
     CreateCannedReply,
     DeleteCannedReply,
     AuditLog,
+    Reports,
 }
 
 /// The HTTP API's routes, as the CloudFormation template declares them.
@@ -150,6 +151,7 @@ pub const ROUTES: &[(&str, &str, Function)] = &[
         Function::DeleteCannedReply,
     ),
     ("GET", "/api/admin/audit", Function::AuditLog),
+    ("GET", "/api/admin/reports", Function::Reports),
 ];
 
 /// A matched route: the function, its route key and the path parameters.
@@ -323,6 +325,7 @@ pub async fn dispatch(
         Function::CreateCannedReply => create_canned_reply::handle(ctx, request).await,
         Function::DeleteCannedReply => delete_canned_reply::handle(ctx, request).await,
         Function::AuditLog => audit_log::handle(ctx, request).await,
+        Function::Reports => reports::handle(ctx, request).await,
     }
 }
 

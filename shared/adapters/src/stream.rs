@@ -1,5 +1,5 @@
 //! Records of the table's stream, read as the desk's events: what the page's WebSocket is
-//! told, and which new messages have a file to fetch. Both readers of the second mapping's
+//! told, which new messages have a file to fetch, and what changes the desk's figures. Both readers of the second mapping's
 //! records (push, and desk-events that push hands files to) apply these, so the filter AWS
 //! applies and the one the code applies cannot differ.
 
@@ -10,6 +10,7 @@ use aws_lambda_events::dynamodb::EventRecord;
 use crate::model::{Direction, Message};
 use crate::store::{conversation_from_item, message_from_item, MESSAGE_SK_PREFIX, META_SK};
 use crate::views;
+use edubot_domain::reports::{conversation_events, message_events, FigureEvent};
 
 type Image = HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
 
@@ -66,6 +67,31 @@ pub fn inserted_media_message(record: &EventRecord) -> Option<Message> {
     let message = message_from_item(new_image(record)).ok()?;
     let pending = message.media.as_ref().is_some_and(|m| m.is_pending());
     (message.direction == Direction::Inbound && pending).then_some(message)
+}
+
+/// What a record changes in the desk's figures (DESIGN §17), from a conversation's or a
+/// message's before and after. Removals change nothing (a TTL expiry is not an event).
+pub fn figure_events(record: &EventRecord) -> Vec<FigureEvent> {
+    let (Some(sk), "INSERT" | "MODIFY") = (sort_key(record), record.event_name.as_str()) else {
+        return Vec::new();
+    };
+    let before = old_image(record);
+    let before = (!before.is_empty()).then_some(before);
+    if sk.starts_with(MESSAGE_SK_PREFIX) {
+        let Ok(after) = message_from_item(new_image(record)) else {
+            return Vec::new();
+        };
+        let before = before.and_then(|b| message_from_item(b).ok());
+        message_events(before.as_ref(), &after)
+    } else if sk == META_SK {
+        let Ok(after) = conversation_from_item(new_image(record)) else {
+            return Vec::new();
+        };
+        let before = before.and_then(|b| conversation_from_item(b).ok());
+        conversation_events(before.as_ref(), &after)
+    } else {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use edubot_domain::model::{
     Author, Conversation, ConversationState, Direction, Message, MessageError, MessageStatus,
 };
 use edubot_domain::phone::Phone;
+use edubot_domain::reports::Report;
 use edubot_domain::team::{AuditEntry, CannedReply};
 use edubot_domain::templates::Template;
 use edubot_domain::time::{serde_rfc3339, Millis};
@@ -245,6 +246,120 @@ pub fn enquiry(e: &Enquiry) -> EnquiryView<'_> {
         email: &e.request.email,
         created_at: e.created_at,
     }
+}
+
+/// A report's day, DESIGN §17's names; `date` as `YYYY-MM-DD`.
+#[derive(Debug, Serialize)]
+pub struct ReportDayView {
+    pub date: String,
+    pub chats_started: u64,
+    pub chats_ended: u64,
+    pub first_response_p50_s: Option<f64>,
+    pub first_response_p90_s: Option<f64>,
+    pub resolution_p50_s: Option<f64>,
+    pub csat_count: u64,
+    pub csat_average: Option<f64>,
+    pub messages_in: u64,
+    pub messages_out: u64,
+}
+
+/// The columns of a report's days, in the order of the CSV download.
+pub const REPORT_DAY_COLUMNS: [&str; 10] = [
+    "date",
+    "chats_started",
+    "chats_ended",
+    "first_response_p50_s",
+    "first_response_p90_s",
+    "resolution_p50_s",
+    "csat_count",
+    "csat_average",
+    "messages_in",
+    "messages_out",
+];
+
+/// A report's admin over the range.
+#[derive(Debug, Serialize)]
+pub struct ReportAdminView<'a> {
+    pub admin: &'a str,
+    pub chats_handled: u64,
+    pub first_response_p50_s: Option<f64>,
+    pub csat_average: Option<f64>,
+}
+
+/// The columns of a report's admins, in the order of the CSV download.
+pub const REPORT_ADMIN_COLUMNS: [&str; 4] = [
+    "admin",
+    "chats_handled",
+    "first_response_p50_s",
+    "csat_average",
+];
+
+#[derive(Debug, Serialize)]
+pub struct ReportView<'a> {
+    pub days: Vec<ReportDayView>,
+    pub admins: Vec<ReportAdminView<'a>>,
+}
+
+pub fn report(r: &Report) -> ReportView<'_> {
+    ReportView {
+        days: r
+            .days
+            .iter()
+            .map(|d| ReportDayView {
+                date: d.date.to_string(),
+                chats_started: d.chats_started,
+                chats_ended: d.chats_ended,
+                first_response_p50_s: d.first_response_p50_s,
+                first_response_p90_s: d.first_response_p90_s,
+                resolution_p50_s: d.resolution_p50_s,
+                csat_count: d.csat_count,
+                csat_average: d.csat_average,
+                messages_in: d.messages_in,
+                messages_out: d.messages_out,
+            })
+            .collect(),
+        admins: r
+            .admins
+            .iter()
+            .map(|a| ReportAdminView {
+                admin: &a.admin,
+                chats_handled: a.chats_handled,
+                first_response_p50_s: a.first_response_p50_s,
+                csat_average: a.csat_average,
+            })
+            .collect(),
+    }
+}
+
+/// Rows as CSV (RFC 4180): a header of `columns`, then each row's values in that order;
+/// null is an empty cell. A text cell is quoted when it must be, and one a spreadsheet
+/// would take for a formula (`=`, `+`, `-`, `@`) is prefixed with `'`.
+pub fn csv<T: Serialize>(columns: &[&str], rows: &[T]) -> String {
+    let cell = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(text) => {
+            let text = if text.starts_with(['=', '+', '-', '@']) {
+                format!("'{text}")
+            } else {
+                text.clone()
+            };
+            if text.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", text.replace('"', "\"\""))
+            } else {
+                text
+            }
+        }
+        other => other.to_string(),
+    };
+    let mut out = columns.join(",");
+    out.push_str("\r\n");
+    for row in rows {
+        let row = serde_json::to_value(row).expect("views serialise");
+        let cells: Vec<String> = columns.iter().map(|c| cell(&row[*c])).collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
 }
 
 #[cfg(test)]

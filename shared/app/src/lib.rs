@@ -13,6 +13,7 @@
 //!   files admins send;
 //! - [`templates`]: answering after the 24-hour window; [`receipts`]: read receipts and the
 //!   typing indicator;
+//! - [`reports`]: the desk's figures, counted from the stream and read as a report;
 //! - [`activation`]: issuing activation codes;
 //! - [`auth`]: passwords, tokens and the enabled-admin check;
 //! - [`conflict`]: the one optimistic-lock retry; [`error`]: the one application error.
@@ -33,6 +34,7 @@ pub mod ports;
 pub mod processor;
 pub mod realtime;
 pub mod receipts;
+pub mod reports;
 pub mod sending;
 pub mod team;
 pub mod templates;

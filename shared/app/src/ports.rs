@@ -11,6 +11,7 @@ use edubot_domain::enquiry::Enquiry;
 use edubot_domain::media::{Attachment, Media};
 use edubot_domain::model::{Admin, Conversation, Message, MessageError};
 use edubot_domain::phone::Phone;
+use edubot_domain::reports::{Day, FigureEvent, Tally};
 use edubot_domain::search::Query;
 use edubot_domain::team::{AuditEntry, CannedReply, Role};
 use edubot_domain::templates::Template;
@@ -503,6 +504,30 @@ pub trait TeamStore: Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// The aggregate items a report reads: per day, and per day and admin.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub days: Vec<(Day, Tally)>,
+    pub admin_days: Vec<(Day, String, Tally)>,
+}
+
+/// The desk's figures (DESIGN §17), counted from the table's stream.
+pub trait ReportStore: Sync {
+    /// Counts each event once, by its key: an event already counted (a retried stream
+    /// record, a second backfill) changes nothing. Answers how many were counted now.
+    fn count_figures(
+        &self,
+        events: &[FigureEvent],
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// The aggregates of `from`–`to` (both included): one item per day and admin at most.
+    fn figures(
+        &self,
+        from: Day,
+        to: Day,
+    ) -> impl Future<Output = Result<Figures, StoreError>> + Send;
+}
+
 /// All the storage the use cases reach.
 pub trait Storage:
     ConversationStore
@@ -513,6 +538,7 @@ pub trait Storage:
     + AttachmentStore
     + ConnectionStore
     + TeamStore
+    + ReportStore
 {
 }
 impl<T> Storage for T where
@@ -524,6 +550,7 @@ impl<T> Storage for T where
         + AttachmentStore
         + ConnectionStore
         + TeamStore
+        + ReportStore
 {
 }
 

@@ -152,6 +152,7 @@ pub fn apply_turn(
             c.support_started_at = Some(m.created_at);
             // Asking for a person is itself a request waiting for an answer.
             c.waiting_since = Some(m.created_at);
+            c.first_reply = None;
             c.unread_count += 1;
         }
         SupportChange::EndedByUser | SupportChange::EndedByOptOut => {
@@ -175,6 +176,7 @@ pub fn apply_turn(
     let mut related = Vec::new();
     if let Some(rating) = turn.rating {
         c.last_rating = Some(rating);
+        c.rated_at = Some(now);
         related.push(RelatedWrite::Rating {
             phone: c.phone.clone(),
             rating,

@@ -116,8 +116,14 @@ pub(crate) async fn store_admin_message(
         rules(&current)?;
         let mut next = current.clone();
         open(&mut next);
-        answered_by_desk(&mut next, now, message.text.as_deref().unwrap_or_default());
-        take_if_unassigned(&mut next, message.admin.as_deref().unwrap_or_default());
+        let admin = message.admin.as_deref().unwrap_or_default();
+        answered_by_desk(
+            &mut next,
+            admin,
+            now,
+            message.text.as_deref().unwrap_or_default(),
+        );
+        take_if_unassigned(&mut next, admin);
         let committed = ctx
             .store()
             .commit_with(

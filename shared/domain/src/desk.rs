@@ -3,7 +3,7 @@
 //! Each is written once here and used by every path it applies to (the desk, the bot, the
 //! scheduled checks).
 
-use crate::model::{Author, Conversation, ConversationState, Message, MessageError};
+use crate::model::{Author, Conversation, ConversationState, FirstReply, Message, MessageError};
 use crate::phone::Phone;
 use crate::time::{Millis, SECOND};
 use crate::whatsapp::OutboundBody;
@@ -16,12 +16,22 @@ pub fn end_support(c: &mut Conversation, at: Millis) {
     c.support_ended_at = Some(at);
     c.waiting_since = None;
     c.unread_count = 0;
-    c.assigned_to = None;
+    c.ended_holder = c.assigned_to.take();
+    c.first_reply = None;
 }
 
-/// The desk wrote to the user: the conversation shows it, nothing of theirs is unread and
-/// nobody waits any more.
-pub fn answered_by_desk(c: &mut Conversation, at: Millis, preview: &str) {
+/// `admin` wrote to the user: the conversation shows it, nothing of theirs is unread and
+/// nobody waits any more. The first answer to a wait in a session is its first reply: a
+/// session's first message from the user started that wait, as nothing answered it before.
+pub fn answered_by_desk(c: &mut Conversation, admin: &str, at: Millis, preview: &str) {
+    if let (true, None, Some(waited_from)) = (c.is_chat_support(), &c.first_reply, c.waiting_since)
+    {
+        c.first_reply = Some(FirstReply {
+            at,
+            admin: admin.to_owned(),
+            waited_from,
+        });
+    }
     c.touch(at, preview);
     c.unread_count = 0;
     c.waiting_since = None;
@@ -35,6 +45,7 @@ pub fn support_opened_by_desk(c: &mut Conversation, at: Millis) {
         c.support_started_at = Some(at);
         c.waiting_since = None;
         c.queue_notice_for = None;
+        c.first_reply = None;
     }
 }
 

@@ -10,7 +10,8 @@
 //! - [`whatsapp`]: outbound message bodies and WhatsApp's limits;
 //! - [`media`]: files users send and admins attach, WhatsApp's types and sizes;
 //! - [`desk`]: the desk's rules (ending support, waiting, may we send, claimed sends);
-//! - [`team`]: roles, canned replies, the audit log; [`search`]: finding a conversation.
+//! - [`team`]: roles, canned replies, the audit log; [`search`]: finding a conversation;
+//! - [`reports`]: the desk's figures per day and admin, and the sketch of their percentiles.
 
 pub mod activation;
 pub mod bot;
@@ -21,6 +22,7 @@ pub mod media;
 pub mod message_error;
 pub mod model;
 pub mod phone;
+pub mod reports;
 pub mod search;
 pub mod team;
 pub mod templates;

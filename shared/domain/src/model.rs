@@ -85,6 +85,8 @@ pub struct Conversation {
     pub waiting_since: Option<Millis>,
     /// The rating (1–5) the user gave after their last chat support.
     pub last_rating: Option<u8>,
+    /// When they gave it.
+    pub rated_at: Option<Millis>,
     /// What the current bot flow has collected (course, applicant's name and email).
     pub flow: FlowData,
     /// Wrong activation codes since the last success or lock-out.
@@ -102,6 +104,19 @@ pub struct Conversation {
     /// indexed yet). The storage adapter brings the index to the name's words in the
     /// conversation's own write.
     pub indexed_words: Option<Vec<String>>,
+    /// The session's first answer from the desk to a waiting user (reports' first response).
+    pub first_reply: Option<FirstReply>,
+    /// Who held the chat when its support last ended: its rating is theirs.
+    pub ended_holder: Option<String>,
+}
+
+/// The first time the desk answered a user waiting in a chat-support session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstReply {
+    pub at: Millis,
+    pub admin: String,
+    /// Since when the user had waited: their first message of the session.
+    pub waited_from: Millis,
 }
 
 impl Conversation {
@@ -121,6 +136,7 @@ impl Conversation {
             queue_notice_for: None,
             waiting_since: None,
             last_rating: None,
+            rated_at: None,
             flow: FlowData::default(),
             activation_failures: 0,
             activation_locked_until: None,
@@ -128,6 +144,8 @@ impl Conversation {
             last_inbound: None,
             assigned_to: None,
             indexed_words: None,
+            first_reply: None,
+            ended_holder: None,
         }
     }
 

@@ -1,12 +1,18 @@
-//! Bringing items written before the team desk up to it (docs/team.md): accounts join the
-//! team list, conversations get their search entries and, in chat support, their holder
-//! keys. An engineer's command (`edubot-admin backfill`), never a request path: it Scans,
-//! a page at a time, so its memory stays one page whatever the table's size.
+//! Bringing items written before a change up to it, an engineer's command
+//! (`edubot-admin backfill`), never a request path: it Scans, a page at a time, so its
+//! memory stays one page whatever the table's size.
+//! - the team desk (docs/team.md): accounts join the team list, conversations get their
+//!   search entries and, in chat support, their holder keys;
+//! - reports (docs/reports.md): the figures of what is stored are counted, each event
+//!   once, by the same keys the stream counts them by.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::*;
+use super::turn_writes::rating_figure_event;
 use super::*;
+use edubot_app::ports::ReportStore;
+use edubot_domain::reports::{conversation_events, message_events, FIGURES_KEPT_FOR};
 
 /// What a backfill did so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -16,6 +22,16 @@ pub struct BackfillProgress {
     pub conversations_indexed: u64,
     /// Conversations written meanwhile by someone else: that write indexed them.
     pub conversations_skipped: u64,
+}
+
+/// What a figures backfill did so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FiguresBackfillProgress {
+    pub items_scanned: u64,
+    /// Events found in the items (within the figures' keeping time).
+    pub events_found: u64,
+    /// Of those, the ones not counted before (by the stream or an earlier backfill).
+    pub events_counted: u64,
 }
 
 /// Items a Scan page holds at most.
@@ -66,6 +82,58 @@ impl Store {
                     }
                 }
             }
+            progress(&done);
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(done),
+            }
+        }
+    }
+
+    /// Scans the table once and counts the figures its items tell of: users' messages in,
+    /// messages Meta accepted, ratings (their holder unknown), and the chat-support session
+    /// a conversation is in. Sessions that ended before reports are not in the items and
+    /// are not counted. Calls `progress` after each page; safe to run again, and while the
+    /// stream counts: an event counts once whoever sees it first.
+    pub async fn backfill_figures(
+        &self,
+        now: Millis,
+        mut progress: impl FnMut(&FiguresBackfillProgress),
+    ) -> Result<FiguresBackfillProgress, StoreError> {
+        let mut done = FiguresBackfillProgress::default();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .limit(BACKFILL_PAGE)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            let mut events = Vec::new();
+            for item in out.items.unwrap_or_default() {
+                done.items_scanned += 1;
+                let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned();
+                match sk.as_deref() {
+                    Some(sk) if sk.starts_with(MESSAGE_SK_PREFIX) => {
+                        if let Ok(m) = message_from_item(item) {
+                            events.extend(message_events(None, &m));
+                        }
+                    }
+                    Some(META_SK) => {
+                        if let Ok(c) = conversation_from_item(item) {
+                            events.extend(conversation_events(None, &c));
+                        }
+                    }
+                    _ => events.extend(rating_figure_event(item)),
+                }
+            }
+            // Older events would expire at once with the figures they count into.
+            events.retain(|e| e.day.starts_at() + FIGURES_KEPT_FOR > now);
+            done.events_found += events.len() as u64;
+            done.events_counted += self.count_figures(&events).await? as u64;
             progress(&done);
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use edubot_domain::activation::Student;
 use edubot_domain::media::{AttachmentKind, Media, MediaStatus};
 use edubot_domain::model::{
-    Author, ConversationState, Direction, FlowData, InboundRef, MessageError, MessageStatus,
+    Author, ConversationState, Direction, FirstReply, FlowData, InboundRef, MessageError,
+    MessageStatus,
 };
 use edubot_domain::time::Millis;
 use edubot_domain::whatsapp::{Choice, OutboundBody};
@@ -268,6 +269,34 @@ impl From<StoredInboundRef> for InboundRef {
             id: r.id,
             wamid: r.wamid,
             sent_at: r.sent_at,
+        }
+    }
+}
+
+/// A conversation's `first_reply`: `{at, admin, waited_from}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFirstReply {
+    pub at: Millis,
+    pub admin: String,
+    pub waited_from: Millis,
+}
+
+impl From<&FirstReply> for StoredFirstReply {
+    fn from(r: &FirstReply) -> Self {
+        StoredFirstReply {
+            at: r.at,
+            admin: r.admin.clone(),
+            waited_from: r.waited_from,
+        }
+    }
+}
+
+impl From<StoredFirstReply> for FirstReply {
+    fn from(r: StoredFirstReply) -> Self {
+        FirstReply {
+            at: r.at,
+            admin: r.admin,
+            waited_from: r.waited_from,
         }
     }
 }

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::format::{
-    StoredAuthor, StoredBody, StoredDirection, StoredError, StoredFlow, StoredInboundRef,
-    StoredMedia, StoredState, StoredStatus, StoredStudent,
+    StoredAuthor, StoredBody, StoredDirection, StoredError, StoredFirstReply, StoredFlow,
+    StoredInboundRef, StoredMedia, StoredState, StoredStatus, StoredStudent,
 };
 use crate::model::{Admin, Author, Conversation, Message, Reaction};
 use crate::phone::Phone;
@@ -93,6 +93,8 @@ pub struct ConversationItem {
     pub waiting_since: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rating: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rated_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "StoredFlow::is_empty")]
     pub flow: StoredFlow,
     #[serde(default)]
@@ -110,6 +112,12 @@ pub struct ConversationItem {
     /// The name words the search entries (`SEARCH#…`) hold; absent: none written yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_words: Option<Vec<String>>,
+    /// The session's first answer to a waiting user: `{at, admin, waited_from}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_reply: Option<StoredFirstReply>,
+    /// Who held the chat when its support last ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_holder: Option<String>,
     pub gsi1pk: String,
     pub gsi1sk: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,6 +152,7 @@ impl ConversationItem {
             queue_notice_for: c.queue_notice_for,
             waiting_since: c.waiting_since,
             last_rating: c.last_rating,
+            rated_at: c.rated_at,
             flow: StoredFlow::from(&c.flow),
             activation_failures: c.activation_failures,
             activation_locked_until: c.activation_locked_until,
@@ -151,6 +160,8 @@ impl ConversationItem {
             last_inbound: c.last_inbound.as_ref().map(StoredInboundRef::from),
             assigned_to: c.assigned_to.clone(),
             search_words: c.indexed_words.clone(),
+            first_reply: c.first_reply.as_ref().map(StoredFirstReply::from),
+            ended_holder: c.ended_holder.clone(),
             gsi1pk: ALL_CONVERSATIONS.into(),
             gsi_support_pk: c.is_chat_support().then(|| IN_SUPPORT.into()),
             gsi_support_sk: c.is_chat_support().then(|| recency.clone()),
@@ -179,6 +190,7 @@ impl ConversationItem {
             queue_notice_for: self.queue_notice_for,
             waiting_since: self.waiting_since,
             last_rating: self.last_rating,
+            rated_at: self.rated_at,
             flow: self.flow.into(),
             activation_failures: self.activation_failures,
             activation_locked_until: self.activation_locked_until,
@@ -186,6 +198,8 @@ impl ConversationItem {
             last_inbound: self.last_inbound.map(Into::into),
             assigned_to: self.assigned_to,
             indexed_words: self.search_words,
+            first_reply: self.first_reply.map(Into::into),
+            ended_holder: self.ended_holder,
         })
     }
 }

@@ -11,6 +11,7 @@ mod golden_tests;
 mod items;
 mod media;
 mod outbox;
+mod reports;
 mod search;
 mod team;
 mod turn_writes;
@@ -21,7 +22,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
-pub use backfill::BackfillProgress;
+pub use backfill::{BackfillProgress, FiguresBackfillProgress};
 pub use edubot_app::ports::{
     ActivationStore, AdminStore, CommitError, ConversationStore, DueSend, ListFilter, OutboxStore,
     Page, RelatedWrite, StoreError, TeamStore,
@@ -32,7 +33,7 @@ pub use search::{search_entries, SEARCH_PAGE, SEARCH_QUERIES};
 /// The attribute only messages still to be processed carry (the stream's filter).
 pub const UNPROCESSED_KEY: &str = "gsi_unprocessed_pk";
 use items::*;
-pub use turn_writes::ENQUIRIES_SHOWN;
+pub use turn_writes::{rating_figure_event, ENQUIRIES_SHOWN};
 
 use crate::model::{Conversation, Message, MessageError, MessageStatus};
 use crate::phone::Phone;

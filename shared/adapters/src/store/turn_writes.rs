@@ -11,6 +11,7 @@ use crate::enquiry::{Enquiry, EnquiryRequest};
 use crate::phone::Phone;
 use crate::time::{Millis, DAY, SECOND};
 use edubot_domain::activation::{ActivationCode, Student};
+use edubot_domain::reports::{rating_event, FigureEvent};
 
 /// Partition of every rating, sorted by time: the dashboard's 7-day average is one Query
 /// (one institution rates a few thousand chats a week; shard as `RATINGS#<n>` past that).
@@ -72,6 +73,17 @@ struct RatingItem {
     rating: u8,
     created_at: Millis,
     expires_at: i64,
+}
+
+/// The figure event of a rating item, for the backfill (the holder is not known; the
+/// stream counts a new rating from its conversation, with the same key); None for any
+/// other item.
+pub fn rating_figure_event(item: HashMap<String, AttributeValue>) -> Option<FigureEvent> {
+    let rating: RatingItem = from_item(item)
+        .ok()
+        .filter(|r: &RatingItem| r.pk == RATINGS)?;
+    let phone = Phone::parse(&rating.phone)?;
+    Some(rating_event(&phone, rating.rating, rating.created_at, None))
 }
 
 /// The transaction item of a bot turn's related write.
