@@ -280,6 +280,9 @@ export function render(root, { setPageTitle, reportConnection, params }) {
   async function load(range) {
     const mine = {};
     loading = mine;
+    shown = null; // nor downloaded while another range loads
+    downloadDays.disabled = true;
+    downloadAdmins.disabled = true;
     results.setAttribute('aria-busy', 'true');
     summary.textContent = 'Loading…';
     try {
@@ -289,6 +292,8 @@ export function render(root, { setPageTitle, reportConnection, params }) {
       clearFeedback(error);
       clearFeedback(downloaded);
       shown = { range, data };
+      downloadDays.disabled = false;
+      downloadAdmins.disabled = false;
       results.hidden = false;
       showReport();
       summary.textContent = `${spanText(range)}: ${plural(dayCount(range), 'day', 'days')}, UTC.`;
@@ -297,7 +302,6 @@ export function render(root, { setPageTitle, reportConnection, params }) {
       reportConnection(e);
       summary.textContent = '';
       results.hidden = true;
-      shown = null;
       showError(error, e, { action: { label: 'Try again', run: () => load(range) } });
     } finally {
       if (loading === mine) results.removeAttribute('aria-busy');
@@ -343,7 +347,7 @@ export function render(root, { setPageTitle, reportConnection, params }) {
     } catch (e) {
       showError(downloaded, e);
     } finally {
-      button.disabled = false;
+      button.disabled = !shown;
     }
   }
 
