@@ -36,8 +36,8 @@ export function clearSession() {
   sessionStorage.removeItem(SESSION_KEY);
 }
 
-async function call(method, path, body, { auth = true, signal } = {}) {
-  const headers = { accept: 'application/json' };
+async function call(method, path, body, { auth = true, signal, text = false } = {}) {
+  const headers = { accept: text ? '*/*' : 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (auth) {
     const s = session();
@@ -61,7 +61,7 @@ async function call(method, path, body, { auth = true, signal } = {}) {
     if (signal?.aborted) throw e;
     throw new ApiError(0, 'network', 'The server could not be reached. Check the connection.');
   }
-  const data = await response.json().catch(() => null);
+  const data = text && response.ok ? await response.text() : await response.json().catch(() => null);
   if (response.ok) return { status: response.status, data };
   const error = (data && data.error) || {};
   const message = error.message || `The server answered ${response.status}.`;
@@ -72,7 +72,7 @@ async function call(method, path, body, { auth = true, signal } = {}) {
   throw err;
 }
 
-/** Any admin call, for the views loaded on demand: `{status, data}`, or an ApiError. */
+/** Any admin call, for the views loaded on demand: `{status, data}`, or an ApiError; `text`: data is the body as text (a CSV). */
 export const request = call;
 
 export async function signIn(username, password) {

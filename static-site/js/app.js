@@ -1,6 +1,6 @@
 // The admin page: hash routes, the session (with the admin's role), the desk's socket
 // (live.js) and the unread count in the tab title. The views few open (Team, Activity,
-// canned replies) are loaded when first opened.
+// Reports, canned replies) are loaded when first opened.
 import * as api from './api.js';
 import { h, focusHeading } from './dom.js';
 import { showError } from './feedback.js';
@@ -22,6 +22,7 @@ const whoami = document.getElementById('whoami');
 const LATER = {
   team: () => import('./team.js'),
   activity: () => import('./activity.js'),
+  reports: () => import('./reports.js'),
   'canned-replies': () => import('./canned-replies.js'),
 };
 let routed = 0; // each route() counts: a view that loads after the next one is not shown
@@ -36,7 +37,8 @@ let unreadInSupport = 0;
 
 /**
  * Routes: `#/`, `#/conversations[?filter=support|mine|unassigned][&q=…]`,
- * `#/conversations/<phone>`, `#/canned-replies`, `#/team`, `#/activity`.
+ * `#/conversations/<phone>`, `#/canned-replies`, `#/team`, `#/activity`,
+ * `#/reports[?days=7|30|92, or ?from=YYYY-MM-DD&to=YYYY-MM-DD]`.
  */
 function parseRoute() {
   const hash = location.hash.replace(/^#/, '') || '/';
@@ -158,7 +160,7 @@ function route() {
     LATER[r.name]().then((view) => {
       if (mine !== routed) return;
       main.replaceChildren();
-      cleanup = view.render(main, context);
+      cleanup = view.render(main, { ...context, params: r.params });
       focusHeading(main);
     }, () => {
       if (mine === routed) showError(main, 'This page could not be loaded. Check the connection.', { action: { label: 'Try again', run: route } });

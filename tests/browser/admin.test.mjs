@@ -70,10 +70,10 @@ after(async () => {
 /**
  * The page's weight budgets (docs/admin-page.md, "Weight"): what a sign-in loads (the page,
  * its stylesheet and every module the dashboard, the list and a conversation need), and the
- * whole site (with the views loaded only when opened: Team, Activity, canned replies).
+ * whole site (with the views loaded only when opened: Team, Activity, Reports, canned replies).
  */
 const SIGN_IN_BUDGET = 146 * 1024;
-const SITE_BUDGET = 166 * 1024;
+const SITE_BUDGET = 186 * 1024;
 const LOADED_LATER = ['/js/team.js', '/js/activity.js', '/js/canned-replies.js', '/js/view-styles.js', '/views.css'];
 
 /** Every file of static-site/, by its path on the site, with its size. */
