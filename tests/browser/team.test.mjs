@@ -174,7 +174,7 @@ for (const [label, device, tag] of [['desktop', DESKTOP, 'd'], ['phone', PHONE, 
         await signIn(p, stack, bea.username, bea.next);
         const links = p.getByRole('navigation', { name: 'Main' }).getByRole('link');
         await links.filter({ hasText: 'Canned replies' }).waitFor();
-        assert.deepEqual(await links.allTextContents(), ['Dashboard', 'Conversations', 'Canned replies'], 'no Team, no Activity');
+        assert.deepEqual(await links.allTextContents(), ['Dashboard', 'Conversations', 'Canned replies', 'Reports'], 'no Team, no Activity');
         assert.deepEqual(await p.evaluate(() => JSON.parse(sessionStorage.getItem('edubot.session')).role), 'admin');
         const status = (path) => p.waitForResponse((r) => new URL(r.url()).pathname === path).then((r) => r.status());
         let refused = status('/api/admin/admins');
