@@ -14,7 +14,7 @@ use edubot_adapters::whatsapp::signature;
 use edubot_e2e::{user_text, APP_SECRET};
 
 use crate::burst::{count_unprocessed, verify};
-use crate::counting::{bare_client, replay, Call};
+use crate::counting::{counted_client, replay, Call, Counter};
 use crate::fixture::{local_stack, Fixture};
 use crate::scenarios::phone;
 use crate::stats::{f1, ms, pass, percentile, Raw, Section};
@@ -288,38 +288,78 @@ async fn calls_per_message(fx: &Fixture, users: &[String]) -> Vec<Vec<Call>> {
     recorded
 }
 
+/// One floor measurement: with this many workers, messages and calls a second, and where
+/// the time went (calls per operation and their median).
+struct Floor {
+    workers: usize,
+    messages_per_s: f64,
+    calls_per_s: f64,
+    calls: String,
+}
+
 /// The floor: messages a second DynamoDB Local takes when it is given nothing but one
-/// message's calls, `workers` at a time (each worker its own users), for `seconds`.
-async fn floor(endpoint: &str, users: usize, seconds: u64) -> (f64, f64, usize, usize) {
+/// message's calls, `workers` at a time (each worker its own users), for `seconds`, for
+/// each worker count. Answers the calls a message costs and each measurement.
+async fn floor(
+    endpoint: &str,
+    users: usize,
+    seconds: u64,
+    worker_counts: &[usize],
+) -> (usize, Vec<Floor>) {
     let fx = Fixture::with_stream(endpoint, "sustainedfloor", true).await;
     let phones: Vec<String> = (0..users).map(|u| phone(9, u)).collect();
     let recorded = Arc::new(calls_per_message(&fx, &phones).await);
     let ops = recorded.iter().map(Vec::len).sum::<usize>() / recorded.len().max(1);
-    let client = bare_client(endpoint);
-    let workers = 32.min(users);
-    let stop = Instant::now() + Duration::from_secs(seconds);
-    let tasks: Vec<_> = (0..workers)
-        .map(|w| {
-            let (client, recorded) = (client.clone(), recorded.clone());
-            tokio::spawn(async move {
-                let mut done = 0usize;
-                let mut i = w;
-                while Instant::now() < stop {
-                    replay(&client, &recorded[i % recorded.len()]).await;
-                    done += 1;
-                    i += workers;
-                }
-                done
+    let mut floors = Vec::new();
+    for &workers in worker_counts {
+        let workers = workers.min(users);
+        let counter = Counter::default();
+        let client = counted_client(endpoint, &counter);
+        let stop = Instant::now() + Duration::from_secs(seconds);
+        let tasks: Vec<_> = (0..workers)
+            .map(|w| {
+                let (client, recorded) = (client.clone(), recorded.clone());
+                tokio::spawn(async move {
+                    let mut done = 0usize;
+                    let mut i = w;
+                    while Instant::now() < stop {
+                        replay(&client, &recorded[i % recorded.len()]).await;
+                        done += 1;
+                        i += workers;
+                    }
+                    done
+                })
             })
-        })
-        .collect();
-    let started = Instant::now();
-    let mut messages = 0;
-    for t in tasks {
-        messages += t.await.unwrap_or(0);
+            .collect();
+        let started = Instant::now();
+        let mut messages = 0;
+        for t in tasks {
+            messages += t.await.unwrap_or(0);
+        }
+        let rate = messages as f64 / started.elapsed().as_secs_f64();
+        let made = counter.take();
+        let mut by_op: HashMap<&str, Vec<f64>> = HashMap::new();
+        for c in &made {
+            if let Some(end) = c.ended {
+                by_op.entry(&c.op).or_default().push(ms(end - c.started));
+            }
+        }
+        let failed = made.iter().filter(|c| c.failed).count();
+        let mut seen: Vec<String> = by_op
+            .iter()
+            .map(|(op, t)| format!("{op} p50 {:.0} ms", percentile(t, 50.0)))
+            .collect();
+        seen.sort();
+        let calls = format!("{} failed; {}", failed, seen.join(", "));
+        eprintln!("edubot-bench: floor, {workers} workers: {rate:.0} messages/s; {calls}");
+        floors.push(Floor {
+            workers,
+            messages_per_s: rate,
+            calls_per_s: rate * ops as f64,
+            calls,
+        });
     }
-    let rate = messages as f64 / started.elapsed().as_secs_f64();
-    (rate, rate * ops as f64, ops, workers)
+    (ops, floors)
 }
 
 pub async fn run(endpoint: &str, size: &Size, quick: bool, raw: &mut Raw) -> Section {
@@ -340,10 +380,11 @@ pub async fn run(endpoint: &str, size: &Size, quick: bool, raw: &mut Raw) -> Sec
             runs.push(play(endpoint, size, factor, rate, range).await);
         }
     }
-    let (floor_rate, floor_ops, ops, workers) = floor(
+    let (ops, floors) = floor(
         endpoint,
         if quick { 4 } else { 64 },
         if quick { 2 } else { 15 },
+        &[1, 4, 32],
     )
     .await;
 
@@ -420,11 +461,28 @@ pub async fn run(endpoint: &str, size: &Size, quick: bool, raw: &mut Raw) -> Sec
             Some(verdict),
         );
     }
-    raw.push("sustained", "floor", "messages_per_s", 0, floor_rate);
+    let best = floors.iter().map(|f| f.messages_per_s).fold(0.0, f64::max);
+    let measured: Vec<String> = floors
+        .iter()
+        .map(|f| {
+            raw.push(
+                "sustained",
+                &format!("floor-{}", f.workers),
+                "messages_per_s",
+                0,
+                f.messages_per_s,
+            );
+            format!(
+                "{} worker(s) {:.0} messages/s ({:.0} calls/s; {})",
+                f.workers, f.messages_per_s, f.calls_per_s, f.calls
+            )
+        })
+        .collect();
     section.notes.push(format!(
         "Floor: one message costs {ops} DynamoDB calls (the webhook's and the processor's, recorded in-process); \
-         replayed on DynamoDB Local by {workers} workers (each its own users) with nothing else running, it takes {floor_rate:.0} messages/s \
-         ({floor_ops:.0} calls/s). Above that rate the figures are DynamoDB Local's limit on this machine, not ours."
+         replayed on DynamoDB Local with nothing else running, each worker its own users: {}. \
+         Above {best:.0} messages/s the figures are DynamoDB Local's limit on this machine, not ours.",
+        measured.join("; ")
     ));
     section
 }

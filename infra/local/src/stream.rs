@@ -345,25 +345,24 @@ impl StreamPoller {
             .map(|r| to_event_record(r, &self.stream_arn))
             .filter(|r| self.mapping.accepts(r))
             .collect();
-        let tasks: Vec<_> = lanes(accepted, self.settings)
-            .into_iter()
-            .map(|batches| {
-                let (ctx, mapping) = (self.ctx.clone(), self.mapping);
-                tokio::spawn(async move {
-                    for records in batches {
-                        let mut event = Event::default();
-                        event.records = records;
-                        if !mapping.handle(&ctx, event).await {
-                            return false;
-                        }
+        // In a JoinSet: a poller stopped (its task aborted) stops its lanes with it.
+        let mut running = tokio::task::JoinSet::new();
+        for batches in lanes(accepted, self.settings) {
+            let (ctx, mapping) = (self.ctx.clone(), self.mapping);
+            running.spawn(async move {
+                for records in batches {
+                    let mut event = Event::default();
+                    event.records = records;
+                    if !mapping.handle(&ctx, event).await {
+                        return false;
                     }
-                    true
-                })
-            })
-            .collect();
+                }
+                true
+            });
+        }
         let mut delivered = true;
-        for task in tasks {
-            delivered &= task.await.unwrap_or(false);
+        while let Some(lane) = running.join_next().await {
+            delivered &= lane.unwrap_or(false);
         }
         delivered
     }
