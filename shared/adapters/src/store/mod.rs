@@ -138,16 +138,27 @@ async fn query_all(
     }
 }
 
-/// For a cancelled transaction: which of its items failed their condition.
-fn cancelled_conditions<R>(
-    e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-) -> Option<Vec<bool>> {
+type TransactError<R> =
+    SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>;
+
+/// For a cancelled transaction: each item's cancellation code (None: that item was fine).
+fn cancellation_codes<R>(e: &TransactError<R>) -> Option<Vec<Option<String>>> {
     match e.as_service_error()? {
         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
-            Some(t.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect())
+            Some(t.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect())
         }
         _ => None,
     }
+}
+
+/// For a cancelled transaction: which of its items failed their condition.
+fn cancelled_conditions<R>(e: &TransactError<R>) -> Option<Vec<bool>> {
+    Some(
+        cancellation_codes(e)?
+            .iter()
+            .map(|code| code.as_deref() == Some("ConditionalCheckFailed"))
+            .collect(),
+    )
 }
 
 /// Message items from a stream image or a query, in the domain's shape.

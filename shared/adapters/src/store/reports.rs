@@ -108,11 +108,8 @@ impl Store {
             let Err(e) = result else {
                 return Ok(events.len());
             };
-            let reasons: Vec<Option<String>> = match e.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t)) => {
-                    t.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
-                }
-                _ => return Err(sdk_error(e)),
+            let Some(reasons) = cancellation_codes(&e) else {
+                return Err(sdk_error(e));
             };
             let counted_before: HashSet<usize> = reasons
                 .iter()
