@@ -90,7 +90,7 @@ STORE_CALLS = {
     "activation-codes": ["admin_access", "put_activation_code"],
     "retry-message": [
         "admin_access", "count_use", "get_conversation", "get_message",
-        "reopen_failed_admin_message", "put_audit", "mark_sent", "mark_failed", "mark_retry",
+        "reopen_failed_admin_message", "mark_sent", "mark_failed", "mark_retry",
     ],
     "scheduled-checks": [
         "conversations_in_support", "get_conversation", "get_activation_code", "commit_with",

@@ -479,8 +479,15 @@ async fn a_failed_admin_reply_can_be_retried_from_the_page() {
     let id = body["message"]["id"].as_str().unwrap().to_owned();
     let retry = format!("/api/admin/conversations/{ADA}/messages/{id}/retry");
 
-    let (status, body) = post(&h.ctx, &retry, &token, None).await;
-    assert_eq!(status, 201, "{body}");
+    // Two retries at once (a double click, two admins): one new attempt.
+    let (first, second) = tokio::join!(
+        post(&h.ctx, &retry, &token, None),
+        post(&h.ctx, &retry, &token, None)
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{first:?} {second:?}");
+    let body = if first.0 == 201 { first.1 } else { second.1 };
     assert_eq!(
         (
             body["message"]["id"].as_str(),
@@ -506,6 +513,21 @@ async fn a_failed_admin_reply_can_be_retried_from_the_page() {
             .count(),
         1
     );
+    // The retry is in the audit log, written with the reopening.
+    let (status, body) = get(&h.ctx, &format!("/api/admin/audit?phone={ADA}"), &token).await;
+    assert_eq!(status, 200, "{body}");
+    let retried: Vec<_> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["detail"]
+                .as_str()
+                .is_some_and(|d| d.ends_with(", retried"))
+        })
+        .collect();
+    assert_eq!(retried.len(), 1, "{body}");
+    assert_eq!(retried[0]["action"], "send");
 
     let (status, body) = post(&h.ctx, &retry, &token, None).await;
     assert_eq!(

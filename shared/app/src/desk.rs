@@ -293,20 +293,18 @@ pub async fn retry_admin_message(
     if message.author != Author::Admin || message.status != MessageStatus::Failed {
         return Err(not_retryable());
     }
+    let audit = send_audit(&message, now);
+    let audit = AuditEntry {
+        admin: admin.to_owned(),
+        detail: audit.detail.map(|d| format!("{d}, retried")),
+        ..audit
+    };
     let reopened = ctx
         .store()
-        .reopen_failed_admin_message(phone, id, now)
+        .reopen_failed_admin_message(&message, &audit, now)
         .await?
         .ok_or_else(not_retryable)?;
     tracing::info!(phone = %phone.masked(), admin = %admin, message_id = %id, attempts = reopened.attempts, "admin reply retried");
-    let audit = send_audit(&reopened, now);
-    ctx.store()
-        .put_audit(&AuditEntry {
-            admin: admin.to_owned(),
-            detail: audit.detail.map(|d| format!("{d}, retried")),
-            ..audit
-        })
-        .await?;
     send_outcome(deliver_any(ctx, reopened, now).await?)
 }
 

@@ -244,12 +244,13 @@ pub trait OutboxStore: Sync {
         id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Puts a failed admin message back to pending, claimed for a new attempt; None when it
-    /// is not a failed admin message (or someone else reopened it).
+    /// Puts a failed admin message back to pending, claimed for a new attempt, with `audit`
+    /// in the same write; None when `failed` is no longer that failed attempt (someone
+    /// else reopened it).
     fn reopen_failed_admin_message(
         &self,
-        phone: &Phone,
-        id: &str,
+        failed: &Message,
+        audit: &AuditEntry,
         now: Millis,
     ) -> impl Future<Output = Result<Option<Message>, StoreError>> + Send;
 }

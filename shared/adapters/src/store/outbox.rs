@@ -6,7 +6,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Up
 
 use super::format::StoredDirection;
 use super::items::*;
+use super::team::{audit_put, unless_first_failed};
 use super::*;
+use edubot_domain::team::AuditEntry;
 
 impl OutboxStore for Store {
     /// Records Meta's acceptance of a send: the wamid pointer (for its status webhooks) and
@@ -214,41 +216,57 @@ impl OutboxStore for Store {
     }
 
     /// Puts a failed admin message back to pending, claimed for a new attempt on the same
-    /// message. None when it is not a failed admin message (or someone else reopened it).
+    /// message, and records `audit` in the same transaction. None when `failed` is no
+    /// longer that failed attempt (someone else reopened it).
     async fn reopen_failed_admin_message(
         &self,
-        phone: &Phone,
-        id: &str,
+        failed: &Message,
+        audit: &AuditEntry,
         now: Millis,
     ) -> Result<Option<Message>, StoreError> {
-        let result = self
-            .client
-            .update_item()
+        let reopen = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(conversation_pk(phone), message_sk(id))))
+            .set_key(Some(key(
+                conversation_pk(&failed.phone),
+                message_sk(&failed.id),
+            )))
             .update_expression(
-                "SET #status = :pending, status_rank = :pending_rank, attempts = attempts + :one, \
+                "SET #status = :pending, status_rank = :pending_rank, attempts = :next_attempt, \
                  claim_until = :until, gsi_pending_pk = :pk, gsi_pending_sk = :next",
             )
-            .condition_expression("#status = :failed AND author = :admin")
+            // The attempt read is still the last one: two retries at once reopen it once.
+            .condition_expression("#status = :failed AND author = :admin AND attempts = :attempts")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pending", to_attr(&StoredStatus::Pending))
             .expression_attribute_values(":pending_rank", n(StoredStatus::Pending.rank()))
             .expression_attribute_values(":failed", to_attr(&StoredStatus::Failed))
             .expression_attribute_values(":admin", to_attr(&StoredAuthor::Admin))
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":attempts", n(failed.attempts))
+            .expression_attribute_values(":next_attempt", n(failed.attempts + 1))
             .expression_attribute_values(":until", n(now + SEND_CLAIM))
             .expression_attribute_values(":pk", s(PENDING))
             .expression_attribute_values(
                 ":next",
-                s(pending_sk(now + self.unsettled_after, phone, id)),
+                s(pending_sk(
+                    now + self.unsettled_after,
+                    &failed.phone,
+                    &failed.id,
+                )),
             )
-            .return_values(ReturnValue::AllNew)
+            .build()
+            .expect("update");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(reopen).build())
+            .transact_items(audit_put(audit, &self.table))
             .send()
             .await;
-        conditional(result)?
-            .and_then(|out| out.attributes)
-            .map(message_from_item)
-            .transpose()
+        let reopened = unless_first_failed(result)?.then(|| Message {
+            status: MessageStatus::Pending,
+            attempts: failed.attempts + 1,
+            ..failed.clone()
+        });
+        Ok(reopened)
     }
 }
