@@ -35,7 +35,7 @@
   the inbound processor's filter takes INSERTs of inbound messages on the unprocessed index
   (what the store writes, and what `inserted_inbound_message`, the local stack's filter,
   checks); push's takes INSERTs and MODIFYs of messages and conversations (the sort keys
-  the store writes, and what `desk_event`, push's and the local stack's filter, checks).
+  the store writes, and what `desk_change`, push's and the local stack's filter, checks).
 - Asynchronous invocations: a function the code invokes (desk-events, by push) has an
   EventInvokeConfig on its live alias with bounded retries and age, an on-failure queue of
   its own its role may send to, a depth alarm, and reads no stream.
@@ -2238,9 +2238,9 @@ def check_inbound_filter(mapping):
 def check_push_filter(mapping):
     """push's filter: INSERTs and MODIFYs of messages (sort key MSG#…) and conversations
     (#META), in the key attribute and values the store writes, and what
-    `edubot_adapters::stream::desk_event` (push's own filter, and the local stack's) checks.
+    `edubot_adapters::stream::desk_change` (push's own filter, and the local stack's) checks.
     desk-events' records are among them: push hands it new inbound messages whose file is
-    pending (`inserted_media_message`: INSERTs of message items)."""
+    pending (`media_to_fetch`: INSERTs of message items)."""
     import json
     items = without_comments((STORE_DIR / "items.rs").read_text())
     prefix = re.search(r'pub const MESSAGE_SK_PREFIX: &str = "([^"]+)";', items)
@@ -2263,25 +2263,24 @@ def check_push_filter(mapping):
         fail(f"wiring.yaml: push's filter must be {json.dumps(want, separators=(',', ':'))}")
     stream = ROOT / "shared/adapters/src/stream.rs"
     fns = {name: fn.raw for name, fn in file_fns(stream).items()} if stream.exists() else {}
-    # desk_event takes INSERT and MODIFY (a MODIFY only when the page would see a change);
-    # event_of reads message items (MSG#…) and conversation items (#META) only.
-    event = without_comments(fns.get("desk_event", ""))
-    kinds = without_comments(fns.get("event_of", ""))
+    # desk_change takes INSERT and MODIFY of message items (MSG#…) and conversation items
+    # (#META) only.
+    change = without_comments(fns.get("desk_change", ""))
     key = without_comments(fns.get("sort_key", ""))
-    if not (re.search(r'"INSERT"\s*=>', event) and re.search(r'"MODIFY"\s*=>', event)
-            and re.search(r"_\s*=>\s*None", event) and "event_of(" in event
-            and "starts_with(MESSAGE_SK_PREFIX)" in kinds and re.search(r"==\s*META_SK", kinds)
+    if not (re.search(r'"INSERT"\s*=>', change) and re.search(r'"MODIFY"\s*=>', change)
+            and re.search(r"_\s*=>\s*return None", change)
+            and "starts_with(MESSAGE_SK_PREFIX)" in change and re.search(r"==\s*META_SK", change)
             and f'.keys.get("{sort_key}")' in key):
-        fail("shared/adapters/src/stream.rs: desk_event (push's filter, and the local stack's) no longer checks "
+        fail("shared/adapters/src/stream.rs: desk_change (push's filter, and the local stack's) no longer checks "
              f"INSERT or MODIFY, the {sort_key} prefix MESSAGE_SK_PREFIX and META_SK that wiring.yaml's filter names")
-    media = without_comments(fns.get("inserted_media_message", ""))
-    if 'event_name != "INSERT"' not in media:
-        fail("shared/adapters/src/stream.rs: inserted_media_message (push's hand-offs) must take INSERTs only")
+    media = without_comments(fns.get("media_to_fetch", ""))
+    if "self.inserted" not in media:
+        fail("shared/adapters/src/stream.rs: media_to_fetch (push's hand-offs) must take INSERTs only")
     push = blank_comments_and_strings(function_source("push"))
     local = (ROOT / "infra/local/src/stream.rs").read_text()
-    if "desk_event" not in push or not re.search(r"Mapping::Push\s*=>\s*edubot_adapters::stream::desk_event\(", local):
+    if "desk_change" not in push or not re.search(r"Mapping::Push\s*=>\s*edubot_adapters::stream::desk_change\(", local):
         fail("push's code and the local stack's stream (infra/local/src/stream.rs) must filter with "
-             "edubot_adapters::stream::desk_event, the filter wiring.yaml's names")
+             "edubot_adapters::stream::desk_change, the filter wiring.yaml's names")
 
 
 # The mappings the local stack's poller plays, read from wiring.yaml by these names.

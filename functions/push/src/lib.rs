@@ -7,7 +7,7 @@
 
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use edubot_adapters::stream::{desk_event, figure_events, inserted_media_message};
+use edubot_adapters::stream::desk_change;
 use edubot_adapters::AppContext;
 use edubot_app::realtime::broadcast;
 use edubot_app::reports;
@@ -18,15 +18,24 @@ use edubot_app::reports;
 /// event already counted counts once. A hand-off that fails is logged; the scheduled checks
 /// fetch every pending file two minutes after it arrived in any case.
 pub async fn handle(ctx: &AppContext, event: Event) -> DynamoDbEventResponse {
-    let frames: Vec<String> = event.records.iter().filter_map(desk_event).collect();
-    let figures: Vec<_> = event.records.iter().flat_map(figure_events).collect();
+    // Each record decoded once, for its frame, its figures and its file.
+    let changes: Vec<_> = event
+        .records
+        .iter()
+        .filter_map(|record| Some((record, desk_change(record)?)))
+        .collect();
+    let frames: Vec<String> = changes.iter().filter_map(|(_, c)| c.page_event()).collect();
+    let figures: Vec<_> = changes
+        .iter()
+        .flat_map(|(_, c)| c.figure_events())
+        .collect();
     let hand_off = async {
-        for record in &event.records {
-            let Some(message) = inserted_media_message(record) else {
+        for (record, change) in &changes {
+            let Some(message) = change.media_to_fetch() else {
                 continue;
             };
             let mut single = Event::default();
-            single.records = vec![record.clone()];
+            single.records = vec![(*record).clone()];
             let payload = serde_json::to_vec(&single).expect("stream events serialise");
             if let Err(why) = ctx
                 .invoker()

@@ -86,7 +86,7 @@ impl Mapping {
             Mapping::InboundProcessor => {
                 inbound_processor::inserted_inbound_message(record).is_some()
             }
-            Mapping::Push => edubot_adapters::stream::desk_event(record).is_some(),
+            Mapping::Push => edubot_adapters::stream::desk_change(record).is_some(),
         }
     }
 

@@ -7,35 +7,26 @@ use std::collections::HashMap;
 
 use aws_lambda_events::dynamodb::EventRecord;
 
-use crate::model::{Direction, Message};
+use crate::model::{Conversation, Direction, Message};
 use crate::store::{conversation_from_item, message_from_item, MESSAGE_SK_PREFIX, META_SK};
 use crate::views;
 use edubot_domain::reports::{conversation_events, message_events, FigureEvent};
 
 type Image = HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
 
-fn new_image(record: &EventRecord) -> Image {
-    record.change.new_image.clone().into()
+/// A message or a conversation, as a stream image holds it.
+#[derive(Debug, Clone)]
+pub enum DeskItem {
+    Message(Message),
+    Conversation(Conversation),
 }
 
-fn old_image(record: &EventRecord) -> Image {
-    record.change.old_image.clone().into()
-}
-
-/// An item's event as the page would see it, or None when it is neither a message nor a
-/// conversation (or does not read as one).
-fn event_of(sk: &str, image: Image) -> Option<String> {
-    if sk.starts_with(MESSAGE_SK_PREFIX) {
-        message_from_item(image)
-            .ok()
-            .map(|m| views::message_event(&m))
-    } else if sk == META_SK {
-        conversation_from_item(image)
-            .ok()
-            .map(|c| views::conversation_event(&c))
-    } else {
-        None
-    }
+/// A record push reads, decoded once: the item after, and before when it was changed.
+#[derive(Debug, Clone)]
+pub struct DeskChange {
+    pub inserted: bool,
+    pub before: Option<DeskItem>,
+    pub after: DeskItem,
 }
 
 fn sort_key(record: &EventRecord) -> Option<String> {
@@ -45,53 +36,86 @@ fn sort_key(record: &EventRecord) -> Option<String> {
     }
 }
 
-/// The frame the page's WebSocket gets for a record: a new message or conversation, or a
-/// change the page can see; None for anything else — deletions, and changes only the
-/// system reads (a claim, a processed mark, a lease), which would be the same frame again.
-pub fn desk_event(record: &EventRecord) -> Option<String> {
+/// The record as a change of a message (sort key `MSG#…`) or a conversation (`#META`),
+/// inserted or modified: exactly the records push's filter in wiring.yaml lets through
+/// (the local stack filters with this too). None for anything else — removals (a TTL
+/// expiry is not an event), other items, or an image that does not read as its item.
+pub fn desk_change(record: &EventRecord) -> Option<DeskChange> {
     let sk = sort_key(record)?;
-    let event = event_of(&sk, new_image(record))?;
-    match record.event_name.as_str() {
-        "INSERT" => Some(event),
-        "MODIFY" => (event_of(&sk, old_image(record)).as_ref() != Some(&event)).then_some(event),
-        _ => None,
+    let inserted = match record.event_name.as_str() {
+        "INSERT" => true,
+        "MODIFY" => false,
+        _ => return None,
+    };
+    let decode = |image: Image| -> Option<DeskItem> {
+        if sk.starts_with(MESSAGE_SK_PREFIX) {
+            message_from_item(image).ok().map(DeskItem::Message)
+        } else if sk == META_SK {
+            conversation_from_item(image)
+                .ok()
+                .map(DeskItem::Conversation)
+        } else {
+            None
+        }
+    };
+    let after = decode(record.change.new_image.clone().into())?;
+    let before: Image = record.change.old_image.clone().into();
+    let before = (!before.is_empty()).then(|| decode(before)).flatten();
+    Some(DeskChange {
+        inserted,
+        before,
+        after,
+    })
+}
+
+fn page_event(item: &DeskItem) -> String {
+    match item {
+        DeskItem::Message(m) => views::message_event(m),
+        DeskItem::Conversation(c) => views::conversation_event(c),
+    }
+}
+
+impl DeskChange {
+    /// The frame the page's WebSocket gets: a new message or conversation, or a change the
+    /// page can see; None for changes only the system reads (a claim, a processed mark, a
+    /// lease), which would be the same frame again.
+    pub fn page_event(&self) -> Option<String> {
+        let event = page_event(&self.after);
+        (self.before.as_ref().map(page_event) != Some(event.clone())).then_some(event)
+    }
+
+    /// What the change does to the desk's figures (DESIGN §17).
+    pub fn figure_events(&self) -> Vec<FigureEvent> {
+        match (&self.before, &self.after) {
+            (Some(DeskItem::Message(before)), DeskItem::Message(after)) => {
+                message_events(Some(before), after)
+            }
+            (_, DeskItem::Message(after)) => message_events(None, after),
+            (Some(DeskItem::Conversation(before)), DeskItem::Conversation(after)) => {
+                conversation_events(Some(before), after)
+            }
+            (_, DeskItem::Conversation(after)) => conversation_events(None, after),
+        }
+    }
+
+    /// The message inserted, if it is an inbound one whose file is still to be fetched
+    /// (what push hands to desk-events).
+    pub fn media_to_fetch(&self) -> Option<&Message> {
+        match &self.after {
+            DeskItem::Message(m) if self.inserted && m.direction == Direction::Inbound => m
+                .media
+                .as_ref()
+                .is_some_and(|f| f.is_pending())
+                .then_some(m),
+            _ => None,
+        }
     }
 }
 
 /// The message a record inserted, if it is an inbound one whose file is still to be
-/// fetched (what push hands to desk-events, and desk-events takes).
+/// fetched (what desk-events takes from the record push hands it).
 pub fn inserted_media_message(record: &EventRecord) -> Option<Message> {
-    if record.event_name != "INSERT" {
-        return None;
-    }
-    let message = message_from_item(new_image(record)).ok()?;
-    let pending = message.media.as_ref().is_some_and(|m| m.is_pending());
-    (message.direction == Direction::Inbound && pending).then_some(message)
-}
-
-/// What a record changes in the desk's figures (DESIGN §17), from a conversation's or a
-/// message's before and after. Removals change nothing (a TTL expiry is not an event).
-pub fn figure_events(record: &EventRecord) -> Vec<FigureEvent> {
-    let (Some(sk), "INSERT" | "MODIFY") = (sort_key(record), record.event_name.as_str()) else {
-        return Vec::new();
-    };
-    let before = old_image(record);
-    let before = (!before.is_empty()).then_some(before);
-    if sk.starts_with(MESSAGE_SK_PREFIX) {
-        let Ok(after) = message_from_item(new_image(record)) else {
-            return Vec::new();
-        };
-        let before = before.and_then(|b| message_from_item(b).ok());
-        message_events(before.as_ref(), &after)
-    } else if sk == META_SK {
-        let Ok(after) = conversation_from_item(new_image(record)) else {
-            return Vec::new();
-        };
-        let before = before.and_then(|b| conversation_from_item(b).ok());
-        conversation_events(before.as_ref(), &after)
-    } else {
-        Vec::new()
-    }
+    desk_change(record)?.media_to_fetch().cloned()
 }
 
 #[cfg(test)]
@@ -118,7 +142,8 @@ mod tests {
     #[test]
     fn a_change_the_page_can_see_is_an_event_and_one_it_cannot_is_none() {
         let new = golden();
-        let event = desk_event(&record("INSERT", None, new.clone())).expect("a new message");
+        let page_event = |r: EventRecord| desk_change(&r).and_then(|c| c.page_event());
+        let event = page_event(record("INSERT", None, new.clone())).expect("a new message");
         let event: Value = serde_json::from_str(&event).unwrap();
         assert_eq!(event["type"], "message");
         assert_eq!(event["phone"], "447700900123");
@@ -127,15 +152,20 @@ mod tests {
         let mut delivered = golden();
         delivered["status"] = json!({"S": "delivered"});
         delivered["status_rank"] = json!({"N": "2"});
-        assert!(desk_event(&record("MODIFY", Some(delivered), new.clone())).is_some());
+        assert!(page_event(record("MODIFY", Some(delivered), new.clone())).is_some());
 
         let mut claimed = golden();
         claimed["claim_until"] = json!({"N": "1764059360000"});
+        let claim_taken_off = record("MODIFY", Some(claimed), new.clone());
+        assert!(
+            desk_change(&claim_taken_off).is_some(),
+            "push's filter lets every change of a message through, as wiring.yaml's does"
+        );
         assert_eq!(
-            desk_event(&record("MODIFY", Some(claimed), new.clone())),
+            page_event(claim_taken_off),
             None,
             "a claim taken off changes nothing the page shows"
         );
-        assert_eq!(desk_event(&record("REMOVE", None, new)), None);
+        assert!(desk_change(&record("REMOVE", None, new)).is_none());
     }
 }
