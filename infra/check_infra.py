@@ -579,9 +579,11 @@ def check_roles(functions):
 #   marker Put, aggregate Updates): the keys of what that item is built from, its argument
 #   and the `let` bindings of the variables in it, followed (item_slice), when that tells
 #   every item's keys; else every key the helper builds, for each of its items.
-# Keys are matched to actions per method, not per call: a method that reads WAMID# and
-# updates CONV# is allowed both actions on both. Finer would need data flow, and a miss is
-# an outage, while this over-grants only among the keys one method already touches.
+# Keys are matched to actions per fn that calls the table: a fn's calls are allowed the keys
+# it builds itself or in helpers that call the table nowhere (apply_status reads WAMID# in
+# wamid_pointer and updates CONV# itself: GetItem on WAMID#, UpdateItem on CONV#). A fn
+# that builds no key (given its keys, as `aggregates`) is allowed every key its method
+# builds. Finer would need data flow, and a miss is an outage.
 
 # Item-level actions, the ones LeadingKeys governs (streams and queues are not items).
 ITEM_ACTIONS = {
@@ -746,11 +748,11 @@ class StoreKeys:
                 todo |= self.calls.get(name, set())
         return seen
 
-    def table_patterns(self, text):
+    def table_patterns(self, text, avoid=frozenset()):
         """The table keys built in `text` or in the store fns it calls (arms and item
-        builders aside: theirs are their own)."""
+        builders aside: theirs are their own; nor through `avoid`)."""
         called = set(re.findall(r"(\w+)\(", text)) & set(self.bodies)
-        avoid = set(self.arms) | self.item_builders
+        avoid = set(self.arms) | self.item_builders | set(avoid)
         text += "".join(self.bodies[n] for name in called - avoid for n in self.reach(name, avoid))
         patterns = {p for b, p in self.table_builders.items() if re.search(rf"\b{b}\(", text)}
         patterns |= {self.consts[c] for c in self.table_consts
@@ -945,13 +947,18 @@ class StoreKeys:
         avoid = set(self.arms) | self.item_builders
         own = [n for n in self.reach(method, avoid) if n not in avoid]
         table = self.table_patterns("".join(self.bodies.get(n, "") for n in own)) or {None}
-        own_table = {a for n in own for a, r in self.direct.get(n, ()) if r == "table"}
+        # Each fn's table calls on the keys it builds (itself or in helpers that call the
+        # table nowhere): a search's Query on the index entries, its BatchGetItem on the
+        # conversations. A fn given its keys (none built) has every key of the method.
+        callers = {n for n in own if any(r == "table" for _, r in self.direct.get(n, ()))}
         keys = set()
+        for fn in callers:
+            patterns = self.table_patterns(self.bodies.get(fn, ""), callers - {fn}) or table
+            keys |= {(action, "table", p, None) for action, resource in self.direct[fn]
+                     if resource == "table" and (action, resource) in pairs for p in patterns}
         for action, resource in pairs:
-            if resource == "table" and action not in own_table:
-                continue  # an arm's action: below
-            patterns = table if resource == "table" else self.queried_partitions(own, resource)
-            keys |= {(action, resource, p, None) for p in patterns}
+            if resource != "table":
+                keys |= {(action, resource, p, None) for p in self.queried_partitions(own, resource)}
         # The transaction items built by helpers it calls: each with its own keys. An arm
         # writes only its own keys, and only for a function that builds its variant.
         called = {c for n in own for c in self.calls.get(n, set())}
