@@ -807,6 +807,10 @@ async fn search_over_5000_conversations_reads_a_bounded_number_of_index_items() 
             "page {page}: {calls} calls"
         );
         assert!(items <= bound, "page {page}: {items} index items read");
+        assert_eq!(
+            items, 51,
+            "page {page}: every entry answers one word, so 50 and one more"
+        );
         let phones = phones_of(&body);
         assert_eq!(phones.len(), 50, "page {page}");
         for p in phones {

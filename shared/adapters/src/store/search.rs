@@ -14,8 +14,9 @@ use super::items::*;
 use super::*;
 use edubot_domain::search::{answering_entry, name_words, Query};
 
-/// Index items one search call reads at most: `SEARCH_PAGE` per Query, `SEARCH_QUERIES`
-/// Queries, then one BatchGetItem of the conversations found.
+/// Index items one search call reads at most: `SEARCH_PAGE` per Query (only what the page
+/// needs and one more where every entry answers), `SEARCH_QUERIES` Queries, then one
+/// BatchGetItem of the conversations found.
 pub const SEARCH_PAGE: i32 = 100;
 pub const SEARCH_QUERIES: usize = 3;
 
@@ -142,6 +143,13 @@ impl Store {
         };
         let mut start = start_key(&partition, &prefix, cursor)?;
         let wanted = limit.max(1) as usize;
+        // Digits or one word: every entry read answers (bar a second word of one name with
+        // the same start), so a Query reads what the page still needs and one more, to know
+        // whether a next page exists. Several words answer only some: whole reads.
+        let every_entry_answers = match query {
+            Query::Digits(_) => true,
+            Query::Words(words) => words.len() == 1,
+        };
         let mut found: Vec<(String, String)> = Vec::new(); // (phone, entry's sort key)
         let mut next_cursor = None;
         'reading: for _ in 0..SEARCH_QUERIES {
@@ -152,7 +160,11 @@ impl Store {
                 .key_condition_expression("pk = :p AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":p", s(partition.clone()))
                 .expression_attribute_values(":prefix", s(prefix.clone()))
-                .limit(SEARCH_PAGE)
+                .limit(if every_entry_answers {
+                    SEARCH_PAGE.min((wanted + 1 - found.len()) as i32)
+                } else {
+                    SEARCH_PAGE
+                })
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
