@@ -255,13 +255,8 @@ impl AdminStore for Store {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .expect("put");
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(audit_put(audit, &self.table))
-            .send()
-            .await;
+        let change = TransactWriteItem::builder().put(put).build();
+        let result = self.audited(change, audit).send().await;
         unless_first_failed(result)
     }
 

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Up
 
 use super::format::StoredDirection;
 use super::items::*;
-use super::team::{audit_put, unless_first_failed};
+use super::team::unless_first_failed;
 use super::*;
 use edubot_domain::team::AuditEntry;
 
@@ -255,13 +255,8 @@ impl OutboxStore for Store {
             )
             .build()
             .expect("update");
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(reopen).build())
-            .transact_items(audit_put(audit, &self.table))
-            .send()
-            .await;
+        let change = TransactWriteItem::builder().update(reopen).build();
+        let result = self.audited(change, audit).send().await;
         let reopened = unless_first_failed(result)?.then(|| Message {
             status: MessageStatus::Pending,
             attempts: failed.attempts + 1,

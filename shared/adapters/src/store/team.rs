@@ -98,6 +98,22 @@ pub(super) fn audit_put(entry: &AuditEntry, table: &str) -> TransactWriteItem {
         .build()
 }
 
+impl Store {
+    /// `change` and its audit entry as one transaction, ready to send (its result read by
+    /// `unless_first_failed`).
+    pub(super) fn audited(
+        &self,
+        change: TransactWriteItem,
+        audit: &AuditEntry,
+    ) -> aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder
+    {
+        self.client
+            .transact_write_items()
+            .transact_items(change)
+            .transact_items(audit_put(audit, &self.table))
+    }
+}
+
 /// A change and its audit entry, written in one transaction: false when the change's own
 /// condition failed (nothing written).
 pub(super) fn unless_first_failed<T, R>(
@@ -265,13 +281,8 @@ impl TeamStore for Store {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .expect("put");
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(audit_put(audit, &self.table))
-            .send()
-            .await;
+        let change = TransactWriteItem::builder().put(put).build();
+        let result = self.audited(change, audit).send().await;
         unless_first_failed(result)
     }
 
@@ -286,13 +297,8 @@ impl TeamStore for Store {
             .condition_expression("attribute_exists(pk)")
             .build()
             .expect("delete");
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(audit_put(audit, &self.table))
-            .send()
-            .await;
+        let change = TransactWriteItem::builder().delete(delete).build();
+        let result = self.audited(change, audit).send().await;
         unless_first_failed(result)
     }
 }
