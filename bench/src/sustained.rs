@@ -18,6 +18,7 @@ use crate::counting::{counted_client, replay, Call, Counter};
 use crate::fixture::{local_stack, Fixture};
 use crate::scenarios::phone;
 use crate::stats::{f1, ms, pass, percentile, Raw, Section};
+use edubot_local::DynamoDbLocal;
 
 /// What the section plays.
 #[derive(Debug, Clone)]
@@ -139,7 +140,23 @@ async fn settle(fx: &Fixture, size: &Size) -> usize {
     }
 }
 
-async fn play(endpoint: &str, size: &Size, factor: usize, rate: usize, range: u32) -> Run {
+/// A DynamoDB Local of the measurement's own (in memory), unless the bench was pointed at
+/// one (AWS_ENDPOINT_URL_DYNAMODB): a rate that fell behind leaves webhook handlers in
+/// flight after its stack stops, and on a shared database they would slow the next rate.
+async fn own_database(shared: &str) -> (Option<DynamoDbLocal>, String) {
+    if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok_and(|e| !e.is_empty()) {
+        return (None, shared.to_owned());
+    }
+    let local = DynamoDbLocal::start_with(None, "-Xms512m -Xmx2g -XX:+UseParallelGC")
+        .await
+        .expect("DynamoDB Local starts (make install)");
+    let endpoint = local.endpoint.clone();
+    (Some(local), endpoint)
+}
+
+async fn play(shared: &str, size: &Size, factor: usize, rate: usize, range: u32) -> Run {
+    let (_database, endpoint) = own_database(shared).await;
+    let endpoint = endpoint.as_str();
     let fx = Fixture::with_stream(endpoint, &format!("sustained{rate}"), true).await;
     fx.graph.set_latency(size.latency, size.spread);
     let mut env = fx.env.clone();
@@ -301,11 +318,13 @@ struct Floor {
 /// message's calls, `workers` at a time (each worker its own users), for `seconds`, for
 /// each worker count. Answers the calls a message costs and each measurement.
 async fn floor(
-    endpoint: &str,
+    shared: &str,
     users: usize,
     seconds: u64,
     worker_counts: &[usize],
 ) -> (usize, Vec<Floor>) {
+    let (_database, endpoint) = own_database(shared).await;
+    let endpoint = endpoint.as_str();
     let fx = Fixture::with_stream(endpoint, "sustainedfloor", true).await;
     let phones: Vec<String> = (0..users).map(|u| phone(9, u)).collect();
     let recorded = Arc::new(calls_per_message(&fx, &phones).await);
@@ -394,8 +413,8 @@ pub async fn run(endpoint: &str, size: &Size, quick: bool, raw: &mut Raw) -> Sec
             "{users} users each writing \"menu\" in the main menu, at a fixed total rate for {secs} s per rate, open loop \
              (a post does not wait for the one before), signed, through the local stack's /webhook; the Graph \
              stand-in answers every send after {lat} ms ± {spread} ms (Meta's own time). Per message: from its \
-             webhook's 200 to the stand-in's answer to the bot's first reply. Each rate on a fresh table and \
-             stack, after an untimed warm-up (each user's welcome and one menu). Backlog: messages stored but \
+             webhook's 200 to the stand-in's answer to the bot's first reply. Each rate on a DynamoDB Local, table and stack of \
+             its own, after an untimed warm-up (each user's welcome and one menu). Backlog: messages stored but \
              not processed when the posting stops; then the run drains (up to {drain} s) and is checked: every \
              message stored once, processed in order, answered as every other menu. Played at the inbound \
              mapping's ParallelizationFactor from wiring.yaml ({pf}, BatchSize {bs}) and at 1 (before issue 19). \
