@@ -577,8 +577,8 @@ def check_roles(functions):
 #   attribute (`gsi_support_pk: .. IN_SUPPORT ..`): "SUPPORT".
 # - a transaction item built by a helper that builds several (`figures_transaction`: a
 #   marker Put, aggregate Updates): the keys of what that item is built from, its argument
-#   and the `let` bindings of the variables in it, followed (item_slice), when that tells
-#   every item's keys; else every key the helper builds, for each of its items.
+#   and the `let` bindings of the variables in it, followed (item_slice), where that tells
+#   its keys; else (an item that is a closure's parameter) every key the helper builds.
 # Keys are matched to actions per fn that calls the table: a fn's calls are allowed the keys
 # it builds itself or in helpers that call the table nowhere (apply_status reads WAMID# in
 # wamid_pointer and updates CONV# itself: GetItem on WAMID#, UpdateItem on CONV#). A fn
@@ -929,15 +929,14 @@ class StoreKeys:
     def item_keys(self, text, variant):
         """{(action, "table", pattern, variant)} of the transaction items `text` builds, and
         of those built by the item builders it calls. Each item has the keys of what it is
-        built from (item_slice) where that tells every item's keys; else, as where a
-        closure's parameter is the item, each has every key `text` builds."""
+        built from (item_slice) where that tells its keys; else, as where a closure's
+        parameter is the item, every key `text` builds."""
         keys = set()
         whole = self.table_patterns(text) or {None}
         items = [(m.group(1), self.table_patterns(self.item_slice(text, m.end())))
                  for m in TRANSACT_ITEM.finditer(text)]
-        each = all(patterns for _, patterns in items)
         for item, patterns in items:
-            keys |= {(TRANSACT_ITEMS[item], "table", p, variant) for p in (patterns if each else whole)}
+            keys |= {(TRANSACT_ITEMS[item], "table", p, variant) for p in (patterns or whole)}
         for builder in set(re.findall(r"(\w+)\(", text)) & self.item_builders - set(self.arms):
             keys |= self.item_keys(self.bodies[builder], variant)
         return keys
