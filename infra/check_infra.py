@@ -124,7 +124,7 @@ STORE_CALLS = {
     "create-admin": ["admin_access", "create_admin"],
     # disabling reads the team first: the last enabled supervisor stays
     "disable-admin": ["admin_access", "list_admins", "set_admin_disabled"],
-    "enable-admin": ["admin_access", "list_admins", "set_admin_disabled"],
+    "enable-admin": ["admin_access", "set_admin_disabled"],
     "set-admin-password": ["admin_access", "set_admin_password"],
     # the admin assigned to must be enabled (admin_access of that admin)
     "assign-conversation": ["admin_access", "get_conversation", "commit_with"],

@@ -5,7 +5,7 @@ use edubot_adapters::http::{authenticate_supervisor, json_response, path_param, 
 use edubot_adapters::time::now_ms;
 use edubot_adapters::views;
 use edubot_adapters::AppContext;
-use edubot_app::team::set_admin_enabled;
+use edubot_app::team::disable_admin;
 use edubot_app::AppError;
 use lambda_http::{Body, Request, Response};
 
@@ -16,7 +16,7 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
 async fn disable(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError> {
     let session = authenticate_supervisor(ctx, req).await?;
     let username = path_param(req, "username");
-    let admin = set_admin_enabled(ctx, &session.admin, username, false, now_ms()).await?;
+    let admin = disable_admin(ctx, &session.admin, username, now_ms()).await?;
     Ok(json_response(
         200,
         &serde_json::json!({ "admin": views::admin(&admin) }),

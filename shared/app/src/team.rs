@@ -72,50 +72,75 @@ pub async fn create_admin(
     })
 }
 
-/// Disables or enables an account; either way its tokens so far stop working (within a
-/// minute, with its WebSockets). The last enabled supervisor cannot be disabled: 409.
-pub async fn set_admin_enabled(
+/// Enables an account; its tokens so far stop working (within a minute, with its
+/// WebSockets), as after any change to it.
+pub async fn enable_admin(
     ctx: &impl Ports,
     acting: &str,
     username: &str,
-    enabled: bool,
     now: Millis,
 ) -> Result<AdminSummary, AppError> {
     if !valid_username(username) {
         return Err(no_such_admin());
     }
-    let (action, keep) = if enabled {
-        (AuditAction::AdminEnable, None)
-    } else {
-        let admins = ctx.store().list_admins().await?;
-        let target = admins
+    write_disabled(ctx, acting, username, false, None, now).await
+}
+
+/// Disables an account; its tokens so far stop working (within a minute, with its
+/// WebSockets). The last enabled supervisor cannot be disabled: 409.
+pub async fn disable_admin(
+    ctx: &impl Ports,
+    acting: &str,
+    username: &str,
+    now: Millis,
+) -> Result<AdminSummary, AppError> {
+    if !valid_username(username) {
+        return Err(no_such_admin());
+    }
+    let admins = ctx.store().list_admins().await?;
+    let target = admins
+        .iter()
+        .find(|a| a.username == username)
+        .ok_or_else(no_such_admin)?;
+    let keep = if target.role == Role::Supervisor && !target.disabled {
+        let supervisors: Vec<String> = admins
             .iter()
-            .find(|a| a.username == username)
-            .ok_or_else(no_such_admin)?;
-        let keep = if target.role == Role::Supervisor && !target.disabled {
-            let supervisors: Vec<String> = admins
-                .iter()
-                .filter(|a| a.role == Role::Supervisor && !a.disabled)
-                .map(|a| a.username.clone())
-                .collect();
-            let keep = supervisor_to_keep(&supervisors, username, acting).ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::Conflict,
-                    "This is the last enabled supervisor: enable or create another one first.",
-                )
-            })?;
-            Some(keep.to_owned())
-        } else {
-            None
-        };
-        (AuditAction::AdminDisable, keep)
+            .filter(|a| a.role == Role::Supervisor && !a.disabled)
+            .map(|a| a.username.clone())
+            .collect();
+        let keep = supervisor_to_keep(&supervisors, username, acting).ok_or_else(|| {
+            AppError::new(
+                ErrorCode::Conflict,
+                "This is the last enabled supervisor: enable or create another one first.",
+            )
+        })?;
+        Some(keep.to_owned())
+    } else {
+        None
+    };
+    write_disabled(ctx, acting, username, true, keep.as_deref(), now).await
+}
+
+/// The change and its audit entry; `keep`, a supervisor who must still be enabled.
+async fn write_disabled(
+    ctx: &impl Ports,
+    acting: &str,
+    username: &str,
+    disabled: bool,
+    keep: Option<&str>,
+    now: Millis,
+) -> Result<AdminSummary, AppError> {
+    let action = if disabled {
+        AuditAction::AdminDisable
+    } else {
+        AuditAction::AdminEnable
     };
     let audit = AuditEntry::new(acting, action, None, now).with_detail(username);
     let change = ctx
         .store()
-        .set_admin_disabled(username, !enabled, keep.as_deref(), &audit)
+        .set_admin_disabled(username, disabled, keep, &audit)
         .await?;
-    tracing::info!(admin = %acting, target = %username, enabled, "admin account changed");
+    tracing::info!(admin = %acting, target = %username, disabled, "admin account changed");
     account_changed(change)
 }
 
