@@ -30,9 +30,12 @@ const spanText = ({ from, to }) => (from === to ? '' : `${dayName(from)} – `) 
 const dayCount = ({ from, to }) => (dayMs(to) - dayMs(from)) / DAY_MS + 1;
 
 const has = (v) => v !== null && v !== undefined;
-/** "41 s", "4 min 40 s", "1 h 5 min", "2 d 3 h"; '' for no figure. */
+/** "0.4 s", "41 s", "4 min 40 s", "1 h 5 min", "2 d 3 h"; '' for no figure. */
 export function humanDuration(seconds) {
   if (!has(seconds)) return '';
+  // Tenths under 10 s: in whole seconds a quick reply would read "0 s".
+  const tenths = Math.round(seconds * 10) / 10;
+  if (tenths < 10) return `${tenths.toFixed(1)} s`;
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;

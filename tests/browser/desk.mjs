@@ -1,10 +1,36 @@
-// Helpers for the tests of a desk worked by several admins: the admin API with a token of
-// one's own, signing a page in as someone, and the checks every page must pass (errors,
-// layout at phone width).
+// Helpers for the tests of a desk worked by several admins: the suite's set-up (the stack, a
+// browser, the supervisor's token), the admin API with a token of one's own, signing a page in
+// as someone, and the checks every page must pass (errors, layout at phone width).
+import { before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { startStack, launchBrowser, artifacts } from './stack.mjs';
 
 export const DESKTOP = { viewport: { width: 1280, height: 800 } };
 export const PHONE = { viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+
+/**
+ * Sets up the test file calling it: before its tests, starts the stack and a browser and
+ * signs the stack's supervisor in through the API; after them, stops both. Returns
+ * `{stack, browser, boss}` (boss: the supervisor's token), filled in once started, with
+ * `problems` and `expected` for `watch`; `expected` is emptied after each test.
+ */
+export function deskSuite() {
+  const suite = { stack: null, browser: null, boss: null, problems: [], expected: new Set() };
+  before(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    suite.stack = await startStack();
+    suite.browser = await launchBrowser();
+    suite.boss = await login(suite.stack, suite.stack.username, suite.stack.password);
+    assert.ok(suite.boss, 'the stack’s admin signs in');
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.stack?.stop();
+  });
+  afterEach(() => suite.expected.clear());
+  return suite;
+}
 
 /** `{status, data}` of an admin API call with `token` (null: none). */
 export async function call(stack, token, method, path, body) {

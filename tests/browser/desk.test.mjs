@@ -4,48 +4,31 @@
 // the history, marked, never sent to WhatsApp), canned replies (managed in the page, "/" in
 // the composer) and search across every conversation (debounced, stale requests cancelled,
 // a page at a time).
-import { test, before, after, describe, afterEach } from 'node:test';
+import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, launchBrowser, userSends, userReceived, eventually, artifacts } from './stack.mjs';
-import { DESKTOP, PHONE, call, login, createAdmin, watch, signIn, go, checkLayout } from './desk.mjs';
+import { userSends, userReceived, eventually, artifacts } from './stack.mjs';
+import { DESKTOP, PHONE, deskSuite, call, login, createAdmin, watch, signIn, go, checkLayout } from './desk.mjs';
 
-let stack;
-let browser;
-let boss; // the stack's supervisor's token, for the API
-const problems = [];
-const expected = new Set(); // statuses a test provokes on purpose, while it does
+const suite = deskSuite();
+const { problems, expected } = suite;
 
-before(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  stack = await startStack();
-  browser = await launchBrowser();
-  boss = await login(stack, stack.username, stack.password);
-  assert.ok(boss, 'the stack’s admin signs in');
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
-
-const conversation = async (phone) => (await call(stack, boss, 'GET', `/api/admin/conversations/${phone}/messages?limit=200`)).data;
+const conversation = async (phone) => (await call(suite.stack, suite.boss, 'GET', `/api/admin/conversations/${phone}/messages?limit=200`)).data;
 async function inSupport(who) {
-  await userSends(stack, who.phone, who.name, 'support');
+  await userSends(suite.stack, who.phone, who.name, 'support');
   await eventually(async () => (await conversation(who.phone))?.conversation?.is_chat_support, { what: `${who.name} in chat support` });
 }
 
 /** A page signed in as `username`, its POSTs noted in `page.posts` ([path, body]). */
 async function desk(device, label, username, password) {
-  const context = await browser.newContext(device);
+  const context = await suite.browser.newContext(device);
   const p = await context.newPage();
   watch(p, label, problems, expected);
   p.posts = [];
   p.on('request', (r) => {
     if (r.method() === 'POST') p.posts.push([new URL(r.url()).pathname, r.postDataJSON()]);
   });
-  await signIn(p, stack, username, password);
+  await signIn(p, suite.stack, username, password);
   return { context, page: p };
 }
 
@@ -68,15 +51,14 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
     let hers; // Bea's
 
     before(async () => {
-      await createAdmin(stack, boss, bea.username, bea.password);
-      mine = await desk(device, `${label} admin`, stack.username, stack.password);
+      await createAdmin(suite.stack, suite.boss, bea.username, bea.password);
+      mine = await desk(device, `${label} admin`, suite.stack.username, suite.stack.password);
       hers = await desk(device, `${label} ${bea.username}`, bea.username, bea.password);
     });
     after(async () => {
       await mine?.context.close();
       await hers?.context.close();
     });
-    afterEach(() => expected.clear());
 
     test('Assign to me: the assignee in the header and the list, and the mine and unassigned filters', async () => {
       const { page } = mine;
@@ -86,7 +68,7 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       await page.getByRole('button', { name: 'Assign to me' }).click();
       await assignee(page).filter({ hasText: 'you' }).waitFor();
       assert.equal(await assignee(page).textContent(), 'Assigned to 👤 you');
-      assert.deepEqual(page.posts.findLast(([path]) => path.endsWith(`/${ADA.phone}/assign`))[1], { admin: stack.username, expected_assigned_to: null });
+      assert.deepEqual(page.posts.findLast(([path]) => path.endsWith(`/${ADA.phone}/assign`))[1], { admin: suite.stack.username, expected_assigned_to: null });
       await page.getByRole('button', { name: 'Assign to me' }).waitFor({ state: 'hidden' });
       await page.getByRole('button', { name: 'Unassign' }).waitFor();
       if (label === 'phone') await checkLayout(page, `${label} conversation with assignment`);
@@ -109,7 +91,7 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
     test('a colleague’s send is refused with who holds the chat; Take over, then the send goes', async () => {
       const { page } = hers;
       await open(page, ADA);
-      await assignee(page).filter({ hasText: stack.username }).waitFor();
+      await assignee(page).filter({ hasText: suite.stack.username }).waitFor();
       const text = `Hello from ${bea.username}`;
       await box(page).fill(text);
       expected.add(409);
@@ -120,18 +102,18 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       assert.equal(response.status(), 409);
       assert.equal((await response.json()).error.code, 'assigned_to_other');
       const composer = page.getByRole('form', { name: 'Reply' });
-      await composer.getByRole('alert').getByText(`${stack.username} is handling this chat`, { exact: false }).waitFor();
+      await composer.getByRole('alert').getByText(`${suite.stack.username} is handling this chat`, { exact: false }).waitFor();
       assert.equal(await box(page).inputValue(), text, 'the text stays to send again');
       await page.screenshot({ path: join(artifacts, `take-over-${label}.png`) });
 
       await composer.getByRole('button', { name: 'Take over' }).click();
       await composer.getByText('The chat is assigned to you now: send your message again.').waitFor();
       await assignee(page).filter({ hasText: 'you' }).waitFor();
-      assert.deepEqual(page.posts.findLast(([path]) => path.endsWith(`/${ADA.phone}/assign`))[1], { admin: bea.username, expected_assigned_to: stack.username });
+      assert.deepEqual(page.posts.findLast(([path]) => path.endsWith(`/${ADA.phone}/assign`))[1], { admin: bea.username, expected_assigned_to: suite.stack.username });
       await page.getByRole('button', { name: 'Send', exact: true }).click();
       await log(page).getByText(text).waitFor();
-      await eventually(async () => (await userReceived(stack, ADA.phone)).includes(text), { what: 'the reply on the user’s phone' });
-      assert.equal((await userReceived(stack, ADA.phone)).filter((t) => t === text).length, 1, 'sent once: the refused send never went');
+      await eventually(async () => (await userReceived(suite.stack, ADA.phone)).includes(text), { what: 'the reply on the user’s phone' });
+      assert.equal((await userReceived(suite.stack, ADA.phone)).filter((t) => t === text).length, 1, 'sent once: the refused send never went');
 
       // The supervisor's list follows, as the socket tells it.
       await mine.page.locator('li.conversation', { hasText: ADA.name }).locator('.badge-assignee', { hasText: bea.username }).waitFor({ timeout: 10_000 });
@@ -143,13 +125,13 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       await assignee(page).filter({ hasText: bea.username }).waitFor();
       // Bea lets the chat go (the page shows it unassigned), then takes it again just before
       // the supervisor's "Assign to me" lands.
-      const beaToken = await login(stack, bea.username, bea.password);
-      await call(stack, beaToken, 'POST', `/api/admin/conversations/${ADA.phone}/assign`, { admin: null });
+      const beaToken = await login(suite.stack, bea.username, bea.password);
+      await call(suite.stack, beaToken, 'POST', `/api/admin/conversations/${ADA.phone}/assign`, { admin: null });
       let raced = false;
       await page.route(`**/api/admin/conversations/${ADA.phone}/assign`, async (route) => {
         if (!raced) {
           raced = true;
-          await call(stack, beaToken, 'POST', `/api/admin/conversations/${ADA.phone}/assign`, { admin: bea.username });
+          await call(suite.stack, beaToken, 'POST', `/api/admin/conversations/${ADA.phone}/assign`, { admin: bea.username });
         }
         await route.continue();
       });
@@ -160,12 +142,12 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
         await page.getByRole('button', { name: 'Assign to me' }).click();
         const notice = page.locator('.notice-slot');
         await notice.getByRole('alert').getByText(`${bea.username} is handling this chat`, { exact: false }).waitFor();
-        assert.deepEqual(page.posts.findLast(([path]) => path.endsWith('/assign'))[1], { admin: stack.username, expected_assigned_to: null });
+        assert.deepEqual(page.posts.findLast(([path]) => path.endsWith('/assign'))[1], { admin: suite.stack.username, expected_assigned_to: null });
         await assignee(page).filter({ hasText: bea.username }).waitFor();
         // Take over from there: assigned to me, with what the page now knows.
         await notice.getByRole('button', { name: 'Take over' }).click();
         await assignee(page).filter({ hasText: 'you' }).waitFor();
-        assert.deepEqual(page.posts.findLast(([path]) => path.endsWith('/assign'))[1], { admin: stack.username, expected_assigned_to: bea.username });
+        assert.deepEqual(page.posts.findLast(([path]) => path.endsWith('/assign'))[1], { admin: suite.stack.username, expected_assigned_to: bea.username });
       } finally {
         await page.unroute(`**/api/admin/conversations/${ADA.phone}/assign`);
       }
@@ -190,7 +172,7 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       await form.getByRole('button', { name: 'Assign', exact: true }).click();
       await assignee(page).filter({ hasText: bea.username }).waitFor();
       assert.equal(await form.isVisible(), false, 'the form closes');
-      assert.deepEqual(page.posts.findLast(([path]) => path.endsWith('/assign'))[1], { admin: bea.username, expected_assigned_to: stack.username });
+      assert.deepEqual(page.posts.findLast(([path]) => path.endsWith('/assign'))[1], { admin: bea.username, expected_assigned_to: suite.stack.username });
       await page.getByRole('button', { name: 'Unassign' }).click();
       await assignee(page).filter({ hasText: 'Unassigned' }).waitFor();
       assert.deepEqual(page.posts.findLast(([path]) => path.endsWith('/assign'))[1], { admin: null, expected_assigned_to: bea.username });
@@ -200,13 +182,13 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       const { page } = mine;
       await open(hers.page, ADA);
       const note = `Called her school: fee waived (${label})`;
-      const before = (await userReceived(stack, ADA.phone)).length;
+      const before = (await userReceived(suite.stack, ADA.phone)).length;
       await page.getByRole('button', { name: 'Internal note' }).click();
       assert.equal(await page.getByRole('button', { name: 'Internal note' }).getAttribute('aria-pressed'), 'true');
       assert.equal(await box(page).getAttribute('placeholder'), 'Write an internal note: only the desk sees it…');
       await box(page).fill(note);
       await page.getByRole('button', { name: 'Add note' }).click();
-      const shown = log(page).getByRole('note', { name: `Internal note by ${stack.username} (you)` }).filter({ hasText: note });
+      const shown = log(page).getByRole('note', { name: `Internal note by ${suite.stack.username} (you)` }).filter({ hasText: note });
       await shown.waitFor();
       assert.match(await shown.textContent(), /^Internal note · /);
       assert.equal(await shown.getByRole('img').count(), 0, 'no delivery ticks');
@@ -215,7 +197,7 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       assert.ok(page.posts.some(([path, body]) => path.endsWith(`/${ADA.phone}/notes`) && body.text === note));
       assert.ok(!page.posts.some(([path, body]) => path.endsWith('/chat-support/send') && body.text === note), 'not sent');
       // Bea's page shows it as it happens.
-      await log(hers.page).getByRole('note', { name: `Internal note by ${stack.username}` }).filter({ hasText: note }).waitFor({ timeout: 10_000 });
+      await log(hers.page).getByRole('note', { name: `Internal note by ${suite.stack.username}` }).filter({ hasText: note }).waitFor({ timeout: 10_000 });
       await page.screenshot({ path: join(artifacts, `note-${label}.png`) });
 
       // A reply after it reaches the user; the note never did.
@@ -223,8 +205,8 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       const after = `A reply after the note (${label})`;
       await box(page).fill(after);
       await page.getByRole('button', { name: 'Send', exact: true }).click();
-      await eventually(async () => (await userReceived(stack, ADA.phone)).includes(after), { what: 'the reply on the phone' });
-      const received = await userReceived(stack, ADA.phone);
+      await eventually(async () => (await userReceived(suite.stack, ADA.phone)).includes(after), { what: 'the reply on the phone' });
+      const received = await userReceived(suite.stack, ADA.phone);
       assert.equal(received.length, before + 1, 'only the reply');
       assert.ok(!received.some((t) => t.includes(note)));
       // Read afresh, it is still a note.
@@ -234,7 +216,7 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
 
     test('a note can be written when no reply can (not in chat support)', async () => {
       const { page } = mine;
-      await userSends(stack, GRACE.phone, GRACE.name, 'hi');
+      await userSends(suite.stack, GRACE.phone, GRACE.name, 'hi');
       await eventually(async () => (await conversation(GRACE.phone))?.conversation, { what: 'Grace’s conversation' });
       await open(page, GRACE);
       assert.equal(await box(page).isDisabled(), true);
@@ -297,7 +279,7 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       assert.equal(sends(), 0);
       await page.keyboard.type(' See you!');
       await page.keyboard.press('Enter');
-      await eventually(async () => (await userReceived(stack, LINUS.phone)).includes(`${fees.text} See you!`), { what: 'the edited reply on the phone' });
+      await eventually(async () => (await userReceived(suite.stack, LINUS.phone)).includes(`${fees.text} See you!`), { what: 'the edited reply on the phone' });
 
       // Arrow keys and Tab.
       await page.keyboard.type(`/${tag}`);
@@ -324,7 +306,7 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       await item.getByRole('button', { name: `Yes, delete /${hours.shortcut}` }).click();
       await page.getByText(`/${hours.shortcut} is deleted.`).waitFor();
       assert.equal(await item.count(), 0);
-      const left = (await call(stack, boss, 'GET', '/api/admin/canned-replies')).data.canned_replies.map((r) => r.shortcut);
+      const left = (await call(suite.stack, suite.boss, 'GET', '/api/admin/canned-replies')).data.canned_replies.map((r) => r.shortcut);
       assert.ok(left.includes(fees.shortcut) && !left.includes(hours.shortcut));
     });
 
@@ -337,7 +319,7 @@ for (const [label, device, tag, digit] of [['desktop', DESKTOP, 'd', '1'], ['pho
       const lastAt = async (phone) => Date.parse((await conversation(phone))?.conversation?.last_message_at || '') || 0;
       let previous = 0;
       for (const [phone, name] of [[target.phone, target.name], [similar.phone, similar.name], ...[3, 4, 5].map((n) => [`4477009005${digit}${n}`, `Later ${label} ${n}`])]) {
-        await userSends(stack, phone, name, 'hello');
+        await userSends(suite.stack, phone, name, 'hello');
         await eventually(async () => (await conversation(phone))?.messages?.some((m) => m.author === 'bot'), { what: `the bot’s answer to ${name}` });
         const at = await lastAt(phone);
         assert.ok(at > previous, 'in order');

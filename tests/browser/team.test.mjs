@@ -3,31 +3,14 @@
 // disabled, enabled and given new passwords from the page, with the API's refusals shown in
 // its words; an admin (not a supervisor) sees neither view and is refused (403) if they go
 // there; the activity log shows what was done, newest first, by admin and by conversation.
-import { test, before, after, describe, afterEach } from 'node:test';
+import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, launchBrowser, userSends, eventually, artifacts } from './stack.mjs';
-import { DESKTOP, PHONE, call, login, watch, signIn, go, checkLayout } from './desk.mjs';
+import { userSends, eventually, artifacts } from './stack.mjs';
+import { DESKTOP, PHONE, deskSuite, call, login, watch, signIn, go, checkLayout } from './desk.mjs';
 
-let stack;
-let browser;
-let boss; // the stack's supervisor's token, for the API
-const problems = [];
-const expected = new Set(); // statuses a test provokes on purpose, while it does
-
-before(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  stack = await startStack();
-  browser = await launchBrowser();
-  boss = await login(stack, stack.username, stack.password);
-  assert.ok(boss, 'the stack’s admin signs in');
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const suite = deskSuite();
+const { problems, expected } = suite;
 
 /** Clicks `button` and answers the API's answer to the request it makes: `{status, error}`. */
 async function answerTo(p, button, path) {
@@ -39,7 +22,7 @@ async function answerTo(p, button, path) {
   return { status: response.status(), error: body?.error?.message };
 }
 
-const admins = async () => (await call(stack, boss, 'GET', '/api/admin/admins')).data.admins;
+const admins = async () => (await call(suite.stack, suite.boss, 'GET', '/api/admin/admins')).data.admins;
 
 for (const [label, device, tag] of [['desktop', DESKTOP, 'd'], ['phone', PHONE, 'm']]) {
   describe(`Team and Activity on a ${label}`, () => {
@@ -53,29 +36,39 @@ for (const [label, device, tag] of [['desktop', DESKTOP, 'd'], ['phone', PHONE, 
       .filter({ has: page.getByRole('heading', { name: new RegExp(`^${username.replace('.', '\\.')}( \\(you\\))?$`) }) });
 
     before(async () => {
-      context = await browser.newContext(device);
+      context = await suite.browser.newContext(device);
       page = await context.newPage();
       watch(page, label, problems, expected);
-      await signIn(page, stack, stack.username, stack.password);
+      await signIn(page, suite.stack, suite.stack.username, suite.stack.password);
     });
     after(() => context?.close());
-    afterEach(() => expected.clear());
 
     test('a supervisor sees Team and Activity; the session keeps the username and role', async () => {
       await nav().getByRole('link', { name: 'Team' }).waitFor();
       await nav().getByRole('link', { name: 'Activity' }).waitFor();
       const session = await page.evaluate(() => JSON.parse(sessionStorage.getItem('edubot.session')));
-      assert.equal(session.username, stack.username);
+      assert.equal(session.username, suite.stack.username);
       assert.equal(session.role, 'supervisor');
-      if (label === 'desktop') assert.equal(await page.locator('#whoami').textContent(), `${stack.username} · supervisor`);
+      if (label === 'desktop') assert.equal(await page.locator('#whoami').textContent(), `${suite.stack.username} · supervisor`);
+      else {
+        // The header's every link and button, each shown in full, in at most two rows.
+        const { header, controls } = await page.locator('.site-header').evaluate((el) => {
+          const box = (e) => { const r = e.getBoundingClientRect(); return { top: r.top, bottom: r.bottom, height: r.height }; };
+          return { header: box(el), controls: [...el.querySelectorAll('a, button')].filter((c) => c.checkVisibility()).map(box) };
+        });
+        const row = Math.max(...controls.map((c) => c.height));
+        assert.equal(controls.length, 8, 'the brand, six links and Sign out');
+        assert.ok(controls.every((c) => c.top >= header.top && c.bottom <= header.bottom), 'every control within the header');
+        assert.ok(header.height <= 2 * row, `at ${device.viewport.width} px the header is ${header.height} px high: more than two rows of ${row} px`);
+      }
       await checkLayout(page, `${label} dashboard with Team and Activity`);
     });
 
     test('the Team view lists the admins and adds one, showing the API’s refusals in its words', async () => {
       await nav().getByRole('link', { name: 'Team' }).click();
       await page.getByRole('heading', { name: 'Team', level: 1 }).waitFor();
-      await row(stack.username).waitFor();
-      assert.match(await row(stack.username).textContent(), /Supervisor · Enabled · added/);
+      await row(suite.stack.username).waitFor();
+      assert.match(await row(suite.stack.username).textContent(), /Supervisor · Enabled · added/);
       const form = page.getByRole('form', { name: 'Add an admin' });
       const add = form.getByRole('button', { name: 'Add admin' });
 
@@ -100,7 +93,7 @@ for (const [label, device, tag] of [['desktop', DESKTOP, 'd'], ['phone', PHONE, 
       await row(bea.username).waitFor();
       assert.match(await row(bea.username).textContent(), /Admin · Enabled · added/);
       assert.equal(await form.getByLabel('Username').inputValue(), '', 'the form is cleared');
-      assert.ok(await login(stack, bea.username, bea.password), 'the new admin signs in');
+      assert.ok(await login(suite.stack, bea.username, bea.password), 'the new admin signs in');
 
       // The same username again: 409, in the server's words.
       await form.getByLabel('Username').fill(bea.username);
@@ -129,12 +122,12 @@ for (const [label, device, tag] of [['desktop', DESKTOP, 'd'], ['phone', PHONE, 
       await r.getByRole('button', { name: `Disable ${bea.username}` }).click();
       await r.getByText(/Disabled ·/).waitFor();
       await r.getByRole('status').getByText(`${bea.username} is disabled`, { exact: false }).waitFor();
-      assert.equal(await login(stack, bea.username, bea.password), null, 'a disabled admin cannot sign in');
+      assert.equal(await login(suite.stack, bea.username, bea.password), null, 'a disabled admin cannot sign in');
       assert.ok((await admins()).find((a) => a.username === bea.username).disabled);
 
       await r.getByRole('button', { name: `Enable ${bea.username}` }).click();
       await r.getByText(/Enabled ·/).waitFor();
-      assert.ok(await login(stack, bea.username, bea.password), 'enabled again, they sign in');
+      assert.ok(await login(suite.stack, bea.username, bea.password), 'enabled again, they sign in');
 
       await r.getByRole('button', { name: `Set password for ${bea.username}` }).click();
       const box = r.getByLabel(`New password for ${bea.username}`);
@@ -148,30 +141,30 @@ for (const [label, device, tag] of [['desktop', DESKTOP, 'd'], ['phone', PHONE, 
       await r.getByRole('button', { name: 'Save password' }).click();
       await r.getByRole('status').getByText(`${bea.username}’s password is changed`, { exact: false }).waitFor();
       assert.equal(await box.isVisible(), false, 'the form closes');
-      assert.equal(await login(stack, bea.username, bea.password), null, 'the old password no longer works');
-      assert.ok(await login(stack, bea.username, bea.next), 'the new one does');
+      assert.equal(await login(suite.stack, bea.username, bea.password), null, 'the old password no longer works');
+      assert.ok(await login(suite.stack, bea.username, bea.next), 'the new one does');
     });
 
     test('the last enabled supervisor cannot be disabled: the API’s 409 is shown', async () => {
       // Sam first (another supervisor remains), then the stack's admin, the last one.
       await row(sam.username).getByRole('button', { name: `Disable ${sam.username}` }).click();
       await row(sam.username).getByText(/Disabled ·/).waitFor();
-      const mine = row(stack.username);
+      const mine = row(suite.stack.username);
       expected.add(409);
-      const answer = await answerTo(page, mine.getByRole('button', { name: `Disable ${stack.username}` }), `/api/admin/admins/${stack.username}/disable`);
+      const answer = await answerTo(page, mine.getByRole('button', { name: `Disable ${suite.stack.username}` }), `/api/admin/admins/${suite.stack.username}/disable`);
       assert.equal(answer.status, 409);
       assert.equal(await mine.getByRole('alert').textContent(), answer.error);
       assert.match(await mine.textContent(), /Enabled ·/);
-      assert.ok(await login(stack, stack.username, stack.password), 'still a supervisor who can sign in');
+      assert.ok(await login(suite.stack, suite.stack.username, suite.stack.password), 'still a supervisor who can sign in');
     });
 
     test('an admin sees neither Team nor Activity, and is refused (403) if they go there', async () => {
-      const theirs = await browser.newContext(device);
+      const theirs = await suite.browser.newContext(device);
       const p = await theirs.newPage();
       watch(p, `${label} ${bea.username}`, problems, expected);
       expected.add(403);
       try {
-        await signIn(p, stack, bea.username, bea.next);
+        await signIn(p, suite.stack, bea.username, bea.next);
         const links = p.getByRole('navigation', { name: 'Main' }).getByRole('link');
         await links.filter({ hasText: 'Canned replies' }).waitFor();
         assert.deepEqual(await links.allTextContents(), ['Dashboard', 'Conversations', 'Canned replies', 'Reports'], 'no Team, no Activity');
@@ -197,9 +190,9 @@ for (const [label, device, tag] of [['desktop', DESKTOP, 'd'], ['phone', PHONE, 
 
     test('Activity shows what was done, newest first, by admin and by conversation, a page at a time', async () => {
       // Something on a conversation: the user asks for chat support, the supervisor assigns it.
-      await userSends(stack, user.phone, user.name, 'support');
-      await eventually(async () => (await call(stack, boss, 'GET', `/api/admin/conversations/${user.phone}/messages?limit=1`)).data?.conversation?.is_chat_support, { what: 'in chat support' });
-      const assigned = await call(stack, boss, 'POST', `/api/admin/conversations/${user.phone}/assign`, { admin: bea.username });
+      await userSends(suite.stack, user.phone, user.name, 'support');
+      await eventually(async () => (await call(suite.stack, suite.boss, 'GET', `/api/admin/conversations/${user.phone}/messages?limit=1`)).data?.conversation?.is_chat_support, { what: 'in chat support' });
+      const assigned = await call(suite.stack, suite.boss, 'POST', `/api/admin/conversations/${user.phone}/assign`, { admin: bea.username });
       assert.equal(assigned.status, 200);
 
       await nav().getByRole('link', { name: 'Activity' }).click();
@@ -207,11 +200,11 @@ for (const [label, device, tag] of [['desktop', DESKTOP, 'd'], ['phone', PHONE, 
       const list = page.getByRole('list', { name: 'Activity, newest first' });
       const entries = list.getByRole('listitem');
       await entries.first().waitFor();
-      assert.match(await entries.first().textContent(), new RegExp(`${stack.username} Assigned a chat · \\+${user.phone}`));
+      assert.match(await entries.first().textContent(), new RegExp(`${suite.stack.username} Assigned a chat · \\+${user.phone}`));
       const times = async () => list.locator('time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime')));
       const all = await times();
       assert.deepEqual(all, [...all].sort().reverse(), 'newest first');
-      await list.getByRole('listitem').filter({ hasText: `${stack.username} Added an admin` }).first().waitFor();
+      await list.getByRole('listitem').filter({ hasText: `${suite.stack.username} Added an admin` }).first().waitFor();
 
       // By admin: only Bea's (her sign-ins, and the one refused with her old password).
       const filters = page.getByRole('form', { name: 'Filter the activity' });
