@@ -2,7 +2,8 @@
 // (or, with the window closed, the template composer; a note any time), the read marks and
 // the end-chat dialog, and keeps what they share: the conversation as last read, and whether
 // its chat was ended from this page. A send refused because a colleague holds the chat says
-// who, and offers "Take over".
+// who, and offers "Take over". The template composer, needed only with the window closed, is
+// loaded the first time it is.
 import * as api from './api.js';
 import { h, displayName } from './dom.js';
 import { showError, showNotice } from './feedback.js';
@@ -11,7 +12,6 @@ import { createAssignment } from './assignment.js';
 import { createHistory } from './conversation-history.js';
 import { createComposer } from './composer.js';
 import { createEndChatDialog } from './end-chat-dialog.js';
-import { createTemplateComposer } from './template-composer.js';
 import { createReadMarks } from './read-marks.js';
 import { keepUpdated } from './polling.js';
 
@@ -69,11 +69,34 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     onConflict: conflict,
     onMode: () => { if (conv) showComposer(); },
   });
-  const templateComposer = createTemplateComposer({
-    phone,
-    onSent: (message) => messageHistory.showSent(message),
-    onConflict: conflict,
-  });
+  // Until it is loaded, its place says it is loading or offers "Try again".
+  const templatePlace = h('div', { hidden: true });
+  let templateComposer = null;
+  let templateAsked = false; // a failed load is retried only by "Try again"
+  function loadTemplateComposer() {
+    templateAsked = true;
+    templatePlace.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
+    import('./template-composer.js').then(({ createTemplateComposer }) => {
+      if (left) return;
+      templateComposer = createTemplateComposer({
+        phone,
+        onSent: (message) => messageHistory.showSent(message),
+        onConflict: conflict,
+      });
+      templatePlace.replaceWith(templateComposer.element);
+      showComposer();
+    }, () => {
+      if (!left) showError(templatePlace, 'The template form could not be loaded. Check the connection.', { action: { label: 'Try again', run: loadTemplateComposer } });
+    });
+  }
+  function showTemplateComposer(on) {
+    if (templateComposer) {
+      templateComposer.show(on);
+      return;
+    }
+    templatePlace.hidden = !on;
+    if (on && !templateAsked) loadTemplateComposer();
+  }
   const messageHistory = createHistory({
     phone,
     me,
@@ -85,7 +108,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
       showNotice(notice, 'There is no conversation with this number yet.', { live: false });
       composer.hide();
       composer.modes.hidden = true;
-      templateComposer.show(false);
+      showTemplateComposer(false);
     },
     onError: (e) => showError(notice, e),
     onRetry: () => composer.clearSendError(),
@@ -139,7 +162,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
     const open = conv.window_expires_at && Date.parse(conv.window_expires_at) > Date.now();
     const template = !open && conv.state !== 'OPTED_OUT' && !composer.note;
     composer.element.hidden = template;
-    templateComposer.show(template);
+    showTemplateComposer(template);
     messageHistory.setReplyable(composer.canSend());
   }
   // The window closes while the page is open; the wait ("Waiting 7 min") grows.
@@ -157,7 +180,7 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
       messageHistory.element,
       composer.modes,
       composer.element,
-      templateComposer.element,
+      templatePlace,
       endDialog.element),
   );
   const updates = keepUpdated(live, messageHistory.refresh, (e) => {

@@ -70,11 +70,13 @@ after(async () => {
 /**
  * The page's weight budgets (docs/admin-page.md, "Weight"): what a sign-in loads (the page,
  * its stylesheet and every module the dashboard, the list and a conversation need), and the
- * whole site (with the views loaded only when opened: Team, Activity, Reports, canned replies).
+ * whole site (with what is loaded only when first needed: Team, Activity, Reports, canned
+ * replies, and the template composer).
  */
-const SIGN_IN_BUDGET = 146 * 1024;
-const SITE_BUDGET = 186 * 1024;
-const LOADED_LATER = ['/js/team.js', '/js/activity.js', '/js/canned-replies.js', '/js/view-styles.js', '/views.css'];
+const SIGN_IN_BUDGET = 139 * 1024;
+const SITE_BUDGET = 188 * 1024;
+const TEMPLATE_MODULES = ['/js/template-composer.js', '/js/template-text.js'];
+const LOADED_LATER = ['/js/team.js', '/js/activity.js', '/js/reports.js', '/js/canned-replies.js', '/js/view-styles.js', '/views.css', ...TEMPLATE_MODULES];
 
 /** Every file of static-site/, by its path on the site, with its size. */
 function siteFiles() {
@@ -103,7 +105,21 @@ test('the page is served with the security headers', async () => {
   assert.equal(response.headers.get('x-frame-options'), 'DENY');
 });
 
-test('a sign-in loads what the desk needs within its budget; Team, Activity and canned replies load when opened', async () => {
+/** A conversation the API answers with fixed data (on page `p`): a user who wrote 3 days ago. */
+async function closedWindow(p, phone) {
+  const iso = (ms) => new Date(ms).toISOString();
+  const wrote = Date.now() - 3 * 24 * 3_600_000;
+  const conversation = {
+    phone, name: 'Late User', state: 'MAIN_MENU', is_chat_support: false,
+    support_started_at: null, waiting_since: null, last_message_at: iso(wrote),
+    last_message_preview: 'Hello?', unread_count: 0, window_expires_at: iso(wrote + 24 * 3_600_000), last_rating: null,
+  };
+  const messages = [{ id: '01JCCCCCCCCCCCCCCCCCCCCCC1', direction: 'inbound', author: 'user', admin: null, kind: 'text', text: 'Hello?', status: 'received', error: null, wamid: 'wamid.D', created_at: iso(wrote), sent_at: iso(wrote) }];
+  await p.route(`**/api/admin/conversations/${phone}/messages?**`, (route) => route.fulfill({ json: { conversation, messages, next_cursor: null } }));
+  await p.route(`**/api/admin/conversations/${phone}/read`, (route) => route.fulfill({ json: { conversation } }));
+}
+
+test('a sign-in loads what the desk needs within its budget; Team, Activity and the template composer load when needed', async () => {
   const files = siteFiles();
   const whole = [...files.values()].reduce((a, b) => a + b, 0);
   assert.ok(whole < SITE_BUDGET, `static-site/ is ${whole} bytes, over ${SITE_BUDGET}`);
@@ -125,12 +141,59 @@ test('a sign-in loads what the desk needs within its budget; Team, Activity and 
     console.log(`sign-in loads ${atSignIn} bytes in ${loaded.size} files; the whole site is ${whole} bytes`);
     assert.ok(atSignIn < SIGN_IN_BUDGET, `a sign-in loads ${atSignIn} bytes, over ${SIGN_IN_BUDGET}`);
     assert.ok(loaded.has('/js/composer.js') && loaded.has('/js/canned-picker.js'), 'the conversation page is ready');
-    assert.deepEqual(LOADED_LATER.filter((path) => loaded.has(path)), [], 'the views few open are not loaded');
+    assert.deepEqual(LOADED_LATER.filter((path) => loaded.has(path)), [], 'what is loaded when first needed is not loaded at sign-in');
     // Opening Team loads its module and the views' stylesheet, once.
     await p.getByRole('link', { name: 'Team' }).click();
     await p.getByRole('heading', { name: 'Team', level: 1 }).waitFor();
     assert.ok(loaded.has('/js/team.js') && loaded.has('/views.css'));
-    assert.equal(loaded.has('/js/activity.js'), false);
+    assert.deepEqual(['/js/activity.js', ...TEMPLATE_MODULES].filter((path) => loaded.has(path)), []);
+    // A conversation whose window has closed loads the template composer.
+    await closedWindow(p, '447700900996');
+    await p.evaluate(() => { location.hash = '#/conversations/447700900996'; });
+    await p.getByRole('form', { name: 'Send a template' }).getByText('The 24-hour reply window is closed').waitFor();
+    assert.deepEqual(TEMPLATE_MODULES.filter((path) => !loaded.has(path)), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('while the template composer loads its place says so; one that could not be loaded offers Try again', async () => {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  const errors = [];
+  p.on('pageerror', (err) => errors.push(err.message));
+  p.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.text().includes('net::ERR_FAILED')) errors.push(msg.text()); // the refused module
+  });
+  let refuse;
+  const refused = new Promise((resolve) => { refuse = resolve; });
+  let asked = 0;
+  await p.route('**/js/template-composer.js', async (route) => {
+    asked += 1;
+    await refused;
+    await route.abort();
+  });
+  try {
+    await p.goto(stack.url);
+    await signIn(p);
+    await p.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await closedWindow(p, '447700900995');
+    await p.evaluate(() => { location.hash = '#/conversations/447700900995'; });
+    await p.getByRole('heading', { name: 'Late User', level: 1 }).waitFor();
+    await p.getByText('Loading…').waitFor();
+    assert.equal(await p.getByRole('textbox', { name: 'Message' }).isVisible(), false, 'no free-form composer meanwhile');
+    refuse();
+    await p.getByRole('alert').getByText('The template form could not be loaded. Check the connection.').waitFor();
+    assert.equal(await p.getByRole('form', { name: 'Send a template' }).count(), 0);
+    await p.waitForTimeout(1_500); // the page's clock ticks, and asks for the module no more
+    assert.equal(asked, 1);
+    await p.unroute('**/js/template-composer.js');
+    await p.getByRole('button', { name: 'Try again' }).click();
+    const templates = p.getByRole('form', { name: 'Send a template' });
+    await templates.getByLabel('Template').locator('option', { hasText: 'support_followup (en_US)' }).waitFor({ state: 'attached' });
+    assert.equal(await p.getByRole('alert').count(), 0);
+    assert.equal(await p.getByText('Loading…').count(), 0);
+    assert.deepEqual(errors, []);
   } finally {
     await context.close();
   }
