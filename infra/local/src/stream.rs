@@ -31,10 +31,12 @@ pub struct MappingSettings {
     pub parallelization_factor: usize,
 }
 
-/// Records read per GetRecords call: enough to fill every lane's batch in one read.
-fn read_limit(s: MappingSettings) -> i32 {
-    (s.batch_size * s.parallelization_factor).clamp(100, 1000) as i32
-}
+/// Records read per GetRecords call: as many as one call gives (DynamoDB Streams' most,
+/// as Lambda's poller reads). The filter keeps a fraction of them (an inbound message
+/// brings its conversation's change, its replies and their statuses, and more), so a read
+/// of BatchSize × ParallelizationFactor records filled far fewer batches than the lanes
+/// could run, and each read waits for its slowest lane.
+const READ_LIMIT: i32 = 1000;
 
 /// The table's stream readers (event source mappings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,7 +287,7 @@ impl StreamPoller {
             .client
             .get_records()
             .shard_iterator(iterator)
-            .limit(read_limit(self.settings))
+            .limit(READ_LIMIT)
             .send()
             .await
         {
