@@ -232,13 +232,23 @@ pub async fn count_unprocessed(client: &aws_sdk_dynamodb::Client, table: &str) -
 pub struct Verdict {
     pub lost: usize,
     pub twice: usize,
-    pub out_of_order: usize,
+    /// Users whose messages were stored in another order than posted (arrival order: ours
+    /// only when a user's posts were not in flight at once).
+    pub stored_out_of_order: usize,
+    /// Users whose messages were processed in another order than stored.
+    pub processed_out_of_order: usize,
     pub unprocessed: usize,
     /// Bot replies stored, per user in storage order (the plan's order).
     pub replies: Vec<Vec<HashMap<String, AttributeValue>>>,
 }
 
 impl Verdict {
+    /// Users out of order either way: where each user posts one message at a time, both
+    /// orders must hold.
+    pub fn out_of_order(&self) -> usize {
+        self.stored_out_of_order + self.processed_out_of_order
+    }
+
     pub fn reply_count(&self) -> usize {
         self.replies.iter().map(Vec::len).sum()
     }
@@ -268,7 +278,7 @@ pub async fn verify(client: &aws_sdk_dynamodb::Client, table: &str, plans: &[Pla
             .filter_map(|w| plan.wamids.iter().position(|x| x == w))
             .collect();
         if order.windows(2).any(|w| w[0] > w[1]) {
-            v.out_of_order += 1;
+            v.stored_out_of_order += 1;
         }
         let processed: Vec<Option<f64>> = inbound
             .iter()
@@ -280,7 +290,7 @@ pub async fn verify(client: &aws_sdk_dynamodb::Client, table: &str, plans: &[Pla
         v.unprocessed += processed.iter().filter(|p| p.is_none()).count();
         let times: Vec<f64> = processed.into_iter().flatten().collect();
         if times.windows(2).any(|w| w[0] > w[1]) {
-            v.out_of_order += 1;
+            v.processed_out_of_order += 1;
         }
         v.replies.push(
             items
@@ -341,10 +351,10 @@ pub async fn run(
         }
     }
     let verdict = verify(&client, &table, &plans).await;
+    let out_of_order = verdict.out_of_order();
     let Verdict {
         lost,
         twice,
-        out_of_order,
         unprocessed,
         ..
     } = verdict;

@@ -586,8 +586,8 @@ pub async fn run(plan: &Plan, raw: &mut Raw) -> Section {
     );
     add(
         "users processed out of order",
-        verdict.out_of_order.to_string(),
-        Some(invariant(verdict.out_of_order == 0)),
+        verdict.out_of_order().to_string(),
+        Some(invariant(verdict.out_of_order() == 0)),
     );
     add(
         "bot replies stored",
