@@ -1,13 +1,15 @@
 //! Reports (DESIGN §17): a scripted week of chats counted with the real store and read
 //! through the real handler, against figures computed by hand from the script; a retried
-//! stream record counted once by push; the range's validation and the CSV form; and the
-//! local stack's own chats in today's figures, end to end.
+//! stream record counted once by push; the range's validation and the CSV form; the local
+//! stack's own chats in today's figures, end to end; the backfill; and a batch push gave up
+//! on, read again from the stream and counted once.
 
 mod handler_kit;
 
 use std::time::{Duration, Instant};
 
 use edubot_adapters::model::{Author, Conversation, ConversationState, Direction, Message};
+use edubot_adapters::stream_reader::{recount, FailedBatch};
 use edubot_adapters::time::{now_ms, Millis, DAY, HOUR, MINUTE, SECOND};
 use edubot_app::ports::ReportStore;
 use edubot_domain::desk::{answered_by_desk, end_support};
@@ -641,4 +643,148 @@ async fn the_backfill_counts_what_was_stored_before_once_and_no_more() {
     assert_eq!(day["chats_started"], 1);
     assert_eq!(day["messages_in"], ins);
     assert_eq!(day["messages_out"], outs);
+}
+
+/// The whole of each shard of the harness table's stream, as Lambda's on-failure message
+/// would name it (one message per shard), with the shard's records.
+async fn failed_batches(h: &Harness) -> Vec<(FailedBatch, Vec<String>)> {
+    let endpoint = dynamodb_endpoint().await;
+    let table = edubot_local::dynamodb_client(&endpoint)
+        .describe_table()
+        .table_name(&h.ctx.config.table_name)
+        .send()
+        .await
+        .unwrap();
+    let stream_arn = table.table.unwrap().latest_stream_arn.unwrap();
+    let streams = edubot_local::streams_client(&endpoint);
+    let shards = streams
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .unwrap()
+        .stream_description
+        .unwrap()
+        .shards
+        .unwrap_or_default();
+    let mut batches = Vec::new();
+    for shard in shards {
+        let shard_id = shard.shard_id.unwrap();
+        let mut iterator = streams
+            .get_shard_iterator()
+            .stream_arn(&stream_arn)
+            .shard_id(&shard_id)
+            .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap()
+            .shard_iterator;
+        let mut sequence_numbers = Vec::new();
+        while let Some(it) = iterator {
+            let out = streams
+                .get_records()
+                .shard_iterator(it)
+                .send()
+                .await
+                .unwrap();
+            let read = out.records.unwrap_or_default();
+            if read.is_empty() {
+                break;
+            }
+            sequence_numbers.extend(
+                read.iter()
+                    .map(|r| r.dynamodb().unwrap().sequence_number().unwrap().to_owned()),
+            );
+            iterator = out.next_shard_iterator;
+        }
+        if sequence_numbers.is_empty() {
+            continue;
+        }
+        let message = serde_json::json!({
+            "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3},
+            "version": "1.0",
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": sequence_numbers.first(),
+                "endSequenceNumber": sequence_numbers.last(),
+                "batchSize": sequence_numbers.len(),
+                "streamArn": stream_arn,
+            }
+        });
+        let batch = FailedBatch::from_failure_message(&message.to_string()).unwrap();
+        batches.push((batch, sequence_numbers));
+    }
+    batches
+}
+
+#[tokio::test]
+async fn a_batch_push_gave_up_on_is_recounted_from_the_stream_once() {
+    let h = Harness::new().await;
+    let token = h.admin_token().await;
+    // The harness runs no push: every figure event of this chat is as if push gave up.
+    let raw = "447700900555";
+    user_says(&h, raw, "Hello").await;
+    user_says(&h, raw, "support").await;
+    user_says(&h, raw, "Are you there?").await;
+    let history = history(&h, raw).await;
+    let ins = history
+        .iter()
+        .filter(|m| m.direction == Direction::Inbound)
+        .count();
+    let outs = history
+        .iter()
+        .filter(|m| m.wamid.is_some() && m.direction == Direction::Outbound)
+        .count();
+    let endpoint = dynamodb_endpoint().await;
+    let streams = edubot_local::streams_client(&endpoint);
+    let batches = failed_batches(&h).await;
+    assert!(!batches.is_empty(), "the chat left records in the stream");
+
+    // Part of a batch first, ending between two records (sequence numbers are numbers, not
+    // consecutive): only the records up to its end are read.
+    let (whole, sequence_numbers) = &batches[0];
+    let half = sequence_numbers.len() / 2;
+    let next: u128 = sequence_numbers[half + 1].parse().unwrap();
+    let mut part = whole.clone();
+    part.end_sequence_number = (next - 1).to_string();
+    let first = recount(&streams, &h.ctx.store, &part).await.unwrap();
+    assert_eq!(first.records, half + 1);
+
+    let mut counted = first.counted;
+    let mut records = 0;
+    for (batch, _) in &batches {
+        let r = recount(&streams, &h.ctx.store, batch).await.unwrap();
+        records += r.records;
+        counted += r.counted;
+    }
+    assert_eq!(
+        records,
+        batches.iter().map(|(_, s)| s.len()).sum::<usize>(),
+        "every record of every batch read"
+    );
+    // The session started, every message in, every message Meta accepted: each once,
+    // though the first part was read twice.
+    assert_eq!(counted, 1 + ins + outs);
+    for (batch, _) in &batches {
+        let again = recount(&streams, &h.ctx.store, batch).await.unwrap();
+        assert_eq!(again.counted, 0, "a second recount counts nothing");
+        assert!(again.figure_events > 0);
+    }
+    let today = Day::of(now_ms());
+    let (_, report) = get(
+        &h.ctx,
+        &format!("/api/admin/reports?from={today}&to={today}"),
+        &token,
+    )
+    .await;
+    let day = &report["days"][0];
+    assert_eq!(day["chats_started"], 1);
+    assert_eq!(day["messages_in"], ins);
+    assert_eq!(day["messages_out"], outs);
+
+    // A batch the stream does not hold is refused with why; nothing is counted.
+    let mut gone = whole.clone();
+    gone.shard_id = "shardId-00000000000000000000-00000000".into();
+    let problem = recount(&streams, &h.ctx.store, &gone).await.unwrap_err();
+    assert!(problem.contains("kept 24 hours"), "{problem}");
 }

@@ -8,9 +8,12 @@
 //! edubot-admin disable <username>   # their tokens stop working within a minute
 //! edubot-admin enable <username>
 //! edubot-admin backfill             # once after upgrading to the team desk or reports (docs/team.md, docs/reports.md)
+//! edubot-admin recount < bodies     # counts the figures of the batches push's on-failure messages
+//!                                   # name (their bodies, JSON; docs/operations.md)
 //! ```
-//! Each change is in the audit log as done by `edubot-admin`.
-//! Uses `TABLE_NAME` and the usual AWS environment (`AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local).
+//! Each account change is in the audit log as done by `edubot-admin`.
+//! Uses `TABLE_NAME` and the usual AWS environment (`AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB
+//! Local, and its stream).
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -28,15 +31,17 @@ const ACTOR: &str = "edubot-admin";
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, username, role) = match args.as_slice() {
-        [c] if c == "backfill" => (c.as_str(), "", None),
-        [c, u] => (c.as_str(), u.as_str(), None),
+        [c] if c == "backfill" || c == "recount" => (c.as_str(), "", None),
+        [c, u] if matches!(c.as_str(), "create" | "disable" | "enable") => {
+            (c.as_str(), u.as_str(), None)
+        }
         [c, u, r] if c == "create" => match Role::parse(r) {
             Some(role) => (c.as_str(), u.as_str(), Some(role)),
             None => return usage(),
         },
         _ => return usage(),
     };
-    if command != "backfill" && !valid_username(username) {
+    if !matches!(command, "backfill" | "recount") && !valid_username(username) {
         eprintln!("usernames are 3–64 of a-z 0-9 . _ -");
         return ExitCode::from(2);
     }
@@ -55,6 +60,7 @@ async fn main() -> ExitCode {
     let result = match command {
         "create" => create(&store, username, role).await,
         "backfill" => backfill(&store).await,
+        "recount" => recount(&store).await,
         "disable" => set_disabled(&store, username, true).await,
         "enable" => set_disabled(&store, username, false).await,
         _ => return usage(),
@@ -73,7 +79,7 @@ async fn main() -> ExitCode {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: edubot-admin create <username> [admin|supervisor] | disable|enable <username>"
+        "usage: edubot-admin create <username> [admin|supervisor] | disable|enable <username> | backfill | recount < on-failure-message-bodies"
     );
     ExitCode::from(2)
 }
@@ -166,6 +172,54 @@ async fn backfill(store: &Store) -> Result<String, String> {
         figures.events_found,
         figures.events_counted
     ))
+}
+
+/// Counts the figures of each batch the on-failure messages on stdin name (JSON documents,
+/// one after another), each event once; goes on past a batch that fails, and fails at the
+/// end if any did.
+async fn recount(store: &Store) -> Result<String, String> {
+    use edubot_adapters::stream_reader::{self, FailedBatch};
+    let client = stream_reader::streams_client().await;
+    let (mut batches, mut failed, mut counted) = (0, 0, 0);
+    let stdin = std::io::stdin().lock();
+    for body in serde_json::Deserializer::from_reader(stdin).into_iter::<serde_json::Value>() {
+        batches += 1;
+        let body = match body {
+            Ok(body) => body,
+            Err(e) => {
+                failed += 1;
+                eprintln!("message {batches}: not JSON, reading stopped: {e}");
+                break;
+            }
+        };
+        let done = match FailedBatch::from_failure_message(&body.to_string()) {
+            Ok(batch) => stream_reader::recount(&client, store, &batch)
+                .await
+                .map(|r| (batch, r)),
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok((batch, r)) => {
+                counted += r.counted;
+                eprintln!(
+                    "message {batches} ({} from {}): {} records read, {} figure events, {} counted now",
+                    batch.shard_id, batch.start_sequence_number, r.records, r.figure_events, r.counted
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("message {batches}: {e}");
+            }
+        }
+    }
+    let summary = format!(
+        "recount done: {batches} messages, {failed} failed, {counted} figure events counted now"
+    );
+    if failed > 0 {
+        Err(summary)
+    } else {
+        Ok(summary)
+    }
 }
 
 async fn audit(store: &Store, action: AuditAction, detail: String) -> Result<(), String> {

@@ -117,7 +117,8 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
+/// A streams client for DynamoDB Local's stream (served on its one endpoint).
+pub fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
     let config = aws_sdk_dynamodbstreams::Config::builder()
         .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
         .http_client(edubot_adapters::aws::http_client())

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::dynamodb::{Event, EventRecord, StreamRecord, StreamViewType};
+use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_sdk_dynamodbstreams::types::{Record, Shard, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
+use edubot_adapters::stream_reader::to_event_record;
 use edubot_adapters::AppContext;
 use serde::{Deserialize, Serialize};
 
@@ -402,35 +403,6 @@ pub fn lanes(records: Vec<EventRecord>, s: MappingSettings) -> Vec<Vec<Vec<Event
                 .collect()
         })
         .collect()
-}
-
-/// A stream record in the shape Lambda delivers it (`aws_lambda_events`).
-fn to_event_record(r: &Record, stream_arn: &str) -> EventRecord {
-    let mut record = EventRecord::default();
-    record.event_id = r.event_id().unwrap_or_default().to_owned();
-    record.event_name = r
-        .event_name()
-        .map(|n| n.as_str().to_owned())
-        .unwrap_or_default();
-    record.event_source = Some("aws:dynamodb".into());
-    record.event_version = r.event_version().map(str::to_owned);
-    record.aws_region = r.aws_region().unwrap_or("us-east-1").to_owned();
-    record.event_source_arn = Some(stream_arn.to_owned());
-    if let Some(d) = r.dynamodb() {
-        let mut change = StreamRecord::default();
-        change.keys = d.keys().cloned().unwrap_or_default().into();
-        change.new_image = d.new_image().cloned().unwrap_or_default().into();
-        change.old_image = d.old_image().cloned().unwrap_or_default().into();
-        change.sequence_number = d.sequence_number().map(str::to_owned);
-        change.size_bytes = d.size_bytes().unwrap_or_default();
-        change.stream_view_type = Some(StreamViewType::NewAndOldImages);
-        if let Some(t) = d.approximate_creation_date_time() {
-            change.approximate_creation_date_time =
-                chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default();
-        }
-        record.change = change;
-    }
-    record
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@
 //! - [`http`]: Lambda HTTP: request parsing with its limits, authentication, and the one
 //!   mapping of application errors to responses; [`views`]: the API's JSON shapes;
 //! - [`config`], [`context`], [`aws`], [`logging`]: what a function builds at cold start;
-//!   [`runtime`]: every function's `main`.
+//!   [`runtime`]: every function's `main`;
+//! - `stream_reader` (feature `stream-reader`): the table's stream read outside Lambda.
 
 pub mod aws;
 pub mod config;
@@ -22,6 +23,8 @@ pub mod realtime;
 pub mod runtime;
 pub mod store;
 pub mod stream;
+#[cfg(feature = "stream-reader")]
+pub mod stream_reader;
 pub mod views;
 pub mod whatsapp;
 
