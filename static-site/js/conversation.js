@@ -76,10 +76,14 @@ export function renderConversation(root, phone, { setPageTitle, reportConnection
   function loadTemplateComposer() {
     templateAsked = true;
     templatePlace.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
+    // The templates are asked for with the module, not after it: one round trip, not two.
+    const templates = api.templates();
+    templates.catch(() => {}); // the composer shows this failure; a failed module shows its own
     import('./template-composer.js').then(({ createTemplateComposer }) => {
       if (left) return;
       templateComposer = createTemplateComposer({
         phone,
+        templates,
         onSent: (message) => messageHistory.showSent(message),
         onConflict: conflict,
       });

@@ -10,11 +10,13 @@ const SENT = 'Template sent. The chat reopens when the user answers.';
 
 /**
  * `onSent(message)` with each message the API stored; on a 409, `onConflict(e, tell)` may
- * answer `{message, action}` to show instead (as the composer's).
+ * answer `{message, action}` to show instead (as the composer's). `templates`, when given,
+ * is the templates' read already under way, used by the first load.
  */
-export function createTemplateComposer({ phone, onSent, onConflict }) {
+export function createTemplateComposer({ phone, onSent, onConflict, templates = null }) {
   let list = null; // the approved templates, once read
   let loading = null;
+  let firstRead = templates;
   let sending = false;
 
   const picker = h('select', { id: 'template-name' });
@@ -62,7 +64,9 @@ export function createTemplateComposer({ phone, onSent, onConflict }) {
     if (list || loading) return;
     picker.replaceChildren(h('option', { value: '' }, 'Loading templates…'));
     picker.disabled = true;
-    loading = api.templates().then((templates) => {
+    const read = firstRead ?? api.templates();
+    firstRead = null; // "Try again" reads afresh
+    loading = read.then((templates) => {
       list = templates;
       picker.replaceChildren(h('option', { value: '' }, list.length ? 'Choose a template…' : 'No approved templates'),
         ...list.map((t, i) => h('option', { value: String(i) }, `${t.name} (${t.language})`)));

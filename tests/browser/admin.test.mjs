@@ -157,7 +157,7 @@ test('a sign-in loads what the desk needs within its budget; Team, Activity and 
   }
 });
 
-test('while the template composer loads its place says so; one that could not be loaded offers Try again', async () => {
+test('while the template composer loads its place says so, with the templates asked for at once; one that could not be loaded offers Try again', async () => {
   const context = await browser.newContext();
   const p = await context.newPage();
   const errors = [];
@@ -178,9 +178,11 @@ test('while the template composer loads its place says so; one that could not be
     await signIn(p);
     await p.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     await closedWindow(p, '447700900995');
+    const templatesAsked = p.waitForRequest((r) => new URL(r.url()).pathname === '/api/admin/templates', { timeout: 10_000 });
     await p.evaluate(() => { location.hash = '#/conversations/447700900995'; });
     await p.getByRole('heading', { name: 'Late User', level: 1 }).waitFor();
     await p.getByText('Loading…').waitFor();
+    await templatesAsked; // while the module is held: both asked at once
     assert.equal(await p.getByRole('textbox', { name: 'Message' }).isVisible(), false, 'no free-form composer meanwhile');
     refuse();
     await p.getByRole('alert').getByText('The template form could not be loaded. Check the connection.').waitFor();
