@@ -591,16 +591,13 @@ async fn the_local_stacks_own_chats_show_up_in_todays_figures() {
     );
 }
 
-#[tokio::test]
-async fn the_backfill_counts_what_was_stored_before_once_and_no_more() {
-    let h = Harness::new().await;
-    let token = h.admin_token().await;
-    // Stored without the stream's counting (the harness runs no push): as before reports.
-    let raw = "447700900444";
-    user_says(&h, raw, "Hello").await;
-    user_says(&h, raw, "support").await;
-    user_says(&h, raw, "Are you there?").await;
-    let history = history(&h, raw).await;
+/// A user's three messages, stored and answered but not counted (the harness runs no
+/// push): the messages in and the messages Meta accepted.
+async fn uncounted_chat(h: &Harness, raw: &str) -> (usize, usize) {
+    user_says(h, raw, "Hello").await;
+    user_says(h, raw, "support").await;
+    user_says(h, raw, "Are you there?").await;
+    let history = history(h, raw).await;
     let ins = history
         .iter()
         .filter(|m| m.direction == Direction::Inbound)
@@ -611,6 +608,30 @@ async fn the_backfill_counts_what_was_stored_before_once_and_no_more() {
         .count();
     assert_eq!(ins, 3);
     assert!(outs >= 3, "welcome, menu, acknowledgement: {history:#?}");
+    (ins, outs)
+}
+
+/// Today's report says one chat started, `ins` messages in and `outs` out.
+async fn assert_todays_figures(h: &Harness, token: &str, ins: usize, outs: usize) {
+    let today = Day::of(now_ms());
+    let (_, report) = get(
+        &h.ctx,
+        &format!("/api/admin/reports?from={today}&to={today}"),
+        token,
+    )
+    .await;
+    let day = &report["days"][0];
+    assert_eq!(day["chats_started"], 1);
+    assert_eq!(day["messages_in"], ins);
+    assert_eq!(day["messages_out"], outs);
+}
+
+#[tokio::test]
+async fn the_backfill_counts_what_was_stored_before_once_and_no_more() {
+    let h = Harness::new().await;
+    let token = h.admin_token().await;
+    // Stored without the stream's counting: as before reports.
+    let (ins, outs) = uncounted_chat(&h, "447700900444").await;
 
     let mut pages = 0;
     let done = h
@@ -632,17 +653,7 @@ async fn the_backfill_counts_what_was_stored_before_once_and_no_more() {
     assert_eq!(again.events_found, done.events_found);
     assert_eq!(again.events_counted, 0, "a second run counts nothing");
 
-    let today = Day::of(now_ms());
-    let (_, report) = get(
-        &h.ctx,
-        &format!("/api/admin/reports?from={today}&to={today}"),
-        &token,
-    )
-    .await;
-    let day = &report["days"][0];
-    assert_eq!(day["chats_started"], 1);
-    assert_eq!(day["messages_in"], ins);
-    assert_eq!(day["messages_out"], outs);
+    assert_todays_figures(&h, &token, ins, outs).await;
 }
 
 /// The whole of each shard of the harness table's stream, as Lambda's on-failure message
@@ -721,20 +732,8 @@ async fn failed_batches(h: &Harness) -> Vec<(FailedBatch, Vec<String>)> {
 async fn a_batch_push_gave_up_on_is_recounted_from_the_stream_once() {
     let h = Harness::new().await;
     let token = h.admin_token().await;
-    // The harness runs no push: every figure event of this chat is as if push gave up.
-    let raw = "447700900555";
-    user_says(&h, raw, "Hello").await;
-    user_says(&h, raw, "support").await;
-    user_says(&h, raw, "Are you there?").await;
-    let history = history(&h, raw).await;
-    let ins = history
-        .iter()
-        .filter(|m| m.direction == Direction::Inbound)
-        .count();
-    let outs = history
-        .iter()
-        .filter(|m| m.wamid.is_some() && m.direction == Direction::Outbound)
-        .count();
+    // Every figure event of this chat is as if push gave up on it.
+    let (ins, outs) = uncounted_chat(&h, "447700900555").await;
     let endpoint = dynamodb_endpoint().await;
     let streams = edubot_local::streams_client(&endpoint);
     let batches = failed_batches(&h).await;
@@ -770,17 +769,7 @@ async fn a_batch_push_gave_up_on_is_recounted_from_the_stream_once() {
         assert_eq!(again.counted, 0, "a second recount counts nothing");
         assert!(again.figure_events > 0);
     }
-    let today = Day::of(now_ms());
-    let (_, report) = get(
-        &h.ctx,
-        &format!("/api/admin/reports?from={today}&to={today}"),
-        &token,
-    )
-    .await;
-    let day = &report["days"][0];
-    assert_eq!(day["chats_started"], 1);
-    assert_eq!(day["messages_in"], ins);
-    assert_eq!(day["messages_out"], outs);
+    assert_todays_figures(&h, &token, ins, outs).await;
 
     // A batch the stream does not hold is refused with why; nothing is counted.
     let mut gone = whole.clone();
