@@ -113,6 +113,7 @@ function signedIn(s) {
   // Team and Activity are a supervisor's; the server refuses them to anyone else all the same.
   for (const link of nav.querySelectorAll('[data-role]')) link.hidden = link.dataset.role !== s.role;
   whoami.textContent = `${s.username} · ${s.role || 'admin'}`;
+  whoami.title = whoami.textContent; // the whole of a name cut short
   clearTimeout(expiryTimer);
   const left = Date.parse(s.expires_at) - Date.now();
   // setTimeout holds at most ~24.8 days; tokens live hours.

@@ -50,8 +50,13 @@ for (const [label, device, tag] of [['desktop', DESKTOP, 'd'], ['phone', PHONE, 
       assert.equal(session.username, suite.stack.username);
       assert.equal(session.role, 'supervisor');
       if (label === 'desktop') assert.equal(await page.locator('#whoami').textContent(), `${suite.stack.username} · supervisor`);
-      else {
-        // The header's every link and button, each shown in full, in at most two rows.
+      // The header's every link and button, each shown in full, in at most two rows: at
+      // this device's width, and on a phone, a small phone and tablets.
+      // (Live: "Connecting…" and "Reconnecting…" take a row of their own from 601 to 800 px.)
+      const widths = label === 'desktop' ? [device.viewport.width] : [320, 375, 601, 768, 1023];
+      await page.locator('#live', { hasText: /^Live$/ }).waitFor();
+      for (const width of widths) {
+        await page.setViewportSize({ width, height: device.viewport.height });
         const { header, controls } = await page.locator('.site-header').evaluate((el) => {
           const box = (e) => { const r = e.getBoundingClientRect(); return { top: r.top, bottom: r.bottom, height: r.height }; };
           return { header: box(el), controls: [...el.querySelectorAll('a, button')].filter((c) => c.checkVisibility()).map(box) };
@@ -59,8 +64,9 @@ for (const [label, device, tag] of [['desktop', DESKTOP, 'd'], ['phone', PHONE, 
         const row = Math.max(...controls.map((c) => c.height));
         assert.equal(controls.length, 8, 'the brand, six links and Sign out');
         assert.ok(controls.every((c) => c.top >= header.top && c.bottom <= header.bottom), 'every control within the header');
-        assert.ok(header.height <= 2 * row, `at ${device.viewport.width} px the header is ${header.height} px high: more than two rows of ${row} px`);
+        assert.ok(header.height <= 2 * row, `at ${width} px the header is ${header.height} px high: more than two rows of ${row} px`);
       }
+      await page.setViewportSize(device.viewport);
       await checkLayout(page, `${label} dashboard with Team and Activity`);
     });
 
