@@ -11,6 +11,7 @@ mod burst;
 mod coldstart;
 mod counting;
 mod fixture;
+mod idle_tab;
 mod media;
 mod memory;
 mod realtime;
