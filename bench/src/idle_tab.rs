@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use edubot_e2e::js_number;
+
 use crate::stats::{Raw, Section};
 
 /// API Gateway ends every WebSocket after this long (the page reconnects with a new ticket).
@@ -71,16 +73,6 @@ struct Timers {
     poll_hidden: f64,
     /// The socket's keep-alive (`PING_MS`, live.js; API Gateway closes one idle for 10 min).
     ping: f64,
-}
-
-/// `export const NAME = <a product of numbers>;` in `text`, e.g. `5 * 60_000`.
-fn js_number(text: &str, name: &str) -> Option<f64> {
-    let start = text.find(&format!("export const {name} = "))? + name.len() + 16;
-    let value = &text[start..start + text[start..].find(';')?];
-    value
-        .split('*')
-        .map(|factor| factor.trim().replace('_', "").parse::<f64>().ok())
-        .product()
 }
 
 fn timers(js: &Path) -> Result<Timers, String> {
@@ -233,15 +225,6 @@ pub fn section(raw: &mut Raw) -> Section {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_are_read_as_the_page_writes_them() {
-        let text = "export const POLL_MS = 10_000;\nexport const PING_MS = 5 * 60_000;\n";
-        assert_eq!(js_number(text, "POLL_MS"), Some(10_000.0));
-        assert_eq!(js_number(text, "PING_MS"), Some(300_000.0));
-        assert_eq!(js_number(text, "POLL_HIDDEN_MS"), None);
-        assert_eq!(js_number("export const X = ten;", "X"), None);
-    }
 
     /// The page as it is: its timers read, and every view polling as counted (a page change
     /// that breaks this would print stale figures).

@@ -2,9 +2,9 @@
 // admin stops typing, for the newest text only (a request still on its way for older text is
 // cancelled with its AbortController), and "Load more" for the next page.
 import * as api from './api.js';
+import { MAX_QUERY_CHARS } from './limits.js';
 
 export const DEBOUNCE_MS = 250;
-export const MAX_QUERY_CHARS = 100;
 const PAGE = 25;
 /** A page may hold no match and still have a next one: read on until one, at most this many pages at once. */
 const READS = 4;

@@ -4,9 +4,9 @@
 import * as api from './api.js';
 import { h, since, plural, timeElement, displayName, keepingFocus } from './dom.js';
 import { showError, clearFeedback } from './feedback.js';
-import { MAX_PAGE_SIZE } from './limits.js';
+import { MAX_PAGE_SIZE, MAX_QUERY_CHARS } from './limits.js';
 import { keepUpdated } from './polling.js';
-import { createSearch, searchable, MAX_QUERY_CHARS } from './conversation-search.js';
+import { createSearch, searchable } from './conversation-search.js';
 
 const PAGE = 50;
 

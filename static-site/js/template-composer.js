@@ -4,7 +4,8 @@
 import * as api from './api.js';
 import { h, codePoints } from './dom.js';
 import { showError, showNotice, clearFeedback } from './feedback.js';
-import { fillParts, filled, templateProblems, MAX_TEMPLATE_CHARS } from './template-text.js';
+import { fillParts, filled, templateProblems } from './template-text.js';
+import { MAX_TEMPLATE_CHARS } from './limits.js';
 
 const SENT = 'Template sent. The chat reopens when the user answers.';
 

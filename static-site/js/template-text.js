@@ -1,8 +1,6 @@
 // A template's body filled in, and the server's checks on its parameters (DESIGN §13).
 import { codePoints } from './dom.js';
-
-/** The filled-in body, at most (code points). */
-export const MAX_TEMPLATE_CHARS = 1024;
+import { MAX_TEMPLATE_CHARS } from './limits.js';
 const PLACEHOLDER = /\{\{\s*(\d+)\s*\}\}/g;
 
 /** The body as parts: strings, and `{n}` for a placeholder whose parameter is still blank. */

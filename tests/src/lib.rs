@@ -91,7 +91,7 @@ pub async fn new_table() -> (aws_sdk_dynamodb::Client, String) {
     (client, table)
 }
 
-/// The test configuration as environment variables (the names of docs/operations.md).
+/// The test configuration as environment variables (the names of README.md, "Configuration").
 pub fn test_env(table: &str, graph_base_url: &str) -> HashMap<String, String> {
     [
         ("TABLE_NAME", table),
@@ -806,11 +806,6 @@ impl GraphStandIn {
             .collect()
     }
 
-    /// Replaces the templates the listing serves.
-    pub fn set_templates(&self, templates: Vec<Value>) {
-        self.state.lock().unwrap().templates = templates;
-    }
-
     /// Makes the template listing answer `status` (Some(500): Meta down), or work again.
     pub fn fail_template_listing(&self, status: Option<u16>) {
         self.state.lock().unwrap().template_failure = status;
@@ -852,7 +847,7 @@ impl GraphStandIn {
 }
 
 /// The local stack on a free port, against this process's DynamoDB Local, with the test
-/// configuration plus `extra` (names of docs/operations.md).
+/// configuration plus `extra` (names of README.md, "Configuration").
 pub async fn start_stack(
     graph: &GraphStandIn,
     table: &str,
@@ -993,5 +988,28 @@ impl StackClient {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+/// `export const NAME = <a product of numbers>;` in a page module's `text` (e.g.
+/// `5 * 60_000`): the page's own constants, read where a test or the bench counts on them.
+pub fn js_number(text: &str, name: &str) -> Option<f64> {
+    let start = text.find(&format!("export const {name} = "))? + name.len() + 16;
+    let value = &text[start..start + text[start..].find(';')?];
+    value
+        .split('*')
+        .map(|factor| factor.trim().replace('_', "").parse::<f64>().ok())
+        .product()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn page_numbers_are_read_as_the_page_writes_them() {
+        let text = "export const POLL_MS = 10_000;\nexport const PING_MS = 5 * 60_000;\n";
+        assert_eq!(super::js_number(text, "POLL_MS"), Some(10_000.0));
+        assert_eq!(super::js_number(text, "PING_MS"), Some(300_000.0));
+        assert_eq!(super::js_number(text, "POLL_HIDDEN_MS"), None);
+        assert_eq!(super::js_number("export const X = ten;", "X"), None);
     }
 }

@@ -1526,3 +1526,49 @@ async fn the_dashboard_counts_users_waiting_past_the_sla() {
     );
     assert!(body["oldest_waiting_since"].is_null());
 }
+
+/// The page checks the server's limits before sending (static-site/js/limits.js): each is
+/// the server's own number, so the page never allows what the API refuses nor refuses what
+/// it allows.
+#[test]
+fn the_pages_limits_are_the_servers() {
+    use edubot_adapters::http::{MAX_ADMIN_BODY_BYTES, MAX_PAGE};
+    use edubot_domain::media::{AttachmentKind, MAX_CAPTION_CHARS};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../static-site/js/limits.js");
+    let page = std::fs::read_to_string(path).expect("limits.js");
+    let number =
+        |name: &str| js_number(&page, name).unwrap_or_else(|| panic!("limits.js sets {name}"));
+    let server = [
+        (
+            "MAX_TEXT_CHARS",
+            edubot_domain::whatsapp::MAX_TEXT_CHARS as f64,
+        ),
+        ("MAX_BODY_BYTES", MAX_ADMIN_BODY_BYTES as f64),
+        ("MAX_PAGE_SIZE", f64::from(MAX_PAGE)),
+        (
+            "MAX_QUERY_CHARS",
+            edubot_domain::search::MAX_QUERY_CHARS as f64,
+        ),
+        (
+            "MAX_TEMPLATE_CHARS",
+            edubot_domain::templates::MAX_TEMPLATE_BODY_CHARS as f64,
+        ),
+        ("MAX_CAPTION_CHARS", MAX_CAPTION_CHARS as f64),
+    ];
+    for (name, limit) in server {
+        assert_eq!(number(name), limit, "{name}");
+    }
+    for kind in [
+        AttachmentKind::Image,
+        AttachmentKind::Document,
+        AttachmentKind::Audio,
+        AttachmentKind::Video,
+    ] {
+        let mb = kind.max_bytes() / (1024 * 1024);
+        let line = format!("{}: [{mb} * MB,", kind.as_str());
+        assert!(
+            page.contains(&line),
+            "limits.js's MAX_FILE_BYTES has `{line}`"
+        );
+    }
+}

@@ -1,7 +1,9 @@
 //! `GET /api/admin/audit?limit=&cursor=&admin=&phone=` (supervisor) → `{"entries",
 //! "next_cursor"}`, newest first (DESIGN §15).
 
-use edubot_adapters::http::{authenticate_supervisor, json_response, limit_param, query, respond};
+use edubot_adapters::http::{
+    authenticate_supervisor, json_response, limit_param, query, respond, MAX_PAGE,
+};
 use edubot_adapters::phone::Phone;
 use edubot_adapters::views;
 use edubot_adapters::AppContext;
@@ -27,7 +29,7 @@ async fn list(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppErro
         admin: given("admin").map(str::to_owned),
         phone,
     };
-    let limit = limit_param(req, 50, 200)?;
+    let limit = limit_param(req, MAX_PAGE)?;
     let page = audit_log(ctx, &filter, limit, given("cursor")).await?;
     let entries: Vec<_> = page.items.iter().map(views::audit_entry).collect();
     Ok(json_response(

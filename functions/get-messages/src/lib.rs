@@ -3,7 +3,9 @@
 //! `before` or `after`) also holds `enquiries`, the conversation's newest admission
 //! enquiries, newest first; paging and polling stay at one Query and one GetItem.
 
-use edubot_adapters::http::{authenticate, json_response, limit_param, path_phone, query, respond};
+use edubot_adapters::http::{
+    authenticate, json_response, limit_param, path_phone, query, respond, MAX_PAGE,
+};
 use edubot_adapters::store::valid_message_id;
 use edubot_adapters::views;
 use edubot_adapters::AppContext;
@@ -27,7 +29,7 @@ fn message_id_param<'a>(req: &'a Request, name: &str) -> Result<Option<&'a str>,
 async fn history(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError> {
     authenticate(ctx, req).await?;
     let phone = path_phone(req)?;
-    let limit = limit_param(req, 50, 200)?;
+    let limit = limit_param(req, MAX_PAGE)?;
     let before = message_id_param(req, "before")?;
     let after = message_id_param(req, "after")?;
     if before.is_some() && after.is_some() {

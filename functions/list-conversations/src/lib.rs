@@ -1,7 +1,9 @@
 //! `GET /api/admin/conversations?limit=&cursor=&filter=support|mine|unassigned`: most
 //! recent activity first; `?q=` searches the whole desk instead (DESIGN §15).
 
-use edubot_adapters::http::{authenticate, json_response, limit_param, query, respond};
+use edubot_adapters::http::{
+    authenticate, json_response, limit_param, query, respond, MAX_PAGE, MAX_SEARCH_PAGE,
+};
 use edubot_adapters::views;
 use edubot_adapters::AppContext;
 use edubot_app::desk::{list_conversations, search_conversations};
@@ -32,10 +34,10 @@ async fn list(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppErro
             if filter != ListFilter::All {
                 return Err(AppError::invalid("`q` cannot be combined with `filter`."));
             }
-            let limit = limit_param(req, 50, 100)?;
+            let limit = limit_param(req, MAX_SEARCH_PAGE)?;
             search_conversations(ctx, q, limit, cursor).await?
         }
-        None => list_conversations(ctx, &filter, limit_param(req, 50, 200)?, cursor).await?,
+        None => list_conversations(ctx, &filter, limit_param(req, MAX_PAGE)?, cursor).await?,
     };
     let conversations: Vec<_> = page.items.iter().map(views::conversation).collect();
     Ok(json_response(

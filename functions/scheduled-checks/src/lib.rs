@@ -10,7 +10,8 @@ use edubot_adapters::time::now_ms;
 use edubot_adapters::AppContext;
 use edubot_app::checks::{metrics_line, run_checks, CheckReport};
 
-/// Well inside the function's timeout (60 s), so a slow run ends cleanly.
+/// Inside the minute between runs and well inside the function's timeout (300 s, room for
+/// a file's download), so a slow run ends cleanly before the next begins.
 pub const TIME_BUDGET: Duration = Duration::from_secs(40);
 
 pub async fn handle(ctx: &AppContext, event: EventBridgeEvent) -> Result<CheckReport, StoreError> {

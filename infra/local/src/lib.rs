@@ -152,7 +152,7 @@ pub struct Settings {
 impl Settings {
     /// From the process environment: `PORT`, `LOCAL_DATA_DIR`, `AWS_ENDPOINT_URL_DYNAMODB`,
     /// `AWS_ENDPOINT_URL_S3`, and
-    /// the configuration names of docs/operations.md.
+    /// the configuration names of README.md ("Configuration").
     pub fn from_env() -> Result<Settings, String> {
         let port = match std::env::var("PORT") {
             Ok(p) => p

@@ -1,4 +1,4 @@
-//! Configuration from environment variables: the same names locally and in AWS (docs/operations.md).
+//! Configuration from environment variables: the same names locally and in AWS (README.md, "Configuration").
 
 use std::fmt;
 
@@ -91,7 +91,8 @@ pub enum ConfigError {
     Invalid(&'static str, &'static str),
 }
 
-/// JWT HS256 keys shorter than this are refused (docs/decisions.md).
+/// JWT HS256 keys shorter than this are refused (README.md, "Configuration"): a short key
+/// can be guessed offline from one token.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 impl Config {

@@ -181,10 +181,17 @@ pub fn query<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
         .and_then(|q| q.first(name))
 }
 
-/// `limit`: 1 to `max`, `default` when absent.
-pub fn limit_param(req: &Request, default: i32, max: i32) -> Result<i32, AppError> {
+/// A list's page when `limit` is absent (docs/openapi.yaml)…
+pub const DEFAULT_PAGE: i32 = 50;
+/// …and the most one may ask for.
+pub const MAX_PAGE: i32 = 200;
+/// A search's page at most: each item costs index reads (docs/team.md).
+pub const MAX_SEARCH_PAGE: i32 = 100;
+
+/// `limit`: 1 to `max`, DEFAULT_PAGE when absent.
+pub fn limit_param(req: &Request, max: i32) -> Result<i32, AppError> {
     match query(req, "limit") {
-        None => Ok(default),
+        None => Ok(DEFAULT_PAGE),
         Some(raw) => raw
             .parse::<i32>()
             .ok()

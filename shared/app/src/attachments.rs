@@ -10,14 +10,12 @@ use crate::ports::{AttachmentStore, MediaFiles};
 use edubot_domain::desk::claimed_outbound;
 use edubot_domain::media::{
     check_attachment, message_object_key, valid_filename, Attachment, Media, MediaStatus,
+    LINK_VALID_FOR,
 };
 use edubot_domain::model::{new_message_id, Author, Message};
 use edubot_domain::phone::Phone;
-use edubot_domain::time::{Millis, MINUTE};
+use edubot_domain::time::Millis;
 use edubot_domain::whatsapp::OutboundBody;
-
-/// How long the upload link works (DESIGN §12: at most 5 minutes).
-pub const UPLOAD_LINK_VALID_FOR: Millis = 5 * MINUTE;
 
 /// What `POST …/attachments` answers: where to PUT the bytes, and with which headers.
 #[derive(Debug, serde::Serialize)]
@@ -56,7 +54,7 @@ pub async fn create_attachment(
         .upload_link(
             &attachment.object_key(),
             &attachment.mime_type,
-            UPLOAD_LINK_VALID_FOR,
+            LINK_VALID_FOR,
         )
         .await?;
     Ok(NewAttachment {

@@ -7,9 +7,9 @@ use crate::context::Ports;
 use crate::ports::SendError;
 use crate::ports::StoreError;
 use crate::ports::{MediaFiles, Messenger, OutboxStore, Outgoing};
-use edubot_domain::media::AttachmentKind;
+use edubot_domain::media::{AttachmentKind, LINK_VALID_FOR};
 use edubot_domain::model::{Message, MessageError, MessageStatus};
-use edubot_domain::time::{Millis, MINUTE};
+use edubot_domain::time::Millis;
 use edubot_domain::whatsapp::OutboundBody;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,10 +33,6 @@ impl Delivery {
 pub fn next_attempt_at(base: Millis, attempts: u32, now: Millis) -> Millis {
     now + base * (1i64 << attempts.saturating_sub(1).min(16))
 }
-
-/// How long the link Meta downloads an admin's file from works: Meta fetches it while it
-/// takes the message, well inside this.
-pub const SEND_LINK_VALID_FOR: Millis = 5 * MINUTE;
 
 /// For a file: a fresh link to it (links expire, so each attempt makes its own).
 async fn media_link(
@@ -63,7 +59,7 @@ async fn media_link(
         .flatten();
     let link = ctx
         .media()
-        .download_link(object_key, mime_type, download_as, SEND_LINK_VALID_FOR)
+        .download_link(object_key, mime_type, download_as, LINK_VALID_FOR)
         .await?;
     Ok(Some(link))
 }

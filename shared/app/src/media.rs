@@ -6,7 +6,9 @@
 use crate::context::Ports;
 use crate::error::{AppError, ErrorCode};
 use crate::ports::{ConversationStore, FetchError, MediaFiles, MediaStore, StoreError};
-use edubot_domain::media::{fetch_given_up, message_object_key, next_fetch_at, Media, MediaStatus};
+use edubot_domain::media::{
+    fetch_given_up, message_object_key, next_fetch_at, Media, MediaStatus, LINK_VALID_FOR,
+};
 use edubot_domain::model::MessageError;
 use edubot_domain::phone::Phone;
 use edubot_domain::time::{serde_rfc3339, Millis, MINUTE};
@@ -118,9 +120,6 @@ pub async fn fetch_media(
     }
     Ok(outcome)
 }
-
-/// How long a download link works (DESIGN §12: at most 5 minutes).
-pub const LINK_VALID_FOR: Millis = 5 * MINUTE;
 
 /// A stored file's download link, as `GET …/messages/{id}/media` answers it.
 #[derive(Debug, serde::Serialize)]

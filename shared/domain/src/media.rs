@@ -6,7 +6,7 @@ use base64::Engine;
 
 use crate::message_error::MessageError;
 use crate::phone::Phone;
-use crate::time::{Millis, DAY, HOUR};
+use crate::time::{Millis, DAY, HOUR, MINUTE};
 
 /// Message types whose content is a file WhatsApp holds for us (for a few days only).
 pub const MEDIA_KINDS: [&str; 5] = ["image", "audio", "video", "document", "sticker"];
@@ -156,6 +156,11 @@ const MB: u64 = 1024 * 1024;
 
 /// Captions WhatsApp shows under an image, video or document.
 pub const MAX_CAPTION_CHARS: usize = 1024;
+
+/// How long a presigned link to a file works (DESIGN §12: at most 5 minutes): an admin's
+/// upload, a download from the page, and the link Meta fetches a file we send from (Meta
+/// fetches it while it takes the message, well inside this).
+pub const LINK_VALID_FOR: Millis = 5 * MINUTE;
 /// File names we keep and send (WhatsApp shows them on documents).
 pub const MAX_FILENAME_CHARS: usize = 240;
 

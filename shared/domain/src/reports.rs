@@ -54,11 +54,6 @@ impl Day {
         Day(self.0.succ_opt().unwrap_or(self.0))
     }
 
-    /// The day `days` before this one.
-    pub fn minus(self, days: u64) -> Day {
-        Day(self.0 - chrono::Days::new(days))
-    }
-
     /// Days from `self` to `to`, both included (0 when `to` is earlier).
     pub fn days_to(self, to: Day) -> i64 {
         ((to.0 - self.0).num_days() + 1).max(0)

@@ -79,12 +79,18 @@ impl Store {
                 ) else {
                     continue;
                 };
-                if pk.starts_with("ADMIN#") && sk == SINGLETON_SK && !item.contains_key("gsi2pk") {
-                    let username = pk.trim_start_matches("ADMIN#").to_owned();
+                if pk.starts_with(ADMIN_PK_PREFIX)
+                    && sk == SINGLETON_SK
+                    && !item.contains_key("gsi2pk")
+                {
+                    let username = pk.trim_start_matches(ADMIN_PK_PREFIX).to_owned();
                     if self.list_account(&username).await? {
                         done.admins_listed += 1;
                     }
-                } else if pk.starts_with("CONV#") && sk == META_SK && needs_team_keys(&item) {
+                } else if pk.starts_with(CONVERSATION_PK_PREFIX)
+                    && sk == META_SK
+                    && needs_team_keys(&item)
+                {
                     let conversation = conversation_from_item(item)?;
                     let now = crate::time::now_ms();
                     match self.commit(&conversation, None, &[], now).await {

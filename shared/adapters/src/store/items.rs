@@ -38,13 +38,20 @@ pub fn desk_partition(admin: &str) -> String {
 /// `gsi2` partition of the chats in support that nobody holds (`-` is no username).
 pub const UNASSIGNED: &str = "DESK#-";
 
+/// Every conversation's partition key starts with this.
+pub const CONVERSATION_PK_PREFIX: &str = "CONV#";
 pub fn conversation_pk(phone: &Phone) -> String {
-    format!("CONV#{phone}")
+    format!("{CONVERSATION_PK_PREFIX}{phone}")
 }
 /// Every message's sort key starts with this.
 pub const MESSAGE_SK_PREFIX: &str = "MSG#";
 pub fn message_sk(id: &str) -> String {
     format!("{MESSAGE_SK_PREFIX}{id}")
+}
+/// Sorts after every message's sort key (ids are ULIDs, digits and capitals; `~` is after
+/// them): the end of a range of messages.
+pub fn messages_end() -> String {
+    format!("{MESSAGE_SK_PREFIX}~")
 }
 pub fn attachment_sk(id: &str) -> String {
     format!("ATT#{id}")
@@ -52,8 +59,10 @@ pub fn attachment_sk(id: &str) -> String {
 pub fn wamid_pk(wamid: &str) -> String {
     format!("WAMID#{wamid}")
 }
+/// Every admin account's partition key starts with this.
+pub const ADMIN_PK_PREFIX: &str = "ADMIN#";
 pub fn admin_pk(username: &str) -> String {
-    format!("ADMIN#{username}")
+    format!("{ADMIN_PK_PREFIX}{username}")
 }
 pub fn ticket_pk(ticket: &str) -> String {
     format!("WSTICKET#{ticket}")

@@ -452,16 +452,16 @@ impl Store {
             query
                 .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
                 .expression_attribute_values(":from", s(format!("{}\u{0}", message_sk(after))))
-                .expression_attribute_values(":to", s("MSG#~"))
+                .expression_attribute_values(":to", s(messages_end()))
                 .scan_index_forward(true)
                 .limit(limit + 1)
         } else {
             // One more than the page tells whether another follows; BETWEEN is inclusive,
             // so one more again to drop `before` itself.
-            let to = before.map(message_sk).unwrap_or_else(|| "MSG#~".to_owned());
+            let to = before.map(message_sk).unwrap_or_else(messages_end);
             query
                 .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-                .expression_attribute_values(":from", s("MSG#"))
+                .expression_attribute_values(":from", s(MESSAGE_SK_PREFIX))
                 .expression_attribute_values(":to", s(to))
                 .scan_index_forward(false)
                 .limit(limit + 1 + i32::from(before.is_some()))

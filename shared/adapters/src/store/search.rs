@@ -221,7 +221,7 @@ impl Store {
         for chunk in phones.chunks(100) {
             let mut keys: Vec<HashMap<String, AttributeValue>> = chunk
                 .iter()
-                .map(|p| key(format!("CONV#{p}"), META_SK.into()))
+                .map(|p| key(format!("{CONVERSATION_PK_PREFIX}{p}"), META_SK.into()))
                 .collect();
             // Unprocessed keys (throttling) are asked again: a bounded few rounds.
             for _ in 0..5 {

@@ -9,14 +9,15 @@ use edubot_domain::templates::Template;
 use crate::config::{Config, Secret};
 use crate::model::MessageError;
 
-/// Meta error codes worth retrying: throttling, temporary outages, pair rate limits.
-const TRANSIENT_META_CODES: [i64; 7] = [1, 2, 4, 80007, 130429, 131056, 131057];
 /// Meta's throughput limits: the number's messages a second (130429) and one user's
 /// (131056). Refused, so never delivered: sent again here after a short wait, before the
 /// send falls to the scheduled retries (30 s and more away).
-const THROUGHPUT_META_CODES: [&str; 2] = ["130429", "131056"];
+const THROUGHPUT_META_CODES: [i64; 2] = [130429, 131056];
+/// Meta error codes worth retrying besides those: throttling, temporary outages, pair rate
+/// limits.
+const OTHER_TRANSIENT_META_CODES: [i64; 5] = [1, 2, 4, 80007, 131057];
 /// The waits before each send again (each up to half as long again, so throttled sends
-/// spread out): 3.5 s at most, well inside the send's claim.
+/// spread out): 5.25 s at most, well inside the send's claim.
 const THROUGHPUT_BACKOFF_MS: [u64; 3] = [500, 1_000, 2_000];
 
 #[derive(Clone)]
@@ -179,7 +180,9 @@ impl Messenger for WhatsAppClient {
         let answer = loop {
             match self.post_messages(&request).await {
                 Err(SendError::Transient(e))
-                    if THROUGHPUT_META_CODES.contains(&e.code.as_str()) =>
+                    if e.code
+                        .parse()
+                        .is_ok_and(|c| THROUGHPUT_META_CODES.contains(&c)) =>
                 {
                     // Only this send waits: the other conversations' sends go on meanwhile.
                     let Some(ms) = waits.next() else {
@@ -262,7 +265,11 @@ pub fn classify_failure(http_status: u16, body: &serde_json::Value) -> SendError
     };
     if http_status >= 500 {
         SendError::Unknown(error)
-    } else if http_status == 429 || code.is_some_and(|c| TRANSIENT_META_CODES.contains(&c)) {
+    } else if http_status == 429
+        || code.is_some_and(|c| {
+            THROUGHPUT_META_CODES.contains(&c) || OTHER_TRANSIENT_META_CODES.contains(&c)
+        })
+    {
         SendError::Transient(error)
     } else {
         SendError::Permanent(error)

@@ -8,6 +8,8 @@ use crate::model::{MessageError, MessageStatus};
 use crate::phone::Phone;
 use crate::time::{Millis, SECOND};
 use edubot_domain::media::{is_media_kind, Media, MAX_CAPTION_CHARS, MAX_FILENAME_CHARS};
+// A user's text, as ours: WhatsApp's limit both ways.
+use edubot_domain::whatsapp::MAX_TEXT_CHARS;
 
 #[derive(Debug, Deserialize)]
 pub struct WebhookPayload {
@@ -163,7 +165,6 @@ impl WebhookPayload {
 /// DynamoDB key (2 KB) and item (400 KB), or one item would fail its whole POST on every
 /// one of Meta's retries, and the items after it would be lost.
 const MAX_WAMID_BYTES: usize = 256;
-const MAX_TEXT_CHARS: usize = 4096;
 const MAX_SHORT_CHARS: usize = 256;
 const MAX_RAW_BYTES: usize = 16 * 1024;
 
