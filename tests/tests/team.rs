@@ -346,19 +346,21 @@ async fn the_first_answer_takes_an_unassigned_chat_and_a_colleague_gets_409_with
     assert_eq!(refused["conversation"]["assigned_to"], "jane");
     assert_eq!(refused["conversation"]["phone"], ADA);
     assert_eq!(h.graph.sends().len(), sends, "nothing sent");
-    // A template is refused the same way.
-    let (status, refused) = post(
-        &h.ctx,
-        &format!("/api/admin/conversations/{ADA}/template"),
-        &supervisor,
-        Some(&json!({"name": "welcome_back", "language": "en_US"})),
-    )
-    .await;
-    assert_eq!(
-        (status, error_code(&refused)),
-        (409, "assigned_to_other"),
-        "{refused}"
-    );
+    // A template is refused the same way, before its own checks (DESIGN §13's order).
+    for name in ["welcome_back", "no_such_template"] {
+        let (status, refused) = post(
+            &h.ctx,
+            &format!("/api/admin/conversations/{ADA}/template"),
+            &supervisor,
+            Some(&json!({"name": name, "language": "en_US"})),
+        )
+        .await;
+        assert_eq!(
+            (status, error_code(&refused)),
+            (409, "assigned_to_other"),
+            "{name}: {refused}"
+        );
+    }
     // Taking it over (as the page believed: held by jane), then answering, works.
     let (status, taken) = assign(
         &h,

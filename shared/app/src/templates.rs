@@ -40,10 +40,11 @@ pub struct TemplateRequest<'a> {
     pub parameters: &'a [String],
 }
 
-/// Sends a template, refused in the order 404, opted_out, then 400 (unknown template,
-/// parameters); allowed whether or not the window is open. The conversation goes into
-/// chat support (without the bot's acknowledgement, without starting a wait) so the user's
-/// answer reaches the desk. Stored pending, then sent, like every reply.
+/// Sends a template, refused in DESIGN §13's order: 404, opted_out, assigned_to_other, then
+/// 400 (unknown template, parameters); allowed whether or not the window is open. The
+/// conversation goes into chat support (without the bot's acknowledgement, without
+/// starting a wait) and to the sender if nobody held it, so the user's answer reaches the
+/// desk. Stored pending, then sent, like every reply.
 pub async fn send_template(
     ctx: &impl Ports,
     admin: &str,
@@ -52,7 +53,9 @@ pub async fn send_template(
     now: Millis,
 ) -> Result<SendOutcome, AppError> {
     limit_sends(ctx, admin, now).await?;
-    refuse_opted_out(&conversation_or_404(ctx, phone).await?)?;
+    let conversation = conversation_or_404(ctx, phone).await?;
+    refuse_opted_out(&conversation)?;
+    refuse_held_by_other(&conversation, admin)?;
     let templates = approved_templates(ctx).await?;
     let refused = |r: TemplateRefusal| AppError::invalid(r.explain());
     let template = find(&templates, request.name, request.language)
@@ -72,6 +75,7 @@ pub async fn send_template(
         phone,
         &message,
         now,
+        // Checked again on the commit's own read: a colleague may have taken it meanwhile.
         |c| {
             refuse_opted_out(c)?;
             refuse_held_by_other(c, admin)
