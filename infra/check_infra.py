@@ -660,13 +660,17 @@ class StoreKeys:
                               if TRANSACT_ITEM.search(body) and ".send()" not in body}
         self.keys = {m: self.method_keys(m, pairs) for m, pairs in grants.items()}
 
-    @staticmethod
-    def key_builders(source):
+    def expand(self, fmt):
+        """A `format!` string with the store's named prefixes written out:
+        `"{CONVERSATION_PK_PREFIX}{phone}"` -> `"CONV#{phone}"`."""
+        return re.sub(r"\{([A-Z][A-Z0-9_]*)\}", lambda m: self.consts.get(m.group(1), m.group(0)), fmt)
+
+    def key_builders(self, source):
         """{builder: pattern}: `format!("CONV#{phone}")` -> "CONV#*", the text up to the first
         placeholder other than `{scope}`, then IAM's wildcard."""
         builders = {}
         for name, fmt in re.findall(r'fn (\w+_(?:pk|partition))\([^)]*\)\s*->\s*String\s*\{\s*format!\("([^"]*)"', source):
-            builders[name] = format_pattern(fmt)
+            builders[name] = format_pattern(self.expand(fmt))
         return builders
 
     def index_partitions(self, source):
@@ -758,7 +762,8 @@ class StoreKeys:
         patterns |= {self.consts[c] for c in self.table_consts
                      if c in self.consts and re.search(rf"\b{c}\b", text)}
         # A key written out where it is used: `key(format!("CONV#{p}"), ..)`.
-        patterns |= {format_pattern(f) for f in re.findall(r'(?:\bpk:\s*|\bkey\(\s*)format!\("([^"]+)"', text)}
+        patterns |= {format_pattern(self.expand(f))
+                     for f in re.findall(r'(?:\bpk:\s*|\bkey\(\s*)format!\("([^"]+)"', text)}
         return covered(patterns)
 
     # ---- following a value to where it is made, within the store -------------------------
