@@ -255,6 +255,18 @@ async fn login_refuses_malformed_and_oversized_bodies() {
         assert_eq!(status, 400, "{}", String::from_utf8_lossy(body));
         assert_eq!(error_code(&json), "invalid_request");
     }
+    // The account's limit is 1024 characters, not bytes: such a password signs in; one
+    // character more is refused before any work.
+    let longest = "é".repeat(1024);
+    h.create_admin("longest", &longest).await;
+    let (status, json) = json_of(login_as(&h, "longest", &longest).await);
+    assert_eq!(status, 200, "{json}");
+    let (status, json) = json_of(login_as(&h, "longest", &format!("{longest}é")).await);
+    assert_eq!(
+        (status, error_code(&json)),
+        (400, "invalid_request"),
+        "{json}"
+    );
     let big = json!({ "username": ADMIN, "password": "p".repeat(65 * 1024) }).to_string();
     let (status, json) = json_of(login(&h, big.as_bytes()).await);
     assert_eq!(status, 413);

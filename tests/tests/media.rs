@@ -634,6 +634,27 @@ async fn a_file_whatsapp_would_refuse_is_refused_before_anything_is_sent() {
         (400, "invalid_request"),
         "{refused}"
     );
+    // A caption too long: refused before the conversation is looked up (as a text too
+    // long), so even to a number with no conversation.
+    let (status, refused) = post(
+        &h.ctx,
+        "/api/admin/conversations/447700900777/chat-support/send",
+        &token,
+        Some(&json!({"attachment_id": never["attachment_id"], "text": "x".repeat(1025)})),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&refused)),
+        (400, "invalid_request"),
+        "{refused}"
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1024"),
+        "{refused}"
+    );
     // A caption on audio.
     let (_, audio) = declare(
         &h,

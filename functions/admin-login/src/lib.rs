@@ -1,6 +1,7 @@
 //! `POST /api/admin/login` `{"username","password"}` → `{"token","expires_at","username","role"}`.
 
 use edubot_adapters::http::{json_body, json_response, respond, source_address};
+use edubot_adapters::team::PASSWORD_MAX_CHARS;
 use edubot_adapters::time::{now_ms, rfc3339};
 use edubot_adapters::AppContext;
 use edubot_app::desk::login;
@@ -20,7 +21,9 @@ pub async fn handle(ctx: &AppContext, req: Request) -> Response<Body> {
 
 async fn sign_in(ctx: &AppContext, req: &Request) -> Result<Response<Body>, AppError> {
     let creds: Credentials = json_body(req)?;
-    if creds.username.is_empty() || creds.password.is_empty() || creds.password.len() > 1024 {
+    // The account's own limit, in characters: a password it took always signs in.
+    let too_long = creds.password.chars().count() > PASSWORD_MAX_CHARS;
+    if creds.username.is_empty() || creds.password.is_empty() || too_long {
         return Err(AppError::invalid("username and password are required."));
     }
     let username = creds.username.trim().to_lowercase();

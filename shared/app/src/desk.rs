@@ -19,6 +19,7 @@ use crate::sending::{
 use crate::templates::feedback_question;
 use edubot_domain::content::content;
 use edubot_domain::desk::{claimed_outbound, end_support, may_send, SendRefusal, Waiting};
+use edubot_domain::media::check_caption;
 use edubot_domain::model::{
     new_message_id, valid_username, Author, Conversation, ConversationState, Message, MessageStatus,
 };
@@ -344,9 +345,16 @@ pub async fn send_admin_message(
     reply_to: Option<&str>,
     now: Millis,
 ) -> Result<SendOutcome, AppError> {
-    // Refused before anything counts or moves: bad text.
-    if let Reply::Text(text) = reply {
-        validate_text(text)?;
+    // Refused before anything counts or moves: bad text, a caption too long.
+    match reply {
+        Reply::Text(text) => {
+            validate_text(text)?;
+        }
+        Reply::File {
+            caption: Some(caption),
+            ..
+        } => check_caption(caption).map_err(AppError::invalid)?,
+        Reply::File { caption: None, .. } => {}
     }
     limit_sends(ctx, admin, now).await?;
     // The conversation's rules come first, then the message it answers.

@@ -226,10 +226,18 @@ pub fn check_attachment(
         Some(_) if kind == AttachmentKind::Audio => {
             Err("WhatsApp shows no caption on audio: send the text as its own message.")
         }
-        Some(c) if c.chars().count() > MAX_CAPTION_CHARS => {
-            Err("A caption can be at most 1024 characters.")
-        }
-        _ => Ok(kind),
+        Some(c) => check_caption(c).map(|()| kind),
+        None => Ok(kind),
+    }
+}
+
+/// A caption's own rule, whatever the file: at most MAX_CAPTION_CHARS once trimmed (a
+/// send refuses it before any lookup, as it does a text too long).
+pub fn check_caption(caption: &str) -> Result<(), &'static str> {
+    if caption.trim().chars().count() > MAX_CAPTION_CHARS {
+        Err("A caption can be at most 1024 characters.")
+    } else {
+        Ok(())
     }
 }
 
