@@ -192,7 +192,7 @@ async fn recount(store: &Store) -> Result<String, String> {
                 break;
             }
         };
-        let done = match FailedBatch::from_failure_message(&body.to_string()) {
+        let done = match FailedBatch::from_failure_value(&body) {
             Ok(batch) => stream_reader::recount(&client, store, &batch)
                 .await
                 .map(|r| (batch, r)),

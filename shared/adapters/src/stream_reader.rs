@@ -79,19 +79,31 @@ impl FailedBatch {
     pub fn from_failure_message(body: &str) -> Result<FailedBatch, String> {
         serde_json::from_str::<FailureMessage>(body)
             .map(|m| m.batch)
-            .map_err(|e| {
-                format!("not a DynamoDB stream on-failure message (DDBStreamBatchInfo with streamArn, shardId, startSequenceNumber, endSequenceNumber): {e}")
-            })
+            .map_err(not_a_failure_message)
+    }
+
+    /// The same, from a body already read as JSON.
+    pub fn from_failure_value(body: &serde_json::Value) -> Result<FailedBatch, String> {
+        FailureMessage::deserialize(body)
+            .map(|m| m.batch)
+            .map_err(not_a_failure_message)
     }
 
     /// Whether a record read from the batch's start is still in it.
     fn holds(&self, sequence_number: &str) -> bool {
-        let order = |s: &str| {
-            let digits = s.trim_start_matches('0');
-            (digits.len(), digits.to_owned())
-        };
-        order(sequence_number) <= order(&self.end_sequence_number)
+        as_number(sequence_number) <= as_number(&self.end_sequence_number)
     }
+}
+
+fn not_a_failure_message(e: serde_json::Error) -> String {
+    format!("not a DynamoDB stream on-failure message (DDBStreamBatchInfo with streamArn, shardId, startSequenceNumber, endSequenceNumber): {e}")
+}
+
+/// A sequence number in an order that compares as its number: its digits without leading
+/// zeros, shorter first.
+fn as_number(sequence_number: &str) -> (usize, &str) {
+    let digits = sequence_number.trim_start_matches('0');
+    (digits.len(), digits)
 }
 
 /// Empty reads in a row after which an open shard is taken to hold nothing more of the

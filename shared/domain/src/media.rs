@@ -156,13 +156,13 @@ const MB: u64 = 1024 * 1024;
 
 /// Captions WhatsApp shows under an image, video or document.
 pub const MAX_CAPTION_CHARS: usize = 1024;
+/// File names we keep and send (WhatsApp shows them on documents).
+pub const MAX_FILENAME_CHARS: usize = 240;
 
 /// How long a presigned link to a file works (DESIGN §12: at most 5 minutes): an admin's
 /// upload, a download from the page, and the link Meta fetches a file we send from (Meta
 /// fetches it while it takes the message, well inside this).
 pub const LINK_VALID_FOR: Millis = 5 * MINUTE;
-/// File names we keep and send (WhatsApp shows them on documents).
-pub const MAX_FILENAME_CHARS: usize = 240;
 
 const DOCUMENT_TYPES: [&str; 8] = [
     "application/pdf",
