@@ -90,6 +90,9 @@ async function holdTickets(p) {
 async function open(who, p = page) {
   await p.evaluate((phone) => { location.hash = `#/conversations/${phone}`; }, who.phone);
   await p.getByRole('heading', { name: who.name, level: 1 }).waitFor();
+  // Its history read: an event before that is followed by one read more (the first read
+  // may or may not have held it), which the tests counting reads would count.
+  await p.getByRole('log', { name: 'Messages' }).locator('li.msg, li.empty').first().waitFor();
 }
 
 test('a user’s message appears in the open conversation within a second or two, without polling; the list follows', async () => {
